@@ -1,0 +1,139 @@
+"""nbflow: Luigi's pipeline model, at home in Jupyter.
+
+The public API keeps Luigi's names and meanings, so a pipeline module written for
+Luigi's core runs after changing ``import luigi`` to ``import nbflow as luigi``.
+Importing nbflow is light: nothing of Jupyter, tornado, Dask or papermill is loaded,
+no config is read and nothing is started.
+"""
+
+from __future__ import annotations
+
+from nbflow.core import date_interval
+from nbflow.core.config import RetCodes, Settings
+from nbflow.core.errors import NbflowError, NbflowWarning
+from nbflow.core.events import Status
+from nbflow.core.interface import build, run
+from nbflow.core.parameter import (
+    BoolParameter,
+    ChoiceParameter,
+    DateHourParameter,
+    DateIntervalParameter,
+    DateMinuteParameter,
+    DateParameter,
+    DateSecondParameter,
+    DictParameter,
+    EnumListParameter,
+    EnumParameter,
+    FloatParameter,
+    IntParameter,
+    ListParameter,
+    MonthParameter,
+    NumericalParameter,
+    OptionalBoolParameter,
+    OptionalChoiceParameter,
+    OptionalDictParameter,
+    OptionalFloatParameter,
+    OptionalIntParameter,
+    OptionalListParameter,
+    OptionalNumericalParameter,
+    OptionalParameter,
+    OptionalPathParameter,
+    OptionalStrParameter,
+    OptionalTupleParameter,
+    Parameter,
+    ParameterVisibility,
+    PathParameter,
+    TaskParameter,
+    TimeDeltaParameter,
+    TupleParameter,
+    YearParameter,
+)
+from nbflow.core.structure import DynamicRequirements
+from nbflow.core.summary import RunResult, RunStatus
+from nbflow.core.target import FileSystemTarget, LocalTarget, MemoryTarget, Target
+from nbflow.core.fsspec_target import FsspecTarget
+from nbflow.core.task import (
+    Config,
+    Event,
+    ExternalTask,
+    Task,
+    WrapperTask,
+    auto_namespace,
+    externalize,
+    namespace,
+)
+from nbflow.core.worker import Worker
+
+from nbflow import event, execution_summary, format, interface, parameter, target, task, worker  # noqa: A004, E402, I001
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BoolParameter",
+    "ChoiceParameter",
+    "Config",
+    "DateHourParameter",
+    "DateIntervalParameter",
+    "DateMinuteParameter",
+    "DateParameter",
+    "DateSecondParameter",
+    "DictParameter",
+    "DynamicRequirements",
+    "EnumListParameter",
+    "EnumParameter",
+    "Event",
+    "ExternalTask",
+    "FileSystemTarget",
+    "FloatParameter",
+    "FsspecTarget",
+    "IntParameter",
+    "ListParameter",
+    "LocalTarget",
+    "MemoryTarget",
+    "MonthParameter",
+    "NbflowError",
+    "NbflowWarning",
+    "NumericalParameter",
+    "OptionalBoolParameter",
+    "OptionalChoiceParameter",
+    "OptionalDictParameter",
+    "OptionalFloatParameter",
+    "OptionalIntParameter",
+    "OptionalListParameter",
+    "OptionalNumericalParameter",
+    "OptionalParameter",
+    "OptionalPathParameter",
+    "OptionalStrParameter",
+    "OptionalTupleParameter",
+    "Parameter",
+    "ParameterVisibility",
+    "PathParameter",
+    "RetCodes",
+    "RunResult",
+    "RunStatus",
+    "Settings",
+    "Status",
+    "Target",
+    "Task",
+    "TaskParameter",
+    "TimeDeltaParameter",
+    "TupleParameter",
+    "Worker",
+    "WrapperTask",
+    "YearParameter",
+    "__version__",
+    "auto_namespace",
+    "build",
+    "date_interval",
+    "event",
+    "execution_summary",
+    "externalize",
+    "format",
+    "interface",
+    "namespace",
+    "parameter",
+    "run",
+    "target",
+    "task",
+    "worker",
+]

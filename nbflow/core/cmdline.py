@@ -1,0 +1,236 @@
+"""Parsing Luigi-style task command lines: ``Task --param v --Family-param v``.
+
+Shared by the ``nbflow`` CLI, ``nbflow.run(cmdline_args)`` and the kernel magics, so a
+task is spelled the same way everywhere. Values stay strings here: each is parsed by its
+parameter when the task is built (with the overrides active), so errors name the task
+and parameter.
+
+Imports: stdlib, nbflow.core.{errors, registry, task}.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nbflow.core.errors import DefinitionError, UnknownParameterError
+from nbflow.core.registry import REGISTRY
+
+if TYPE_CHECKING:
+    from nbflow.core.task import Task
+
+#: Options that take a value, with their defaults (strings, parsed by the caller).
+VALUE_OPTIONS = {
+    "module": None,
+    "workers": None,
+    "executor": None,
+    "log_level": None,
+    "scheduler_host": None,
+    "scheduler_port": None,
+    "scheduler_url": None,
+    "lock_pid_dir": None,
+    "lock_size": None,
+    "logging_conf_file": None,
+    "parallel_scheduling_processes": None,
+}
+#: Options that are switches.
+FLAG_OPTIONS = (
+    "local_scheduler",
+    "help",
+    "keep_alive",
+    "parallel_scheduling",
+    "no_lock",
+    "take_lock",
+    "help_all",
+    "detailed_summary",
+    "assistant",
+)
+
+
+class UsageError(DefinitionError):
+    """The command line could not be understood."""
+
+    def __init__(self, problem: str, got: str, hint: str) -> None:
+        super().__init__(problem, got, hint)
+        self.problem, self.got, self.hint = problem, got, hint
+
+    def __str__(self) -> str:
+        return f"command line: {self.problem} (got {self.got!r}). Fix: {self.hint}."
+
+
+@dataclass
+class Invocation:
+    """A parsed command line: which task, its parameters, and the run options."""
+
+    task_name: str | None = None
+    #: family -> {parameter: text}; the root task's own parameters are under its family.
+    overrides: dict[str, dict[str, str]] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def wants_help(self) -> bool:
+        """Whether ``--help`` was given."""
+        return bool(self.options.get("help") or self.options.get("help_all"))
+
+
+def parse(argv: list[str], *, main_task_cls: type[Task] | None = None) -> Invocation:
+    """Parse ``argv`` into an :class:`Invocation`, importing ``--module`` on the way.
+
+    Raises
+    ------
+    UsageError
+        An option is malformed, or no task was named.
+    UnknownTaskError, UnknownParameterError
+        The task, or one of its parameters, does not exist.
+    """
+    invocation, rest = _split_options(argv)
+    module = invocation.options.get("module")
+    if module:
+        import_module(module)
+    if main_task_cls is not None:
+        invocation.task_name = main_task_cls.get_task_family()
+        task_cls = main_task_cls
+    else:
+        if not rest or rest[0].startswith("-"):
+            if invocation.wants_help:
+                return invocation
+            raise UsageError(
+                "no task named",
+                " ".join(argv),
+                "name the task to run, e.g. `nbflow run --module m Task`",
+            )
+        name = rest.pop(0)
+        if ":" in name:
+            module_name, name = name.split(":", 1)
+            import_module(module_name)
+        invocation.task_name = name
+        task_cls = REGISTRY.lookup(name)
+    _parse_params(task_cls, rest, invocation)
+    return invocation
+
+
+def import_module(name: str) -> None:
+    """Import ``name`` (a module, or a ``.py`` file path), adding the cwd to sys.path."""
+    if "" not in sys.path and "." not in sys.path:
+        sys.path.insert(0, "")
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            raise UsageError(
+                f"cannot import module {name!r}",
+                name,
+                "check the module name and that its folder is on "
+                "PYTHONPATH (or run from the folder that contains it)",
+            ) from exc
+        raise
+
+
+def _split_options(argv: list[str]) -> tuple[Invocation, list[str]]:
+    invocation = Invocation()
+    rest: list[str] = []
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        name, value = _option(arg)
+        if name in VALUE_OPTIONS and invocation.task_name is None:
+            if value is None:
+                if not args:
+                    raise UsageError(
+                        f"--{name.replace('_', '-')} needs a value",
+                        arg,
+                        f"write --{name.replace('_', '-')} VALUE",
+                    )
+                value = args.pop(0)
+            invocation.options[name] = value
+        elif name in FLAG_OPTIONS:
+            invocation.options[name] = value is None or value.lower() in (
+                "1",
+                "true",
+                "yes",
+            )
+        else:
+            rest.append(arg)
+    return invocation, rest
+
+
+def _option(arg: str) -> tuple[str | None, str | None]:
+    if not arg.startswith("--"):
+        return None, None
+    body = arg[2:]
+    name, sep, value = body.partition("=")
+    return name.replace("-", "_"), (value if sep else None)
+
+
+def _parse_params(
+    task_cls: type[Task], args: list[str], invocation: Invocation
+) -> None:
+    family = task_cls.get_task_family()
+    own = dict(task_cls.get_params())
+    while args:
+        arg = args.pop(0)
+        if not arg.startswith("--"):
+            raise UsageError(
+                "unexpected argument",
+                arg,
+                "give parameters as --name VALUE; run with --help to list them",
+            )
+        body, sep, value = arg[2:].partition("=")
+        owner, name = _owner(body, family, own)
+        param = (
+            dict(REGISTRY.lookup(owner).get_params())[name]
+            if owner != family
+            else own[name]
+        )
+        if not sep:
+            if args and not (args[0].startswith("--") and param.is_flag):
+                value = args.pop(0)
+            elif param.is_flag:
+                value = "true"
+            else:
+                raise UsageError(
+                    f"--{body} needs a value", arg, f"write --{body} VALUE"
+                )
+        invocation.overrides.setdefault(owner, {})[name] = value
+
+
+def _owner(body: str, family: str, own: dict[str, Any]) -> tuple[str, str]:
+    """Return (family, parameter) for ``--param`` or ``--Family-param``."""
+    name = body.replace("-", "_")
+    if name in own:
+        return family, name
+    for other in sorted(REGISTRY.families(), key=len, reverse=True):
+        if body.startswith(other + "-") or body.startswith(other + "_"):
+            param_name = body[len(other) + 1 :].replace("-", "_")
+            params = dict(REGISTRY.lookup(other).get_params())
+            if param_name in params:
+                return other, param_name
+            raise UnknownParameterError(other, param_name, tuple(params))
+    raise UnknownParameterError(family, name, tuple(own))
+
+
+def describe_params(task_cls: type[Task]) -> str:
+    """Return help text listing a task's parameters with their descriptions."""
+    family = task_cls.get_task_family()
+    lines = [f"usage: nbflow run {family} [--PARAM VALUE ...]", ""]
+    doc = (task_cls.__doc__ or "").strip().splitlines()
+    if doc:
+        lines += [doc[0], ""]
+    lines.append(f"parameters of {family}:")
+    for name, param in task_cls.get_params():
+        flag = "--" + name.replace("_", "-")
+        default = (
+            f" (default: {param.serialize(param.default)})"
+            if param.has_default
+            else " (required)"
+        )
+        kind = type(param).__name__
+        description = param.description or ""
+        lines.append(f"  {flag:<28} {kind}{default}")
+        if description:
+            lines.append(f"  {'':<28} {description}")
+    if not task_cls.get_params():
+        lines.append("  (none)")
+    return "\n".join(lines)

@@ -1,0 +1,307 @@
+"""The nbflow exception and warning hierarchy.
+
+Every error a user can meet derives from :class:`NbflowError`. Messages are built in
+``__str__`` from public, picklable fields in the shape::
+
+    <where>: <what was wrong> (got <repr>). Expected <expectation>. Fix: <action>.
+
+Raise sites pass data, never preformatted text, so widgets and the server can render
+the fields. ``super().__init__(*args)`` receives the ``__init__`` arguments in order,
+which keeps every error picklable (process pools and Dask send them across processes).
+
+Imports: nothing from nbflow.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+ISSUES_URL = "https://github.com/nbflow/nbflow/issues"
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """Return a ``" Did you mean: a, b?"`` suffix, or ``""`` when nothing is close.
+
+    Examples
+    --------
+    >>> did_you_mean("Clen", ["Clean", "Report"])
+    ' Did you mean: Clean?'
+    >>> did_you_mean("zzz", ["Clean"])
+    ''
+    """
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6)
+    return f" Did you mean: {', '.join(close)}?" if close else ""
+
+
+class NbflowError(Exception):
+    """Root of every error raised by nbflow."""
+
+
+class NbflowWarning(UserWarning):
+    """Root of every warning issued by nbflow."""
+
+
+class DefinitionError(NbflowError):
+    """The user's task definitions or values are wrong."""
+
+
+class ParameterValueError(DefinitionError, ValueError):
+    """A parameter value could not be parsed or failed validation."""
+
+    def __init__(self, task: str, param: str, got: object, expected: str) -> None:
+        super().__init__(task, param, got, expected)
+        self.task, self.param, self.got, self.expected = task, param, got, expected
+
+    def __str__(self) -> str:
+        flag = "--" + self.param.replace("_", "-")
+        return (
+            f"{self.task}.{self.param}: invalid value (got {self.got!r}). "
+            f"Expected {self.expected}. "
+            f"Fix: pass {self.task}({self.param}=...) or {flag} with a valid value."
+        )
+
+
+class MissingParameterError(DefinitionError, TypeError):
+    """A required parameter has no value from constructor, command line or config."""
+
+    def __init__(self, task: str, param: str) -> None:
+        super().__init__(task, param)
+        self.task, self.param = task, param
+
+    def __str__(self) -> str:
+        flag = "--" + self.param.replace("_", "-")
+        return (
+            f"{self.task}: missing value for parameter {self.param!r}. "
+            "Expected a value from the constructor, the command line or the config. "
+            f"Fix: pass {self.task}({self.param}=...), {flag} VALUE on the "
+            f"command line, or set {self.param} in the [{self.task}] config section."
+        )
+
+
+class UnknownParameterError(DefinitionError, TypeError):
+    """A task was given a parameter it does not declare."""
+
+    def __init__(self, task: str, param: str, known: tuple[str, ...]) -> None:
+        super().__init__(task, param, known)
+        self.task, self.param, self.known = task, param, known
+
+    def __str__(self) -> str:
+        listed = ", ".join(self.known) or "none"
+        return (
+            f"{self.task}: unknown parameter {self.param!r}. "
+            f"Expected one of: {listed}. "
+            f"Fix: remove it, or declare it on the class."
+            f"{did_you_mean(self.param, self.known)}"
+        )
+
+
+class UnknownTaskError(DefinitionError, LookupError):
+    """No task class is registered under the name that was asked for."""
+
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:
+        super().__init__(name, known)
+        self.name, self.known = name, known
+
+    def __str__(self) -> str:
+        return (
+            f"unknown task {self.name!r}. Expected the name of a Task class that "
+            "has been defined or imported. Fix: check the spelling, or pass --module "
+            f"with the module that defines it.{did_you_mean(self.name, self.known)}"
+        )
+
+
+class AmbiguousTaskError(DefinitionError, LookupError):
+    """Two different modules define a task with the same family name."""
+
+    def __init__(self, name: str, qualified_names: tuple[str, ...]) -> None:
+        super().__init__(name, qualified_names)
+        self.name, self.qualified_names = name, qualified_names
+
+    def __str__(self) -> str:
+        listed = ", ".join(self.qualified_names)
+        return (
+            f"task name {self.name!r} is ambiguous: it is defined in {listed}. "
+            "Expected one definition per name. Fix: use a fully qualified name "
+            f"(one of {listed}), or set task_namespace on one of the classes."
+        )
+
+
+class DefinitionTypeError(DefinitionError, TypeError):
+    """A task method returned a value of the wrong type."""
+
+    def __init__(self, task: str, method: str, got: object, expected: str) -> None:
+        super().__init__(task, method, got, expected)
+        self.task, self.method, self.got, self.expected = task, method, got, expected
+
+    def __str__(self) -> str:
+        return (
+            f"{self.task}.{self.method}(): returned a value of the wrong type "
+            f"(got {self.got!r}). Expected {self.expected}. "
+            f"Fix: change {self.method}() to return {self.expected}."
+        )
+
+
+class ConfigError(DefinitionError):
+    """A configuration file could not be read."""
+
+    def __init__(self, path: str, line: int | None, problem: str) -> None:
+        super().__init__(path, line, problem)
+        self.path, self.line, self.problem = path, line, problem
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return (
+            f"{where}: {self.problem}. Expected a valid config file. "
+            f"Fix: correct the file at {where}, or point NBFLOW_CONFIG_PATH elsewhere."
+        )
+
+
+class GraphError(NbflowError):
+    """The dependency graph is malformed."""
+
+
+class CyclicDependencyError(GraphError):
+    """``requires()`` forms a cycle; ``cycle`` lists the task ids around it."""
+
+    def __init__(self, cycle: tuple[str, ...]) -> None:
+        super().__init__(cycle)
+        self.cycle = cycle
+
+    def __str__(self) -> str:
+        loop = " -> ".join(self.cycle)
+        return (
+            f"dependency cycle: {loop}. Expected requires() to form a DAG. "
+            "Fix: remove one of these requirements."
+        )
+
+
+class TaskFailedError(NbflowError):
+    """User code in ``run()`` raised; the original exception is ``__cause__``."""
+
+    def __init__(self, task_id: str, error: str) -> None:
+        super().__init__(task_id, error)
+        self.task_id, self.error = task_id, error
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: run() failed: {self.error}"
+
+
+class OutputMissingError(NbflowError):
+    """``run()`` returned but did not create all of its outputs."""
+
+    def __init__(self, task: str, missing: tuple[str, ...]) -> None:
+        super().__init__(task, missing)
+        self.task, self.missing = task, missing
+
+    def __str__(self) -> str:
+        return (
+            f"{self.task}: output missing after run ({', '.join(self.missing)}). "
+            "Expected run() to create every target returned by output(). "
+            "Fix: write each output (with target.open('w') or temporary_path()), "
+            "or override complete()."
+        )
+
+
+class UnpicklableTaskError(NbflowError):
+    """A task cannot be sent to another process."""
+
+    def __init__(self, task: str, problem: str) -> None:
+        super().__init__(task, problem)
+        self.task, self.problem = task, problem
+
+    def __str__(self) -> str:
+        return (
+            f"{self.task}: cannot be sent to a worker process ({self.problem}). "
+            "Expected the task, its parameters and what run() uses to be picklable. "
+            "Fix: install cloudpickle, move unpicklable objects (open files, locks, "
+            "connections) into run(), or use the threads executor."
+        )
+
+
+class SchedulerError(NbflowError):
+    """Trouble talking to, or inside, a scheduler."""
+
+
+class UnknownTaskIdError(SchedulerError, LookupError):
+    """A scheduler was asked about a task id it has never seen."""
+
+    def __init__(self, task_id: str, where: str) -> None:
+        super().__init__(task_id, where)
+        self.task_id, self.where = task_id, where
+
+    def __str__(self) -> str:
+        return (
+            f"{self.where}: unknown task id {self.task_id!r}. Expected the id of a "
+            "task added to this scheduler. Fix: check the id (see task.task_id), or "
+            "submit the task first."
+        )
+
+
+class PluginError(NbflowError):
+    """An entry-point plugin could not be found or loaded."""
+
+
+class PluginNotFoundError(PluginError, LookupError):
+    """No plugin is installed under the requested name."""
+
+    def __init__(
+        self, group: str, name: str, installed: tuple[str, ...], extra: str
+    ) -> None:
+        super().__init__(group, name, installed, extra)
+        self.group, self.name, self.installed, self.extra = (
+            group,
+            name,
+            installed,
+            extra,
+        )
+
+    def __str__(self) -> str:
+        listed = ", ".join(self.installed) or "none"
+        return (
+            f"{self.group}: no plugin named {self.name!r} (installed: {listed}). "
+            f"Expected one of the installed names. Fix: pick one of those, or "
+            f"pip install 'nbflow[{self.extra}]'."
+            f"{did_you_mean(self.name, self.installed)}"
+        )
+
+
+class PluginLoadError(PluginError, ImportError):
+    """A plugin is registered but could not be imported."""
+
+    def __init__(self, group: str, name: str, problem: str) -> None:
+        super().__init__(group, name, problem)
+        self.group, self.name, self.problem = group, name, problem
+
+    def __str__(self) -> str:
+        return (
+            f"{self.group}: plugin {self.name!r} failed to load ({self.problem}). "
+            "Expected an importable plugin. Fix: reinstall the package that provides "
+            "it, or choose another."
+        )
+
+
+class InvalidTransitionError(NbflowError):
+    """The scheduler was asked for an illegal state change: a bug in nbflow."""
+
+    def __init__(
+        self, task_id: str, status: str, event: str, story: tuple[str, ...]
+    ) -> None:
+        super().__init__(task_id, status, event, story)
+        self.task_id, self.status, self.event, self.story = (
+            task_id,
+            status,
+            event,
+            story,
+        )
+
+    def __str__(self) -> str:
+        history = "; ".join(self.story) or "no history"
+        return (
+            f"{self.task_id}: illegal transition from {self.status} on {self.event} "
+            f"(story: {history}). Expected a legal move; this is a bug in nbflow. "
+            f"Fix: please report it at {ISSUES_URL} with this message."
+        )

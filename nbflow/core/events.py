@@ -1,0 +1,295 @@
+"""The scheduler's vocabulary: statuses, Events (in), Actions (out), Notifications.
+
+Everything here is a frozen, slotted dataclass of plain values (strings, numbers,
+tuples), so it pickles, serialises to JSON for the server, and never holds a live Task.
+
+- An **Event** is something that happened, fed to ``Scheduler.handle``; names are past
+  tense (``TaskSucceeded``). Every event carries ``at``, the time it happened: the
+  scheduler has no clock of its own.
+- An **Action** is what the scheduler asks its shell to do; names are imperative
+  (``RunTask``, ``Notify``).
+- A **Notification** is one entry on the ordered event stream that widgets, progress
+  displays, the server's live feed and history stores subscribe to. ``seq`` orders
+  them; a listener that sees seq jump knows it missed something.
+
+Imports: stdlib only.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class Status(str, enum.Enum):
+    """Luigi's task states."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    BATCH_RUNNING = "BATCH_RUNNING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+    DISABLED = "DISABLED"
+    UPSTREAM_FAILED = "UPSTREAM_FAILED"
+    UPSTREAM_DISABLED = "UPSTREAM_DISABLED"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When a failed task is retried, and when it is disabled instead."""
+
+    #: Failures within ``disable_window`` seconds that disable the task.
+    retry_count: int = 999_999_999
+    #: Seconds after a failure before the task may run again.
+    retry_delay: float = 900.0
+    #: Seconds over which failures are counted.
+    disable_window: float = 3600.0
+    #: Disable a task still failing this many seconds after its first failure.
+    disable_hard_timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """What the scheduler knows of one task: identity, edges and scheduling hints."""
+
+    task_id: str
+    family: str
+    #: Serialized public parameters, for display.
+    params: tuple[tuple[str, str], ...] = ()
+    deps: tuple[str, ...] = ()
+    #: Already complete when discovered: never run.
+    complete: bool = False
+    #: False for an incomplete ExternalTask: it waits for something outside.
+    runnable: bool = True
+    priority: float = 0
+    resources: tuple[tuple[str, int], ...] = ()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: Tasks with equal keys may run together as one batch (None: not batchable).
+    batch_key: str | None = None
+    max_batch_size: float = float("inf")
+    #: Set when completeness or requires() raised: the task can never run.
+    broken: str | None = None
+    disabled: bool = False
+    #: Why the completeness check decided as it did (e.g. "output missing").
+    reason: str = ""
+
+
+# --- Events (in) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStarted:
+    """A worker can run ``slots`` tasks at once."""
+
+    worker_id: str
+    slots: int
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStopped:
+    """A worker went away; whatever it was running has failed."""
+
+    worker_id: str
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TasksDiscovered:
+    """Tasks (and their edges) were found by expanding ``requires()``."""
+
+    specs: tuple[TaskSpec, ...]
+    at: float = 0.0
+    #: Ids of the tasks the user asked for.
+    roots: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSucceeded:
+    """``run()`` returned and every output exists."""
+
+    task_id: str
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailed:
+    """``run()`` raised, its outputs were missing, it timed out or its process died."""
+
+    task_id: str
+    error: str = ""
+    traceback: str = ""
+    at: float = 0.0
+    #: "failure", "timeout", "process" or "cancelled".
+    kind: str = "failure"
+
+
+@dataclass(frozen=True, slots=True)
+class DependenciesAdded:
+    """A running task yielded requirements that are not complete yet."""
+
+    task_id: str
+    deps: tuple[str, ...]
+    specs: tuple[TaskSpec, ...] = ()
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressReported:
+    """A running task called ``set_progress_percentage``."""
+
+    task_id: str
+    percentage: float
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StatusMessageSet:
+    """A running task called ``set_status_message``."""
+
+    task_id: str
+    message: str
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingUrlSet:
+    """A running task called ``set_tracking_url``."""
+
+    task_id: str
+    url: str
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ResourcesDecreased:
+    """A running task gave back part of its resources."""
+
+    task_id: str
+    amounts: tuple[tuple[str, int], ...]
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time passed: failed tasks whose retry delay is over become pending again."""
+
+    at: float
+
+
+Event = (
+    WorkerStarted
+    | WorkerStopped
+    | TasksDiscovered
+    | TaskSucceeded
+    | TaskFailed
+    | DependenciesAdded
+    | ProgressReported
+    | StatusMessageSet
+    | TrackingUrlSet
+    | ResourcesDecreased
+    | Tick
+)
+
+
+# --- Notifications (the event stream) ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TaskAdded:
+    """A task joined the graph, with its starting status."""
+
+    seq: int
+    at: float
+    task_id: str
+    family: str
+    params: tuple[tuple[str, str], ...]
+    deps: tuple[str, ...]
+    status: Status
+    #: True when its outputs existed before this run.
+    complete_before: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStatusChanged:
+    """A task moved from ``previous`` to ``status``."""
+
+    seq: int
+    at: float
+    task_id: str
+    status: Status
+    previous: Status
+    worker_id: str | None = None
+    error: str = ""
+    traceback: str = ""
+    #: For UPSTREAM_* statuses: the task whose failure caused it.
+    cause: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskProgressed:
+    """A running task's progress changed."""
+
+    seq: int
+    at: float
+    task_id: str
+    percentage: float
+
+
+@dataclass(frozen=True, slots=True)
+class TaskMessage:
+    """A running task set its status message."""
+
+    seq: int
+    at: float
+    task_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskTrackingUrl:
+    """A running task set its tracking URL."""
+
+    seq: int
+    at: float
+    task_id: str
+    url: str
+
+
+Notification = (
+    TaskAdded | TaskStatusChanged | TaskProgressed | TaskMessage | TaskTrackingUrl
+)
+
+
+# --- Actions (out) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunTask:
+    """Run this task on this worker (``batch`` lists every member of a batch run)."""
+
+    task_id: str
+    worker_id: str
+    batch: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """Publish this notification on the event stream."""
+
+    notification: Notification
+
+
+Action = RunTask | Notify
+
+
+class Listener(Protocol):
+    """A subscriber of the event stream (widgets, progress displays, history)."""
+
+    def on_notification(self, notification: Notification) -> None:
+        """Receive one notification, in ``seq`` order."""

@@ -1,0 +1,173 @@
+"""Running one task, in whatever thread or process an executor chose.
+
+:func:`execute` is the function every executor runs. It calls ``run()``, drives a
+generator ``run()`` through its dynamic requirements, checks that every output exists
+afterwards ("output missing after run"), and returns an :class:`Outcome` of plain,
+picklable values. It never raises for the task's own errors: they become the outcome.
+
+Tasks cross process boundaries as cloudpickle bytes (:func:`pack`), so classes defined in
+``__main__`` (a notebook) travel by value. Dynamic requirements come back as
+:class:`TaskRef` (module, qualified name, serialized parameters) and are rebuilt in the
+worker's process from its own classes, never from copies made by unpickling.
+
+Imports: stdlib, nbflow.core.{errors, structure, task}; cloudpickle lazily.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+import traceback
+import types
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from nbflow.core.errors import (
+    DefinitionTypeError,
+    OutputMissingError,
+    UnpicklableTaskError,
+)
+from nbflow.core.structure import DynamicRequirements, flatten, getpaths
+from nbflow.core.task import Task
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRef:
+    """How to rebuild a task in another process: its class's address and parameters."""
+
+    module: str
+    qualname: str
+    family: str
+    params: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, task: Task) -> TaskRef:
+        """Return the reference of ``task``."""
+        params = tuple(task.to_str_params().items())
+        kind = type(task)
+        return cls(kind.__module__, kind.__qualname__, task.get_task_family(), params)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one run of a task."""
+
+    task_id: str
+    status: Literal["done", "failed", "suspended"]
+    error: str = ""
+    traceback: str = ""
+    exception: BaseException | None = None
+    #: For "suspended": every requirement yielded by run(), complete or not.
+    new_deps: tuple[TaskRef, ...] = ()
+    elapsed: float = 0.0
+
+
+class QueueReporter:
+    """A picklable reporter that puts ``(task_id, kind, value)`` on a queue."""
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+
+    def __call__(self, task_id: str, kind: str, value: Any) -> None:
+        """Send one runtime report (progress, status message, tracking URL)."""
+        self.queue.put(("report", task_id, kind, value))
+
+
+def pack(task: Task) -> bytes:
+    """Serialize ``task`` for another process; classes in ``__main__`` go by value.
+
+    Raises
+    ------
+    UnpicklableTaskError
+        Something the task holds cannot be pickled; the message says what.
+    """
+    import cloudpickle  # noqa: PLC0415  (only process executors need it)
+
+    try:
+        with task.no_unpicklable_properties():
+            data: bytes = cloudpickle.dumps(task)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        raise UnpicklableTaskError(repr(task), f"{type(exc).__name__}: {exc}") from exc
+    return data
+
+
+def execute(task: Task | bytes, reporter: Any = None) -> Outcome:
+    """Run one task and return its outcome; never raises for the task's own errors."""
+    if isinstance(task, bytes):
+        task = pickle.loads(task)  # noqa: S301  (bytes made by pack() in our own worker)
+    assert isinstance(task, Task)  # noqa: S101  (narrowing for mypy)
+    task._reporter = reporter  # noqa: SLF001
+    started = time.perf_counter()
+    try:
+        new_deps = _run(task)
+        if new_deps:
+            refs = tuple(TaskRef.of(dep) for dep in new_deps)
+            return Outcome(
+                task.task_id,
+                "suspended",
+                new_deps=refs,
+                elapsed=time.perf_counter() - started,
+            )
+        _check_outputs(task)
+        task.on_success()
+    except Exception as exc:  # noqa: BLE001  (the task's own error becomes its outcome)
+        return _failure(task, exc, time.perf_counter() - started)
+    finally:
+        task._reporter = None  # noqa: SLF001
+    return Outcome(task.task_id, "done", elapsed=time.perf_counter() - started)
+
+
+def _run(task: Task) -> list[Task]:
+    """Call run(); drive a generator through its requirements; return missing ones."""
+    result = task.run()
+    if not isinstance(result, types.GeneratorType):
+        return []
+    sent: Any = None
+    while True:
+        try:
+            requested = result.send(sent)
+        except StopIteration:
+            return []
+        wanted = requested if isinstance(requested, DynamicRequirements) else None
+        deps = wanted.flat_requirements if wanted else flatten(requested)
+        for dep in deps:
+            if not isinstance(dep, Task):
+                raise DefinitionTypeError(repr(task), "run", dep, "yielded Tasks")
+        complete = wanted.complete() if wanted else all(dep.complete() for dep in deps)
+        if not complete:
+            result.close()
+            return deps
+        sent = wanted.paths if wanted else getpaths(requested)
+
+
+def _check_outputs(task: Task) -> None:
+    missing = tuple(str(out) for out in flatten(task.output()) if not out.exists())
+    if missing:
+        raise OutputMissingError(repr(task), missing)
+
+
+def _failure(task: Task, exc: Exception, elapsed: float) -> Outcome:
+    trace = traceback.format_exc()
+    try:
+        explanation = task.on_failure(exc)
+    except Exception as hook_error:  # noqa: BLE001  (reported alongside the original)
+        explanation = f"on_failure() raised {hook_error!r}"
+    error = f"{type(exc).__name__}: {exc}"
+    if isinstance(explanation, str) and not explanation.startswith("Runtime error:"):
+        error = f"{error}\n{explanation}"
+    return Outcome(
+        task.task_id,
+        "failed",
+        error=error,
+        traceback=trace,
+        exception=_picklable(exc),
+        elapsed=elapsed,
+    )
+
+
+def _picklable(exc: BaseException) -> BaseException | None:
+    try:
+        pickle.loads(pickle.dumps(exc))  # noqa: S301  (round trip of our own bytes)
+    except Exception:  # noqa: BLE001  (any failure means: do not send it)
+        return None
+    return exc

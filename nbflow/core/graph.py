@@ -1,0 +1,213 @@
+"""Expanding ``requires()`` into the specs the scheduler needs.
+
+Discovery walks the graph breadth first from the requested tasks, level by level, so
+that a level's completeness checks can run together (in parallel threads when the
+check is configured so) and no step ever recurses along the graph: a 10,000-deep chain
+is as safe as a 10,000-wide fan-in. A task found complete is not expanded (its
+requirements do not matter, as in Luigi). Each task is checked exactly once.
+
+A cycle among the incomplete tasks is found with :mod:`graphlib`; the tasks on it are
+marked broken with a :class:`~nbflow.core.errors.CyclicDependencyError` naming the cycle.
+
+Imports: stdlib, nbflow.core.{completeness, errors, events, structure, task}.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import json
+import traceback
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nbflow.core.errors import CyclicDependencyError, DefinitionTypeError
+from nbflow.core.events import RetryPolicy, TaskSpec
+from nbflow.core.structure import flatten
+from nbflow.core.task import Event, Task, WrapperTask
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from nbflow.core.completeness import CompletenessCheck, Verdict
+
+
+@dataclass
+class Discovery:
+    """The result of expanding some roots: specs in order, plus what went wrong."""
+
+    specs: list[TaskSpec] = field(default_factory=list)
+    #: task_id -> (error message, traceback) for tasks that could not be scheduled
+    broken: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: task_id -> exception, for scheduling errors (complete()/requires() raised)
+    exceptions: dict[str, BaseException] = field(default_factory=dict)
+
+
+class GraphBuilder:
+    """Expand tasks into :class:`TaskSpec` s, remembering every task it has seen."""
+
+    def __init__(self, checker: CompletenessCheck, policy: RetryPolicy) -> None:
+        self.checker = checker
+        self.policy = policy
+        #: task_id -> Task, for every task discovered so far
+        self.tasks: dict[str, Task] = {}
+
+    def discover(self, roots: Iterable[Task]) -> Discovery:
+        """Expand ``roots`` (and anything new below them) into specs."""
+        result = Discovery()
+        frontier = [task for task in _unique(roots) if task.task_id not in self.tasks]
+        for task in frontier:
+            self.tasks[task.task_id] = task
+        deps_of: dict[str, list[str]] = {}
+        complete: dict[str, bool] = {}
+        wrappers: list[Task] = []
+        while frontier:
+            verdicts = self.checker.check(frontier)
+            next_level: list[Task] = []
+            for task, verdict in zip(frontier, verdicts):
+                deps = self._expand(task, verdict, result, wrappers)
+                complete[task.task_id] = verdict.complete
+                deps_of[task.task_id] = [dep.task_id for dep in deps]
+                for dep in deps:
+                    task.trigger_event(Event.DEPENDENCY_DISCOVERED, task, dep)
+                    if dep.task_id not in self.tasks:
+                        self.tasks[dep.task_id] = dep
+                        next_level.append(dep)
+            frontier = next_level
+        _settle_wrappers(wrappers, deps_of, complete)
+        _break_cycles(deps_of, complete, result)
+        for task_id, deps in deps_of.items():
+            spec = self._spec(self.tasks[task_id], deps, complete, result)
+            result.specs.append(spec)
+        return result
+
+    def _expand(
+        self, task: Task, verdict: Verdict, result: Discovery, wrappers: list[Task]
+    ) -> list[Task]:
+        """Return the requirements to explore below ``task`` (none if complete)."""
+        if verdict.error is not None:
+            message = f"{type(verdict.error).__name__} in complete(): {verdict.error}"
+            result.broken[task.task_id] = (message, verdict.traceback)
+            result.exceptions[task.task_id] = verdict.error
+            task.trigger_event(Event.BROKEN_TASK, task, verdict.error)
+            return []
+        if verdict.complete:
+            task.trigger_event(Event.DEPENDENCY_PRESENT, task)
+            return []
+        if task.run is None:
+            task.trigger_event(Event.DEPENDENCY_MISSING, task)
+            return []
+        try:
+            _check_output_types(task)
+            deps = task.deps()
+        except Exception as exc:  # noqa: BLE001  (a scheduling error for this task only)
+            result.broken[task.task_id] = (
+                f"{type(exc).__name__}: {exc}",
+                traceback.format_exc(),
+            )
+            result.exceptions[task.task_id] = exc
+            task.trigger_event(Event.BROKEN_TASK, task, exc)
+            return []
+        if type(task).complete is WrapperTask.complete:
+            wrappers.append(task)
+        return deps
+
+    def _spec(
+        self, task: Task, deps: list[str], complete: dict[str, bool], result: Discovery
+    ) -> TaskSpec:
+        broken = result.broken.get(task.task_id)
+        is_complete = complete[task.task_id] and broken is None
+        cls = type(task)
+        batch_names = cls.batch_param_names()
+        return TaskSpec(
+            task_id=task.task_id,
+            family=task.get_task_family(),
+            params=tuple(task.to_str_params(only_public=True).items()),
+            deps=() if broken or is_complete else tuple(deps),
+            complete=is_complete,
+            runnable=task.run is not None,
+            priority=task.priority,
+            resources=tuple(dict(task.resources or {}).items()),
+            retry=_policy(task, self.policy),
+            batch_key=_batch_key(task, batch_names) if batch_names else None,
+            max_batch_size=task.max_batch_size,
+            broken=broken[0] if broken else None,
+            disabled=bool(task.disabled),
+        )
+
+
+def _unique(tasks: Iterable[Any]) -> list[Task]:
+    seen: dict[str, Task] = {}
+    for task in flatten(list(tasks)):
+        if not isinstance(task, Task):
+            raise DefinitionTypeError("build", "tasks", task, "Task instances")
+        seen.setdefault(task.task_id, task)
+    return list(seen.values())
+
+
+def _check_output_types(task: Task) -> None:
+    for output in flatten(task.output()):
+        if not callable(getattr(output, "exists", None)):
+            raise DefinitionTypeError(
+                repr(task),
+                "output",
+                output,
+                "a Target (such as LocalTarget), or lists/dicts of them",
+            )
+
+
+def _settle_wrappers(
+    wrappers: list[Task], deps_of: dict[str, list[str]], complete: dict[str, bool]
+) -> None:
+    """A WrapperTask is complete when all its requirements are: decide bottom-up."""
+    for wrapper in reversed(wrappers):
+        deps = deps_of[wrapper.task_id]
+        if all(complete.get(dep, False) for dep in deps):
+            complete[wrapper.task_id] = True
+
+
+def _break_cycles(
+    deps_of: dict[str, list[str]], complete: dict[str, bool], result: Discovery
+) -> None:
+    graph = {
+        task_id: deps for task_id, deps in deps_of.items() if not complete[task_id]
+    }
+    while True:
+        try:
+            graphlib.TopologicalSorter(graph).prepare()
+        except graphlib.CycleError as exc:
+            cycle = tuple(reversed(exc.args[1]))
+            error = CyclicDependencyError(cycle)
+            for task_id in set(cycle):
+                result.broken[task_id] = (str(error), "")
+                result.exceptions[task_id] = error
+                graph[task_id] = []
+            continue
+        return
+
+
+def _policy(task: Task, default: RetryPolicy) -> RetryPolicy:
+    values = {
+        "retry_count": task.retry_count,
+        "disable_window": task.disable_window,
+        "disable_hard_timeout": task.disable_hard_timeout,
+    }
+    overrides = {name: value for name, value in values.items() if value is not None}
+    if not overrides:
+        return default
+    return RetryPolicy(
+        retry_count=overrides.get("retry_count", default.retry_count),
+        retry_delay=default.retry_delay,
+        disable_window=overrides.get("disable_window", default.disable_window),
+        disable_hard_timeout=overrides.get(
+            "disable_hard_timeout", default.disable_hard_timeout
+        ),
+    )
+
+
+def _batch_key(task: Task, batch_names: list[str]) -> str:
+    fixed = {
+        name: value
+        for name, value in task.to_str_params().items()
+        if name not in batch_names
+    }
+    return task.get_task_family() + json.dumps(fixed, sort_keys=True)

@@ -1,0 +1,236 @@
+"""``build()`` and ``run()``: Luigi's entry points, on the embedded scheduler.
+
+``build(tasks)`` returns a bool (Luigi's meaning: no task failed and every task could
+be scheduled) or, with ``detailed_summary=True``, a :class:`RunResult`.
+``run(cmdline_args)`` parses a Luigi command line; ``run(task)`` (nbflow's form, for
+notebooks and scripts) builds the task and raises :class:`TaskFailedError` if it failed,
+unless ``check=False``.
+
+Settings are read here (the shell), from the ambient settings unless passed, and put in
+force while the tasks are built and run.
+
+Imports: stdlib, nbflow.core.*.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from nbflow.core import cmdline
+from nbflow.core import config as _config
+from nbflow.core.errors import DefinitionTypeError, TaskFailedError
+from nbflow.core.events import RetryPolicy
+from nbflow.core.registry import REGISTRY
+from nbflow.core.summary import RunResult, summarize
+from nbflow.core.task import Task
+from nbflow.core.worker import Worker, WorkerOptions
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from nbflow.core.completeness import CompletenessCheck
+    from nbflow.core.events import Listener
+    from nbflow.core.scheduler import Scheduler
+
+logger = logging.getLogger("nbflow-interface")
+
+#: Luigi's build() keywords that have no meaning for the embedded scheduler.
+_LUIGI_ONLY = frozenset({
+    "local_scheduler", "scheduler_host", "scheduler_port", "scheduler_url", "lock_pid_dir",
+    "lock_size", "no_lock", "take_lock", "assistant", "logging_conf_file", "log_level",
+    "parallel_scheduling_processes", "help", "help_all", "module", "detailed_summary",
+})
+
+
+def worker_options(settings: _config.Settings, **given: Any) -> WorkerOptions:
+    """Return WorkerOptions from ``[core]``, ``[worker]``, ``[scheduler]``, ``[resources]``.
+
+    Keyword arguments that are not None win over the settings.
+    """
+    retry = RetryPolicy(
+        retry_count=settings.get_int("scheduler", "retry_count", 999_999_999),
+        retry_delay=settings.get_float("scheduler", "retry_delay", 900.0),
+        disable_window=settings.get_float("scheduler", "disable_window", 3600.0),
+        disable_hard_timeout=settings.get_float("scheduler", "disable_hard_timeout"),
+    )
+    parallel = given.get("parallel_scheduling")
+    if parallel is None:
+        parallel = settings.get_bool("core", "parallel_scheduling", False)
+    threads = settings.get_int("core", "parallel_scheduling_processes", 4) if parallel else 1
+    values = {
+        "workers": settings.get_int("core", "workers", 1),
+        "executor": settings.get("worker", "executor", "auto"),
+        "keep_alive": settings.get_bool("worker", "keep_alive", False),
+    }
+    values.update({k: v for k, v in given.items() if v is not None and k in values})
+    return WorkerOptions(
+        workers=int(values["workers"]),
+        executor=str(values["executor"]),
+        keep_alive=bool(values["keep_alive"]),
+        check_threads=max(1, threads),
+        retry=retry,
+        resources=_config.resources(settings),
+    )
+
+
+def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only options)
+    tasks: Iterable[Task] | Task,
+    worker_scheduler_factory: Any = None,
+    detailed_summary: bool = False,
+    *,
+    workers: int | None = None,
+    executor: str | None = None,
+    listeners: Iterable[Listener] = (),
+    completeness: CompletenessCheck | None = None,
+    keep_alive: bool | None = None,
+    parallel_scheduling: bool | None = None,
+    settings: _config.Settings | None = None,
+    scheduler: Scheduler | None = None,
+    **env_params: Any,
+) -> bool | RunResult:
+    """Run ``tasks`` and everything they need on the embedded scheduler.
+
+    Parameters
+    ----------
+    tasks
+        Task instances (a single task is accepted too).
+    worker_scheduler_factory
+        Accepted for Luigi compatibility and ignored.
+    detailed_summary
+        Return a :class:`RunResult` instead of a bool.
+    workers
+        How many tasks run at once (default ``[core] workers``, else 1).
+    executor
+        "auto", "sync", "threads", "processes" or an executor plugin's name.
+    listeners
+        Subscribers of the event stream (widgets, progress displays).
+    completeness
+        The completeness check; default: outputs exist (Luigi's rule).
+    keep_alive
+        Wait for failed tasks' retry delay and retry them (``[worker] keep_alive``).
+    parallel_scheduling
+        Check completeness in parallel threads.
+    settings
+        Configuration to use instead of the ambient one.
+    scheduler
+        A scheduler to use instead of a fresh one.
+    **env_params
+        Luigi's other keywords (``local_scheduler``, ``log_level``, ...), accepted.
+
+    Returns
+    -------
+    bool or RunResult
+        True when no task failed and every task could be scheduled.
+
+    Raises
+    ------
+    DefinitionTypeError
+        An unknown keyword was passed, or ``tasks`` holds something that is not a task.
+
+    Examples
+    --------
+    >>> class Noop(Task):
+    ...     def run(self):
+    ...         pass
+    >>> build([Noop()], local_scheduler=True)
+    True
+    """
+    del worker_scheduler_factory
+    unknown = sorted(set(env_params) - _LUIGI_ONLY)
+    if unknown:
+        raise DefinitionTypeError("build", "keywords", unknown, "known build() options")
+    roots = [tasks] if isinstance(tasks, Task) else list(tasks)
+    settings = settings or _config.current_settings()
+    options = worker_options(settings, workers=workers, executor=executor,
+                             keep_alive=keep_alive, parallel_scheduling=parallel_scheduling)
+    with _config.use_settings(settings), Worker(
+        scheduler, options=options, completeness=completeness, listeners=listeners
+    ) as worker:
+        worker.add(roots)
+        worker.run()
+    result = summarize(worker.scheduler.tasks(), worker.scheduling_errors, worker=worker)
+    logger.info(result.summary_text)
+    return result if detailed_summary else result.scheduling_succeeded
+
+
+def run(*args: Any, **kwargs: Any) -> bool | RunResult:
+    """Run from a Luigi command line, or (nbflow's form) run a task and check it.
+
+    ``run(["--module", "m", "Task", "--x", "1"])`` (or ``run()`` reading ``sys.argv``)
+    behaves like ``luigi.run``. ``run(task, check=True, **build_options)`` builds the
+    task(s) and returns the :class:`RunResult`, raising :class:`TaskFailedError` if a
+    task failed and ``check`` is true.
+    """
+    first = args[0] if args else kwargs.get("tasks")
+    if isinstance(first, Task) or (isinstance(first, (list, tuple)) and first
+                                   and all(isinstance(t, Task) for t in first)):
+        return _run_tasks(first, **kwargs)
+    return _run_cmdline(*args, **kwargs)
+
+
+def _run_tasks(tasks: Task | list[Task], *, check: bool = True, **kwargs: Any) -> RunResult:
+    kwargs.pop("tasks", None)
+    kwargs["detailed_summary"] = True
+    result = build(tasks, **kwargs)
+    assert isinstance(result, RunResult)  # noqa: S101  (detailed_summary=True)
+    if check and not result.scheduling_succeeded:
+        failed = result.tasks.get("failed") or result.tasks.get("scheduling_error") or ["?"]
+        raise TaskFailedError(failed[0], result.one_line_summary)
+    return result
+
+
+def _run_cmdline(
+    cmdline_args: list[str] | None = None,
+    main_task_cls: type[Task] | None = None,
+    worker_scheduler_factory: Any = None,
+    use_dynamic_argparse: Any = None,
+    local_scheduler: bool = False,
+    detailed_summary: bool = False,
+) -> bool | RunResult:
+    del worker_scheduler_factory, use_dynamic_argparse, local_scheduler
+    import sys  # noqa: PLC0415
+
+    argv = list(sys.argv[1:] if cmdline_args is None else cmdline_args)
+    invocation = cmdline.parse(argv, main_task_cls=main_task_cls)
+    with overrides_in_force(invocation):
+        task = instantiate(invocation)
+        return build([task], detailed_summary=detailed_summary, **run_options(invocation))
+
+
+@contextlib.contextmanager
+def overrides_in_force(invocation: cmdline.Invocation) -> Iterator[None]:
+    """Make the invocation's ``--param`` / ``--Family-param`` values ambient."""
+    with _config.use_overrides(invocation.overrides):
+        yield
+
+
+def instantiate(invocation: cmdline.Invocation) -> Task:
+    """Construct the invocation's root task (its parameters come from the overrides)."""
+    assert invocation.task_name is not None  # noqa: S101  (parse() guarantees it)
+    task_cls = REGISTRY.lookup(invocation.task_name)
+    return task_cls()
+
+
+def run_options(invocation: cmdline.Invocation) -> dict[str, Any]:
+    """Return the build() keywords given on the command line."""
+    options = invocation.options
+    given: dict[str, Any] = {}
+    if options.get("workers") is not None:
+        given["workers"] = _positive_int("--workers", options["workers"])
+    for name in ("executor", "keep_alive", "parallel_scheduling"):
+        if options.get(name) is not None:
+            given[name] = options[name]
+    return given
+
+
+def _positive_int(flag: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise cmdline.UsageError(f"{flag} must be a positive whole number", text,
+                                 f"write e.g. {flag} 4")
+    return value

@@ -1,0 +1,108 @@
+"""The task registry: family name -> task class, with notebook-safe re-definition.
+
+A class is registered when it is defined (``Task.__init_subclass__``). Re-defining a
+class in the *same* module under the same qualified name (a notebook cell run again)
+replaces the old definition, so a lookup by name always finds the newest code. The same family
+defined by two *different* modules is ambiguous, and a lookup by that bare name raises
+:class:`~nbflow.core.errors.AmbiguousTaskError` listing the fully qualified names, which
+resolve it.
+
+The registry is the only module-level mutable object in the core; ``clear()`` exists for
+tests.
+
+Imports: nbflow.core.errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from nbflow.core.errors import AmbiguousTaskError, UnknownTaskError
+
+if TYPE_CHECKING:
+    from nbflow.core.task import Task
+
+logger = logging.getLogger(__name__)
+
+#: Passed to ``set_namespace`` to use each class's module name as its namespace.
+AUTO_NAMESPACE = "<auto>"
+
+
+class TaskRegistry:
+    """Map task families (and fully qualified names) to task classes."""
+
+    def __init__(self) -> None:
+        #: family -> {(module, qualname): class}, in registration order
+        self._by_family: dict[str, dict[tuple[str, str], type[Task]]] = {}
+        #: module scope prefix -> namespace, set by ``nbflow.namespace()``
+        self._namespaces: dict[str, str | None] = {}
+
+    def register(self, cls: type[Task]) -> None:
+        """Record ``cls`` under its family, replacing an older same-module class."""
+        key = (cls.__module__, cls.__qualname__)
+        family = cls.get_task_family()
+        for other_family, classes in self._by_family.items():
+            if key in classes and other_family != family:
+                del classes[key]  # a re-run cell changed task_namespace
+        classes = self._by_family.setdefault(family, {})
+        if key in classes:
+            logger.debug("re-defining task %s from %s", family, cls.__module__)
+            del classes[key]  # keep the newest definition last
+        classes[key] = cls
+
+    def lookup(self, name: str) -> type[Task]:
+        """Return the task class for a family or a fully qualified ``module.Class``.
+
+        Raises
+        ------
+        UnknownTaskError
+            Nothing is registered under ``name``; the message suggests close names.
+        AmbiguousTaskError
+            Two modules define ``name``; the message lists their qualified names.
+        """
+        classes = self._by_family.get(name)
+        if classes:
+            if len({module for module, _ in classes}) > 1:
+                qualified = tuple(f"{m}.{q}" for m, q in classes)
+                raise AmbiguousTaskError(name, qualified)
+            return list(classes.values())[-1]
+        for classes in self._by_family.values():
+            for (module, qualname), cls in classes.items():
+                if f"{module}.{qualname}" == name:
+                    return cls
+        raise UnknownTaskError(name, self.families())
+
+    def families(self) -> tuple[str, ...]:
+        """Return every registered family name, sorted."""
+        return tuple(
+            sorted(name for name, classes in self._by_family.items() if classes)
+        )
+
+    def classes(self) -> tuple[type[Task], ...]:
+        """Return the newest class of every registered family and module."""
+        return tuple(
+            cls for classes in self._by_family.values() for cls in classes.values()
+        )
+
+    def set_namespace(self, namespace: str | None, scope: str = "") -> None:
+        """Give classes defined later in modules under ``scope`` this namespace."""
+        self._namespaces[scope] = namespace
+
+    def namespace_for(self, module: str) -> str | None:
+        """Return the namespace set by ``nbflow.namespace()`` for ``module``, if any."""
+        best, best_len = None, -1
+        for scope, namespace in self._namespaces.items():
+            matches = not scope or module == scope or module.startswith(scope + ".")
+            if matches and len(scope) > best_len:
+                best, best_len = namespace, len(scope)
+        return module if best == AUTO_NAMESPACE else best
+
+    def clear(self) -> None:
+        """Forget every class and namespace (for tests)."""
+        self._by_family.clear()
+        self._namespaces.clear()
+
+
+#: The process-wide registry every Task subclass joins when it is defined.
+REGISTRY = TaskRegistry()

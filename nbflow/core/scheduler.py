@@ -1,0 +1,552 @@
+"""The pure scheduler: ``handle(*events) -> list[Action]``.
+
+Theory of operation
+-------------------
+The scheduler is a state machine with no threads, no clock, no randomness and no I/O.
+A shell (the embedded worker loop, or the HTTP server) feeds it Events and carries out
+the Actions it returns: ``RunTask`` (start a task on a worker) and ``Notify`` (publish a
+notification on the event stream). Time only arrives inside events (``at``).
+
+States are Luigi's (:class:`~nbflow.core.events.Status`). Every legal move is one entry
+of :data:`TRANSITIONS`; anything else raises ``InvalidTransitionError`` with the task's
+story, because it means nbflow itself is wrong.
+
+Invariants, kept by counters rather than scans, so that picking and finishing a task
+cost O(log n) in the size of the graph:
+
+- ``node.remaining`` is the number of the node's requirements that are not DONE;
+- ``node.bad`` is the number of its requirements that are FAILED, DISABLED or
+  UPSTREAM_*, and ``node.disabled_deps`` those of them that are (UPSTREAM_)DISABLED;
+- a node is *ready* when it is PENDING, runnable, ``remaining == 0`` and ``bad == 0``;
+  ready nodes sit in a heap ordered by (priority, discovery order);
+- a node with ``bad > 0`` is UPSTREAM_DISABLED if any bad requirement is disabled,
+  else UPSTREAM_FAILED; when the cause recovers (a retry), it becomes PENDING again.
+
+Priorities propagate to requirements as in Luigi: a node's effective priority is the
+maximum of its own and that of everything that depends on it. Resources have limits
+(``resources=``; an unlisted resource has a limit of 1, as in Luigi); a ready node whose
+resources are taken is parked on that resource until a running task gives it back.
+
+Ownership: a Scheduler belongs to the single thread of its shell; it is not
+thread-safe and never needs to be.
+
+Imports: nbflow.core.{events, errors, scheduler_node}.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from typing import TYPE_CHECKING, Protocol
+
+from nbflow.core.errors import InvalidTransitionError, UnknownTaskIdError
+from nbflow.core.events import (
+    Action,
+    DependenciesAdded,
+    Event,
+    Notification,
+    Notify,
+    ProgressReported,
+    ResourcesDecreased,
+    RunTask,
+    Status,
+    StatusMessageSet,
+    TaskAdded,
+    TaskFailed,
+    TaskMessage,
+    TaskProgressed,
+    TasksDiscovered,
+    TaskSpec,
+    TaskStatusChanged,
+    TaskSucceeded,
+    TaskTrackingUrl,
+    Tick,
+    TrackingUrlSet,
+    WorkerStarted,
+    WorkerStopped,
+)
+from nbflow.core.scheduler_node import BAD, DISABLED_LIKE, Move, Node, TaskInfo
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+#: Every legal move: (status before, move) -> status after.
+TRANSITIONS: dict[tuple[Status, Move], Status] = {
+    (Status.PENDING, Move.DISPATCH): Status.RUNNING,
+    (Status.PENDING, Move.BATCH): Status.BATCH_RUNNING,
+    (Status.RUNNING, Move.SUCCEED): Status.DONE,
+    (Status.BATCH_RUNNING, Move.SUCCEED): Status.DONE,
+    (Status.RUNNING, Move.FAIL): Status.FAILED,
+    (Status.BATCH_RUNNING, Move.FAIL): Status.FAILED,
+    (Status.RUNNING, Move.DISABLE): Status.DISABLED,
+    (Status.BATCH_RUNNING, Move.DISABLE): Status.DISABLED,
+    (Status.RUNNING, Move.SUSPEND): Status.PENDING,
+    (Status.FAILED, Move.RETRY): Status.PENDING,
+    (Status.PENDING, Move.UPSTREAM_FAIL): Status.UPSTREAM_FAILED,
+    (Status.PENDING, Move.UPSTREAM_DISABLE): Status.UPSTREAM_DISABLED,
+    (Status.UPSTREAM_FAILED, Move.UPSTREAM_DISABLE): Status.UPSTREAM_DISABLED,
+    (Status.UPSTREAM_DISABLED, Move.UPSTREAM_FAIL): Status.UPSTREAM_FAILED,
+    (Status.UPSTREAM_FAILED, Move.RECOVER): Status.PENDING,
+    (Status.UPSTREAM_DISABLED, Move.RECOVER): Status.PENDING,
+}
+
+
+class SchedulerAPI(Protocol):
+    """What every scheduler offers, embedded in-process or remote over HTTP."""
+
+    def handle(self, *events: Event) -> list[Action]:
+        """Apply events in order and return the actions they call for."""
+
+    def status(self, task_id: str) -> Status:
+        """Return a task's current status."""
+
+    def task_info(self, task_id: str) -> TaskInfo:
+        """Return a snapshot of one task."""
+
+    def tasks(self) -> list[TaskInfo]:
+        """Return snapshots of every task, in discovery order."""
+
+    def has_work(self) -> bool:
+        """Return whether a task is running or ready to run."""
+
+
+class Scheduler:
+    """Luigi's scheduler as a pure state machine (see the module's theory of operation).
+
+    Examples
+    --------
+    >>> from nbflow.core.events import TaskSpec, TasksDiscovered, WorkerStarted
+    >>> scheduler = Scheduler()
+    >>> actions = scheduler.handle(
+    ...     WorkerStarted("w", slots=1),
+    ...     TasksDiscovered((TaskSpec("a", "A"), TaskSpec("b", "B", deps=("a",)))),
+    ... )
+    >>> [a for a in actions if isinstance(a, RunTask)]
+    [RunTask(task_id='a', worker_id='w', batch=())]
+    >>> [a for a in scheduler.handle(TaskSucceeded("a")) if isinstance(a, RunTask)]
+    [RunTask(task_id='b', worker_id='w', batch=())]
+    """
+
+    def __init__(self, *, resources: Mapping[str, int] | None = None) -> None:
+        self._nodes: dict[str, Node] = {}
+        self._limits = dict(resources or {})
+        self._used: dict[str, int] = {}
+        self._ready: list[tuple[float, int, str]] = []
+        self._ready_count = 0
+        self._parked: dict[str, list[str]] = {}
+        self._batch_ready: dict[str, dict[str, None]] = {}
+        self._retries: list[tuple[float, str]] = []
+        self._slots: dict[str, int] = {}
+        self._running_on: dict[str, set[str]] = {}
+        self._free: dict[str, None] = {}
+        self._running = 0
+        self._order = itertools.count()
+        self._seq = itertools.count(1)
+        self._actions: list[Action] = []
+        self._now = 0.0
+
+    # --- queries --------------------------------------------------------------------
+
+    def status(self, task_id: str) -> Status:
+        """Return a task's current status."""
+        return self._node(task_id).status
+
+    def task_info(self, task_id: str) -> TaskInfo:
+        """Return a snapshot of one task."""
+        return self._node(task_id).info()
+
+    def tasks(self) -> list[TaskInfo]:
+        """Return snapshots of every task, in discovery order."""
+        return [node.info() for node in self._nodes.values()]
+
+    def story(self, task_id: str) -> tuple[str, ...]:
+        """Return the task's recent history, oldest first, as readable lines."""
+        return self._node(task_id).story()
+
+    def has_work(self) -> bool:
+        """Return whether a task is running, or ready and able to get its resources."""
+        return self._running > 0 or self._ready_count > 0
+
+    def __contains__(self, task_id: object) -> bool:
+        return task_id in self._nodes
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    @property
+    def next_retry_at(self) -> float | None:
+        """When the earliest failed task may be retried, if any."""
+        while self._retries:
+            at, task_id = self._retries[0]
+            node = self._nodes[task_id]
+            if node.status is Status.FAILED and node.retry_at == at:
+                return at
+            heapq.heappop(self._retries)
+        return None
+
+    # --- the one entry point --------------------------------------------------------
+
+    def handle(self, *events: Event) -> list[Action]:
+        """Apply ``events`` in order; return the actions they call for."""
+        self._actions = actions = []
+        for event in events:
+            self._now = max(self._now, getattr(event, "at", 0.0))
+            self._apply(event)
+        self._dispatch()
+        self._actions = []
+        return actions
+
+    def _apply(self, event: Event) -> None:  # noqa: C901  (one branch per event type)
+        if isinstance(event, TaskSucceeded):
+            self._succeed(self._node(event.task_id))
+        elif isinstance(event, TaskFailed):
+            self._fail(self._node(event.task_id), event)
+        elif isinstance(event, TasksDiscovered):
+            self._add(event.specs)
+        elif isinstance(event, DependenciesAdded):
+            self._add(event.specs)
+            self._suspend(self._node(event.task_id), event.deps)
+        elif isinstance(event, ProgressReported):
+            self._node(event.task_id).progress = event.percentage
+            self._notify(
+                TaskProgressed(
+                    next(self._seq), self._now, event.task_id, event.percentage
+                )
+            )
+        elif isinstance(event, StatusMessageSet):
+            self._node(event.task_id).message = event.message
+            self._notify(
+                TaskMessage(next(self._seq), self._now, event.task_id, event.message)
+            )
+        elif isinstance(event, TrackingUrlSet):
+            self._node(event.task_id).tracking_url = event.url
+            self._notify(
+                TaskTrackingUrl(next(self._seq), self._now, event.task_id, event.url)
+            )
+        elif isinstance(event, ResourcesDecreased):
+            self._decrease(self._node(event.task_id), dict(event.amounts))
+        elif isinstance(event, Tick):
+            self._retry_due(event.at)
+        elif isinstance(event, WorkerStarted):
+            self._slots[event.worker_id] = event.slots
+            self._running_on.setdefault(event.worker_id, set())
+            self._update_free(event.worker_id)
+        elif isinstance(event, WorkerStopped):
+            self._stop_worker(event.worker_id)
+
+    # --- graph ----------------------------------------------------------------------
+
+    def _add(self, specs: tuple[TaskSpec, ...]) -> None:
+        fresh = [spec for spec in specs if spec.task_id not in self._nodes]
+        for spec in fresh:
+            self._nodes[spec.task_id] = Node(spec, next(self._order))
+        for spec in fresh:
+            node = self._nodes[spec.task_id]
+            self._wire(node, spec.deps)
+            status = node.status
+            self._notify(
+                TaskAdded(
+                    next(self._seq),
+                    self._now,
+                    node.id,
+                    node.family,
+                    node.params,
+                    spec.deps,
+                    status,
+                    node.complete_before,
+                    spec.reason,
+                )
+            )
+            if spec.broken or spec.disabled:
+                self._mark_broken(node, spec)
+            elif node.is_ready():
+                self._push_ready(node)
+        for spec in fresh:
+            if spec.priority:
+                self._raise_priority(spec.deps, self._nodes[spec.task_id].priority)
+
+    def _wire(self, node: Node, deps: tuple[str, ...]) -> None:
+        for dep_id in deps:
+            dep = self._nodes.get(dep_id)
+            if dep is None:
+                raise UnknownTaskIdError(dep_id, f"a requirement of {node.id}")
+            if dep_id in node.deps:
+                continue
+            node.deps.append(dep_id)
+            dep.dependents.append(node.id)
+            if dep.status is not Status.DONE:
+                node.remaining += 1
+            if dep.status in BAD:
+                node.bad += 1
+                node.disabled_deps += dep.status in DISABLED_LIKE
+        if node.bad and node.status is Status.PENDING:
+            self._reconsider(node, cause=node.deps[-1])
+            self._spread(node)
+
+    def _mark_broken(self, node: Node, spec: TaskSpec) -> None:
+        node.status = Status.DISABLED if spec.disabled else Status.FAILED
+        node.error = spec.broken or "disabled"
+        node.log(self._now, "broken" if spec.broken else "disabled", node.status)
+        self._notify(
+            TaskStatusChanged(
+                next(self._seq),
+                self._now,
+                node.id,
+                node.status,
+                Status.PENDING,
+                error=node.error,
+            )
+        )
+        self._spread(node)
+
+    def _raise_priority(
+        self, deps: tuple[str, ...] | list[str], priority: float
+    ) -> None:
+        stack = [(dep_id, priority) for dep_id in deps]
+        while stack:
+            dep_id, value = stack.pop()
+            node = self._nodes[dep_id]
+            if node.priority >= value:
+                continue
+            node.priority = value
+            if node.queued:
+                heapq.heappush(self._ready, (-value, node.order, node.id))
+            stack.extend((grand, value) for grand in node.deps)
+
+    # --- moves ----------------------------------------------------------------------
+
+    def _move(self, node: Node, move: Move, **details: str) -> None:
+        previous = node.status
+        try:
+            node.status = TRANSITIONS[previous, move]
+        except KeyError:
+            raise InvalidTransitionError(
+                node.id, str(previous), move.value, node.story()
+            ) from None
+        node.log(self._now, move.value, node.status)
+        self._notify(
+            TaskStatusChanged(
+                next(self._seq), self._now, node.id, node.status, previous, **details
+            )
+        )
+
+    def _succeed(self, node: Node) -> None:
+        self._release(node)
+        self._move(node, Move.SUCCEED, worker_id=node.worker or "")
+        node.progress = 100.0 if node.progress is not None else None
+        for dependent_id in node.dependents:
+            dependent = self._nodes[dependent_id]
+            dependent.remaining -= 1
+            if dependent.is_ready():
+                self._push_ready(dependent)
+
+    def _fail(self, node: Node, event: TaskFailed) -> None:
+        self._release(node)
+        node.error, node.traceback = event.error, event.traceback
+        node.failures = [
+            t for t in node.failures if t > event.at - node.retry.disable_window
+        ]
+        node.failures.append(event.at)
+        if node.first_failure_at is None:
+            node.first_failure_at = event.at
+        move = Move.DISABLE if node.excessive_failures(event.at) else Move.FAIL
+        self._move(
+            node,
+            move,
+            worker_id=node.worker or "",
+            error=event.error,
+            traceback=event.traceback,
+        )
+        if move is Move.FAIL and event.kind != "cancelled":
+            node.retry_at = event.at + node.retry.retry_delay
+            heapq.heappush(self._retries, (node.retry_at, node.id))
+        self._spread(node)
+
+    def _suspend(self, node: Node, deps: tuple[str, ...]) -> None:
+        self._release(node)
+        self._move(node, Move.SUSPEND)
+        self._wire(node, deps)
+        self._raise_priority(deps, node.priority)
+        if node.is_ready():
+            self._push_ready(node)
+
+    def _retry_due(self, now: float) -> None:
+        while self._retries and self._retries[0][0] <= now:
+            at, task_id = heapq.heappop(self._retries)
+            node = self._nodes[task_id]
+            if node.status is not Status.FAILED or node.retry_at != at:
+                continue
+            node.retry_at = None
+            self._move(node, Move.RETRY)
+            self._spread(node)
+            if node.is_ready():
+                self._push_ready(node)
+
+    def _spread(self, origin: Node) -> None:
+        """Announce a node's change of badness to everything downstream of it."""
+        stack = [origin]
+        while stack:
+            node = stack.pop()
+            bad, disabled = node.status in BAD, node.status in DISABLED_LIKE
+            if bad == node.was_bad and disabled == node.was_disabled:
+                continue
+            delta_bad, delta_disabled = bad - node.was_bad, disabled - node.was_disabled
+            node.was_bad, node.was_disabled = bad, disabled
+            for dependent_id in node.dependents:
+                dependent = self._nodes[dependent_id]
+                dependent.bad += delta_bad
+                dependent.disabled_deps += delta_disabled
+                self._reconsider(dependent, cause=node.id)
+                stack.append(dependent)
+
+    def _reconsider(self, node: Node, cause: str) -> None:
+        """Give a PENDING/UPSTREAM_* node the status its requirements imply."""
+        if node.status not in {
+            Status.PENDING,
+            Status.UPSTREAM_FAILED,
+            Status.UPSTREAM_DISABLED,
+        }:
+            return
+        if node.bad == 0:
+            if node.status is not Status.PENDING:
+                self._move(node, Move.RECOVER, cause=cause)
+                if node.is_ready():
+                    self._push_ready(node)
+            return
+        wanted = (
+            Status.UPSTREAM_DISABLED if node.disabled_deps else Status.UPSTREAM_FAILED
+        )
+        if node.status is not wanted:
+            if node.queued:
+                node.queued = False
+                self._ready_count -= 1
+            move = Move.UPSTREAM_DISABLE if node.disabled_deps else Move.UPSTREAM_FAIL
+            self._move(node, move, cause=cause)
+
+    # --- dispatch -------------------------------------------------------------------
+
+    def _push_ready(self, node: Node) -> None:
+        if node.queued:
+            return
+        node.queued = True
+        self._ready_count += 1
+        heapq.heappush(self._ready, (-node.priority, node.order, node.id))
+        if node.batch_key is not None:
+            self._batch_ready.setdefault(node.batch_key, {})[node.id] = None
+
+    def _dispatch(self) -> None:
+        while self._free and self._ready:
+            _, _, task_id = heapq.heappop(self._ready)
+            node = self._nodes[task_id]
+            if not node.queued:
+                continue
+            blocked_on = self._missing_resource(node)
+            if blocked_on is not None:
+                self._unqueue(node)
+                self._parked.setdefault(blocked_on, []).append(node.id)
+                node.parked = True
+                continue
+            worker_id = next(iter(self._free))
+            batch = self._gather_batch(node)
+            self._start(node, worker_id, batch)
+
+    def _gather_batch(self, node: Node) -> tuple[str, ...]:
+        if node.batch_key is None:
+            return ()
+        waiting = self._batch_ready.get(node.batch_key, {})
+        members = [node.id]
+        for other_id in list(waiting):
+            if len(members) >= node.max_batch_size:
+                break
+            if other_id != node.id and self._nodes[other_id].queued:
+                members.append(other_id)
+        return tuple(members) if len(members) > 1 else ()
+
+    def _start(self, node: Node, worker_id: str, batch: tuple[str, ...]) -> None:
+        for member_id in batch or (node.id,):
+            member = self._nodes[member_id]
+            self._unqueue(member)
+            member.worker = worker_id
+            member.leader = node.id
+            self._move(
+                member, Move.BATCH if batch else Move.DISPATCH, worker_id=worker_id
+            )
+        node.batch = batch
+        for name, amount in node.resources.items():
+            self._used[name] = self._used.get(name, 0) + amount
+        self._running_on[worker_id].add(node.id)
+        self._running += 1
+        self._update_free(worker_id)
+        self._actions.append(RunTask(node.id, worker_id, batch))
+
+    def _unqueue(self, node: Node) -> None:
+        if node.queued:
+            node.queued = False
+            self._ready_count -= 1
+        if node.batch_key is not None:
+            self._batch_ready.get(node.batch_key, {}).pop(node.id, None)
+
+    def _missing_resource(self, node: Node) -> str | None:
+        for name, amount in node.resources.items():
+            if self._used.get(name, 0) + amount > self._limits.get(name, 1):
+                return name
+        return None
+
+    def _release(self, node: Node) -> None:
+        """Give back the worker slot and resources of the run ``node`` was part of."""
+        leader = self._nodes[node.leader] if node.leader else node
+        running = self._running_on.get(leader.worker or "")
+        if running is None or leader.id not in running:
+            return  # another member of the same batch already released it
+        running.discard(leader.id)
+        self._running -= 1
+        self._update_free(leader.worker or "")
+        self._give_back(dict(leader.resources))
+
+    def _decrease(self, node: Node, amounts: dict[str, int]) -> None:
+        give = {
+            name: min(amount, node.resources.get(name, 0))
+            for name, amount in amounts.items()
+        }
+        for name, amount in give.items():
+            node.resources[name] = node.resources.get(name, 0) - amount
+        self._give_back(give)
+
+    def _give_back(self, amounts: dict[str, int]) -> None:
+        for name, amount in amounts.items():
+            self._used[name] = max(0, self._used.get(name, 0) - amount)
+            for parked_id in self._parked.pop(name, []):
+                parked = self._nodes[parked_id]
+                parked.parked = False
+                if parked.is_ready():
+                    self._push_ready(parked)
+
+    def _update_free(self, worker_id: str) -> None:
+        if len(self._running_on[worker_id]) < self._slots.get(worker_id, 0):
+            self._free[worker_id] = None
+        else:
+            self._free.pop(worker_id, None)
+
+    def _stop_worker(self, worker_id: str) -> None:
+        for task_id in list(self._running_on.get(worker_id, ())):
+            node = self._nodes[task_id]
+            for member_id in node.batch or (task_id,):
+                self._fail(
+                    self._nodes[member_id],
+                    TaskFailed(
+                        member_id, "worker stopped", at=self._now, kind="process"
+                    ),
+                )
+        self._slots.pop(worker_id, None)
+        self._free.pop(worker_id, None)
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def _node(self, task_id: str) -> Node:
+        try:
+            return self._nodes[task_id]
+        except KeyError:
+            raise UnknownTaskIdError(task_id, "this scheduler") from None
+
+    def _notify(self, notification: Notification) -> None:
+        self._actions.append(Notify(notification))

@@ -1,0 +1,187 @@
+"""The scheduler's per-task record, its moves, and the snapshot it hands out.
+
+``Node`` is mutable and private to one :class:`~nbflow.core.scheduler.Scheduler`;
+``TaskInfo`` is the frozen snapshot that queries return.
+
+Imports: nbflow.core.events.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass
+
+from nbflow.core.events import RetryPolicy, Status, TaskSpec
+
+#: Statuses that keep everything downstream from running.
+BAD = frozenset(
+    {Status.FAILED, Status.DISABLED, Status.UPSTREAM_FAILED, Status.UPSTREAM_DISABLED}
+)
+#: The bad statuses that a retry will not cure.
+DISABLED_LIKE = frozenset({Status.DISABLED, Status.UPSTREAM_DISABLED})
+
+_STORY_LENGTH = 32
+
+
+class Move(str, enum.Enum):
+    """The scheduler's internal moves; TRANSITIONS maps (status, move) to a status."""
+
+    DISPATCH = "dispatch"
+    BATCH = "dispatch-batch"
+    SUCCEED = "succeed"
+    FAIL = "fail"
+    DISABLE = "disable"
+    SUSPEND = "suspend-for-dependencies"
+    RETRY = "retry"
+    UPSTREAM_FAIL = "upstream-failed"
+    UPSTREAM_DISABLE = "upstream-disabled"
+    RECOVER = "upstream-recovered"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    """A snapshot of one task as the scheduler sees it."""
+
+    task_id: str
+    family: str
+    params: tuple[tuple[str, str], ...]
+    deps: tuple[str, ...]
+    status: Status
+    complete_before: bool
+    runnable: bool
+    priority: float
+    worker_id: str | None
+    progress: float | None
+    status_message: str | None
+    tracking_url: str | None
+    error: str
+    traceback: str
+    failures: int
+    reason: str
+    #: True when it never ran because a requirement is bad or missing.
+    blocked: bool
+
+
+class Node:
+    """Mutable scheduling state of one task (see the scheduler's invariants)."""
+
+    __slots__ = (
+        "_story",
+        "bad",
+        "batch",
+        "batch_key",
+        "complete_before",
+        "dependents",
+        "deps",
+        "disabled_deps",
+        "error",
+        "failures",
+        "family",
+        "first_failure_at",
+        "id",
+        "leader",
+        "max_batch_size",
+        "message",
+        "order",
+        "params",
+        "parked",
+        "priority",
+        "progress",
+        "queued",
+        "reason",
+        "remaining",
+        "resources",
+        "retry",
+        "retry_at",
+        "runnable",
+        "status",
+        "traceback",
+        "tracking_url",
+        "was_bad",
+        "was_disabled",
+        "worker",
+    )  # fmt: skip
+
+    def __init__(self, spec: TaskSpec, order: int) -> None:
+        self.id = spec.task_id
+        self.family = spec.family
+        self.params = spec.params
+        self.order = order
+        self.deps: list[str] = []
+        self.dependents: list[str] = []
+        self.complete_before = spec.complete
+        self.status = Status.DONE if spec.complete else Status.PENDING
+        self.runnable = spec.runnable
+        self.priority = spec.priority
+        self.resources = dict(spec.resources)
+        self.retry: RetryPolicy = spec.retry
+        self.batch_key = spec.batch_key
+        self.max_batch_size = spec.max_batch_size
+        self.reason = spec.reason
+        self.remaining = self.bad = self.disabled_deps = 0
+        self.queued = self.parked = self.was_bad = self.was_disabled = False
+        self.worker: str | None = None
+        self.leader: str | None = None
+        self.batch: tuple[str, ...] = ()
+        self.progress: float | None = None
+        self.message: str | None = None
+        self.tracking_url: str | None = None
+        self.error = self.traceback = ""
+        self.failures: list[float] = []
+        self.first_failure_at: float | None = None
+        self.retry_at: float | None = None
+        self._story: deque[tuple[float, str, Status]] | None = None
+
+    def is_ready(self) -> bool:
+        """Return whether the node may be dispatched now (resources aside)."""
+        return (
+            self.status is Status.PENDING
+            and self.remaining == 0
+            and self.bad == 0
+            and self.runnable
+            and not self.parked
+        )
+
+    def excessive_failures(self, now: float) -> bool:
+        """Return whether the retry policy says to disable instead of retrying."""
+        if len(self.failures) >= self.retry.retry_count:
+            return True
+        timeout = self.retry.disable_hard_timeout
+        first = self.first_failure_at
+        return timeout is not None and first is not None and now - first >= timeout
+
+    def log(self, at: float, move: str, status: Status) -> None:
+        """Append a move to the bounded story."""
+        if self._story is None:
+            self._story = deque(maxlen=_STORY_LENGTH)
+        self._story.append((at, move, status))
+
+    def story(self) -> tuple[str, ...]:
+        """Return the story as readable lines."""
+        return tuple(
+            f"at {at:.3f}: {move} -> {status}" for at, move, status in self._story or ()
+        )
+
+    def info(self) -> TaskInfo:
+        """Return a frozen snapshot."""
+        return TaskInfo(
+            task_id=self.id,
+            family=self.family,
+            params=self.params,
+            deps=tuple(self.deps),
+            status=self.status,
+            complete_before=self.complete_before,
+            runnable=self.runnable,
+            priority=self.priority,
+            worker_id=self.worker,
+            progress=self.progress,
+            status_message=self.message,
+            tracking_url=self.tracking_url,
+            error=self.error,
+            traceback=self.traceback,
+            failures=len(self.failures),
+            reason=self.reason,
+            blocked=self.status is Status.PENDING
+            and (self.remaining > 0 or self.bad > 0),
+        )

@@ -1,0 +1,525 @@
+"""The Task model: Luigi's ``Task``, ``ExternalTask``, ``WrapperTask`` and ``Config``.
+
+A task is a value: its class and its parameter values. Its ``task_id`` has Luigi's exact
+form (family, a readable summary of up to three parameters, and 10 hex digits of the md5
+of the significant public parameters' JSON), so the same family and parameters give the
+same id under Luigi and nbflow, in every process and on every machine.
+
+Constructing a task resolves each parameter from, in order: the constructor, the command
+line (``--param`` for the root task, ``--Family-param`` for any class), the ``[Family]``
+config section, the parameter's default. Instances are cached per class object (Luigi's
+instance caching): ``Foo(a=1) is Foo(a=1)``. The cache lives on the class itself, so a
+class redefined by a notebook cell never hands out instances of the old code.
+
+Imports: nbflow.core.{errors, parameter, registry, structure, config}.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar, TypeVar
+
+from nbflow.core import config as _config
+from nbflow.core.errors import (
+    DefinitionTypeError,
+    MissingParameterError,
+    NbflowError,
+    ParameterValueError,
+    UnknownParameterError,
+)
+from nbflow.core.parameter import Parameter, ParameterVisibility
+from nbflow.core.registry import AUTO_NAMESPACE, REGISTRY
+from nbflow.core.structure import flatten, getpaths
+
+logger = logging.getLogger("nbflow")
+
+_TASK_ID_INCLUDE_PARAMS = 3
+_TASK_ID_TRUNCATE_PARAMS = 16
+_TASK_ID_TRUNCATE_HASH = 10
+_INVALID_ID_CHARS = re.compile(r"[^A-Za-z0-9_]")
+
+Callback = Callable[..., Any]
+F = TypeVar("F", bound=Callback)
+
+
+def task_id_str(task_family: str, params: dict[str, str]) -> str:
+    """Return the canonical task id for a family and its serialized parameters.
+
+    Examples
+    --------
+    >>> task_id_str("Report", {"day": "2024-06-01"})
+    'Report_2024_06_01_9f2ed13c1b'
+    """
+    canonical = json.dumps(params, separators=(",", ":"), sort_keys=True)
+    digest = hashlib.md5(canonical.encode("utf-8"), usedforsecurity=False).hexdigest()
+    first = sorted(params)[:_TASK_ID_INCLUDE_PARAMS]
+    summary = "_".join(params[name][:_TASK_ID_TRUNCATE_PARAMS] for name in first)
+    summary = _INVALID_ID_CHARS.sub("_", summary)
+    return f"{task_family}_{summary}_{digest[:_TASK_ID_TRUNCATE_HASH]}"
+
+
+class Event:
+    """Names of the events a task's handlers can subscribe to (Luigi's names)."""
+
+    DEPENDENCY_DISCOVERED = "event.core.dependency.discovered"
+    DEPENDENCY_MISSING = "event.core.dependency.missing"
+    DEPENDENCY_PRESENT = "event.core.dependency.present"
+    BROKEN_TASK = "event.core.task.broken"
+    START = "event.core.start"
+    PROGRESS = "event.core.progress"
+    FAILURE = "event.core.failure"
+    SUCCESS = "event.core.success"
+    PROCESSING_TIME = "event.core.processing_time"
+    TIMEOUT = "event.core.timeout"
+    PROCESS_FAILURE = "event.core.process_failure"
+
+
+#: class -> event name -> handlers, registered with ``Task.event_handler``
+_EVENT_HANDLERS: dict[type, dict[str, list[Callback]]] = {}
+
+
+def _hashable(value: Any) -> Any:
+    """Turn lists and sets into tuples, as Luigi does, so values can key the cache."""
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, (set, frozenset)):
+        return tuple(sorted(value, key=repr))
+    return value
+
+
+class _TaskMeta(type):
+    """Resolve parameters once and return the cached instance for equal values."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        task_cls: type[Task] = cls  # type: ignore[assignment]
+        values = task_cls.get_param_values(task_cls.get_params(), args, kwargs)
+        key = tuple(value for _, value in values)
+        cache: dict[tuple[Any, ...], Task] = task_cls.__dict__["_instance_cache"]
+        try:
+            return cache[key]
+        except KeyError:
+            pass
+        except TypeError:
+            _raise_unhashable(task_cls, values)
+        instance = task_cls.__new__(task_cls)
+        instance.__dict__["_resolved_values"] = values
+        instance.__init__(*args, **kwargs)
+        cache[key] = instance
+        return instance
+
+
+def _raise_unhashable(cls: type[Task], values: list[tuple[str, Any]]) -> None:
+    for name, value in values:
+        try:
+            hash(value)
+        except TypeError:
+            raise ParameterValueError(
+                cls.get_task_family(),
+                name,
+                value,
+                "a hashable value; declare ListParameter, TupleParameter or "
+                "DictParameter for collections",
+            ) from None
+
+
+class Task(metaclass=_TaskMeta):
+    """A unit of work: ``requires()`` what it needs, ``output()`` what it makes, ``run()``.
+
+    Examples
+    --------
+    >>> class Hello(Task):
+    ...     name = Parameter(default="world")
+    >>> Hello()
+    Hello(name=world)
+    >>> Hello() is Hello(name="world")
+    True
+    """
+
+    #: Namespace prefixed to the family name (``ns.Class``); None means no namespace.
+    task_namespace: ClassVar[str | None] = None
+    #: Higher runs first when several tasks are ready; propagates to requirements.
+    priority: Any = 0
+    #: Resources used while running, e.g. ``{"db": 1}``; limits come from [resources].
+    resources: Any = {}  # noqa: RUF012  (Luigi's API: a class attribute dict)
+    #: Failures allowed within ``disable_window`` before the task is disabled.
+    retry_count: Any = None
+    #: Seconds over which failures are counted for ``retry_count``.
+    disable_window: Any = None
+    #: Disable a task that keeps failing for this many seconds.
+    disable_hard_timeout: Any = None
+    #: Seconds a run may take before it is failed as timed out.
+    worker_timeout: Any = None
+    #: Most tasks of this family that one batch run may combine.
+    max_batch_size: Any = float("inf")
+    #: Whether the task may receive scheduler messages.
+    accepts_messages: ClassVar[bool] = False
+    #: Contact for failure e-mails (kept for Luigi compatibility; nbflow sends none).
+    owner_email: ClassVar[str | None] = None
+
+    _instance_cache: ClassVar[dict[tuple[Any, ...], Task]]
+    _params_cache: ClassVar[list[tuple[str, Parameter[Any]]] | None]
+    _explicit_namespace: ClassVar[bool]
+    _namespace_at_definition: ClassVar[str | None]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._instance_cache = {}
+        cls._params_cache = None
+        cls._explicit_namespace = "task_namespace" in cls.__dict__
+        cls._namespace_at_definition = REGISTRY.namespace_for(cls.__module__)
+        if cls.__dict__.get("_nbflow_register", True):
+            REGISTRY.register(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        values = self.__dict__.pop("_resolved_values", None)
+        if values is None:
+            values = self.get_param_values(self.get_params(), args, kwargs)
+        for name, value in values:
+            self.__dict__[name] = value
+        self.param_kwargs: dict[str, Any] = dict(values)
+        public = self.to_str_params(only_significant=True, only_public=True)
+        self.task_id: str = task_id_str(self.get_task_family(), public)
+        self._hash = hash(self.task_id)
+        self._reporter: Callable[[str, str, Any], None] | None = None
+
+    # --- identity -------------------------------------------------------------------
+
+    @classmethod
+    def get_task_namespace(cls) -> str | None:
+        """Return the namespace: the class attribute if set, else ``namespace()``'s."""
+        for klass in cls.__mro__:
+            if klass.__dict__.get("_explicit_namespace"):
+                return klass.task_namespace
+        return cls._namespace_at_definition
+
+    @classmethod
+    def get_task_family(cls) -> str:
+        """Return the family name: ``namespace.ClassName`` or ``ClassName``."""
+        namespace = cls.get_task_namespace()
+        return f"{namespace}.{cls.__name__}" if namespace else cls.__name__
+
+    @property
+    def task_family(self) -> str:
+        """The family name of this task's class."""
+        return self.get_task_family()
+
+    @classmethod
+    def get_params(cls) -> list[tuple[str, Parameter[Any]]]:
+        """Return ``(name, Parameter)`` pairs in declaration order."""
+        cached = cls.__dict__.get("_params_cache")
+        if cached is not None:
+            return cached
+        found = []
+        for name in dir(cls):
+            attr = getattr(cls, name, None)
+            if isinstance(attr, Parameter):
+                found.append((name, attr))
+        found.sort(key=lambda pair: pair[1]._counter)  # noqa: SLF001
+        if "_params_cache" in cls.__dict__:
+            cls._params_cache = found
+        return found
+
+    @classmethod
+    def get_param_names(cls, include_significant: bool = False) -> list[str]:
+        """Return the names of the (significant, unless asked) parameters."""
+        return [
+            name
+            for name, param in cls.get_params()
+            if include_significant or param.significant
+        ]
+
+    @classmethod
+    def batch_param_names(cls) -> list[str]:
+        """Return the names of parameters that have a ``batch_method``."""
+        return [name for name, p in cls.get_params() if p.batch_method is not None]
+
+    @classmethod
+    def get_param_values(
+        cls,
+        params: list[tuple[str, Parameter[Any]]],
+        args: tuple[Any, ...] | list[Any],
+        kwargs: dict[str, Any],
+    ) -> list[tuple[str, Any]]:
+        """Resolve every parameter: constructor, command line, config, default."""
+        family = cls.get_task_family()
+        by_name = dict(params)
+        given: dict[str, Any] = {}
+        positional = [name for name, p in params if p.positional]
+        if len(args) > len(positional):
+            raise DefinitionTypeError(
+                family,
+                "__init__",
+                args,
+                f"at most {len(positional)} positional parameters ({positional})",
+            )
+        for name, arg in zip(positional, args):
+            given[name] = arg
+        for name, arg in kwargs.items():
+            if name not in by_name:
+                raise UnknownParameterError(family, name, tuple(by_name))
+            if name in given:
+                raise DefinitionTypeError(
+                    family, "__init__", name, "each parameter given only once"
+                )
+            given[name] = arg
+        return [
+            (name, _hashable(_resolve(family, name, param, given)))
+            for name, param in params
+        ]
+
+    @classmethod
+    def from_str_params(cls, params_str: dict[str, Any]) -> Task:
+        """Create an instance from serialized ``{name: text}`` values."""
+        kwargs = {}
+        for name, param in cls.get_params():
+            if name in params_str:
+                text = params_str[name]
+                parse = param._parse_list if isinstance(text, list) else param.parse  # noqa: SLF001
+                kwargs[name] = _relabel(cls.get_task_family(), name, parse, text)
+        return cls(**kwargs)
+
+    def to_str_params(
+        self, only_significant: bool = False, only_public: bool = False
+    ) -> dict[str, str]:
+        """Serialize the parameters to ``{name: text}``; private ones never appear."""
+        params = dict(self.get_params())
+        result = {}
+        for name, value in self.param_kwargs.items():
+            param = params[name]
+            if param.visibility == ParameterVisibility.PRIVATE:
+                continue
+            if only_significant and not param.significant:
+                continue
+            if only_public and param.visibility != ParameterVisibility.PUBLIC:
+                continue
+            result[name] = param.serialize(value)
+        return result
+
+    def clone(self, cls: type[Task] | None = None, **kwargs: Any) -> Task:
+        """Return a task of ``cls`` (default: this class) sharing these parameters."""
+        target = cls or type(self)
+        new_kwargs = {}
+        for name, _ in target.get_params():
+            if name in kwargs:
+                new_kwargs[name] = kwargs[name]
+            elif name in self.param_kwargs:
+                new_kwargs[name] = self.param_kwargs[name]
+        return target(**new_kwargs)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.task_id == getattr(
+            other, "task_id", 0
+        )
+
+    def __repr__(self) -> str:
+        params = dict(self.get_params())
+        parts = [
+            f"{name}={params[name].serialize(value)}"
+            for name, value in self.param_kwargs.items()
+            if params[name].significant
+        ]
+        return f"{self.get_task_family()}({', '.join(parts)})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_reporter"] = None
+        return state
+
+    # --- the user's API -------------------------------------------------------------
+
+    def requires(self) -> Any:
+        """Return the tasks this task needs: a task, or nested lists/dicts of tasks."""
+        return []
+
+    def _requires(self) -> Any:
+        """Return ``requires()``; a hook for decorators that add requirements."""
+        return flatten(self.requires())
+
+    def deps(self) -> list[Task]:
+        """Return the flat list of direct requirements, checking their types."""
+        found = flatten(self._requires())
+        for dep in found:
+            if not isinstance(dep, Task):
+                raise DefinitionTypeError(
+                    repr(self),
+                    "requires",
+                    dep,
+                    "a Task, or lists/tuples/dicts of Tasks",
+                )
+        return found
+
+    def input(self) -> Any:
+        """Return the outputs of ``requires()``, in the same shape."""
+        return getpaths(self.requires())
+
+    def output(self) -> Any:
+        """Return the targets this task makes: a target, or lists/dicts of them."""
+        return []
+
+    def complete(self) -> bool:
+        """Return whether every output exists (False for a task with no outputs)."""
+        outputs = flatten(self.output())
+        if not outputs:
+            return False
+        return all(output.exists() for output in outputs)
+
+    def run(self) -> Any:
+        """Do the work; may be a generator that yields dynamic requirements."""
+
+    def on_success(self) -> Any:
+        """Run after ``run()`` succeeds; the return value is the status message."""
+
+    def on_failure(self, exception: BaseException) -> str:
+        """Run after ``run()`` raises; the return value explains the failure."""
+        del exception
+        return "Runtime error:\n" + traceback.format_exc()
+
+    @property
+    def disabled(self) -> bool:
+        """Whether the scheduler must never run this task."""
+        return False
+
+    @property
+    def batchable(self) -> bool:
+        """Whether several tasks of this family can run as one batch."""
+        return bool(self.batch_param_names())
+
+    # --- runtime callbacks (routed to the worker while running) ---------------------
+
+    def set_tracking_url(self, url: str) -> None:
+        """Publish a URL where the running task can be followed."""
+        self._report("tracking_url", url)
+
+    def set_status_message(self, message: str) -> None:
+        """Publish a short human-readable status of the running task."""
+        self._report("status_message", message)
+
+    def set_progress_percentage(self, percentage: float) -> None:
+        """Publish the running task's progress, 0 to 100."""
+        self._report("progress", percentage)
+
+    def decrease_running_resources(self, decrease_resources: dict[str, int]) -> None:
+        """Give back part of this running task's resources to the scheduler."""
+        self._report("decrease_resources", dict(decrease_resources))
+
+    def _report(self, kind: str, value: Any) -> None:
+        reporter = self.__dict__.get("_reporter")
+        if reporter is not None:
+            reporter(self.task_id, kind, value)
+        if kind == "progress":
+            self.trigger_event(Event.PROGRESS, self, value)
+
+    @contextmanager
+    def no_unpicklable_properties(self) -> Iterator[None]:
+        """Temporarily drop the runtime callbacks so the task pickles."""
+        reporter = self.__dict__.get("_reporter")
+        self._reporter = None
+        try:
+            yield
+        finally:
+            self._reporter = reporter
+
+    # --- event handlers -------------------------------------------------------------
+
+    @classmethod
+    def event_handler(cls, event: str) -> Callable[[F], F]:
+        """Register the decorated function for ``event`` on this class and subclasses."""
+
+        def wrapper(callback: F) -> F:
+            _EVENT_HANDLERS.setdefault(cls, {}).setdefault(event, []).append(callback)
+            return callback
+
+        return wrapper
+
+    def trigger_event(self, event: str, *args: Any) -> None:
+        """Call the handlers registered for ``event``; a failing handler is logged."""
+        if not _EVENT_HANDLERS:
+            return
+        for klass, handlers in list(_EVENT_HANDLERS.items()):
+            if not isinstance(self, klass):
+                continue
+            for callback in handlers.get(event, ()):
+                try:
+                    callback(*args)
+                except Exception:
+                    logger.exception("event handler %r for %s failed", callback, event)
+
+
+def _resolve(
+    family: str, name: str, param: Parameter[Any], given: dict[str, Any]
+) -> Any:
+    if name in given:
+        return _relabel(family, name, param.normalize, given[name])
+    text = _config.current_overrides().get(family, {}).get(name)
+    if text is None:
+        text = _config.current_settings().get(family, name)
+    if text is None and param.config_path:
+        path = param.config_path
+        text = _config.current_settings().get(path["section"], path["name"])
+    if text is not None:
+        parsed = _relabel(family, name, param.parse, text)
+        return _relabel(family, name, param.normalize, parsed)
+    if param.has_default:
+        return _relabel(family, name, param.normalize, param.default)
+    raise MissingParameterError(family, name)
+
+
+def _relabel(family: str, name: str, function: Callable[[Any], Any], value: Any) -> Any:
+    """Call a parameter's parse/normalize, naming the real task family in errors."""
+    try:
+        return function(value)
+    except ParameterValueError as error:
+        raise ParameterValueError(family, name, error.got, error.expected) from None
+    except NbflowError:
+        raise
+    except (ValueError, TypeError) as error:
+        raise ParameterValueError(family, name, value, str(error)) from error
+
+
+class ExternalTask(Task):
+    """A task made outside this pipeline: it is never run, only checked for output."""
+
+    run = None  # type: ignore[assignment]
+
+
+class WrapperTask(Task):
+    """A task that only groups requirements: complete when all of them are."""
+
+    def complete(self) -> bool:
+        """Return whether every requirement is complete."""
+        return all(dep.complete() for dep in self.deps())
+
+
+class Config(Task):
+    """A group of settings: its parameters come from the config section of its name."""
+
+
+def externalize(task_or_class: Any) -> Any:
+    """Return a copy of a task class (or a task of such a copy) that is never run."""
+    if isinstance(task_or_class, Task):
+        external = externalize(type(task_or_class))
+        return external(**task_or_class.param_kwargs)
+    body = {"run": None, "_nbflow_register": False}
+    copy = type(task_or_class.__name__, (task_or_class,), body)
+    copy.__module__ = task_or_class.__module__
+    copy.__qualname__ = task_or_class.__qualname__
+    return copy
+
+
+def namespace(namespace: str | None = None, scope: str = "") -> None:
+    """Set the namespace of task classes defined after this call in ``scope``."""
+    REGISTRY.set_namespace(namespace, scope)
+
+
+def auto_namespace(scope: str = "") -> None:
+    """Give classes defined after this call their module's name as namespace."""
+    REGISTRY.set_namespace(AUTO_NAMESPACE, scope)

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Set up a fresh machine and run every check CI runs: lint, format, types, import
+# contracts and the test suite with coverage. Exits nonzero on the first failure.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  else
+    sudo "$@"
+  fi
+}
+
+# graphviz's `dot` lays out the DAG widget; tests of the layout need it.
+if ! command -v dot >/dev/null 2>&1; then
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y graphviz
+fi
+
+python -m pip install --quiet -e '.[test]'
+
+echo "== ruff check"
+ruff check .
+echo "== ruff format --check"
+ruff format --check .
+echo "== mypy"
+mypy
+echo "== lint-imports"
+lint-imports
+echo "== pytest"
+status=0
+python -m pytest --cov=nbflow --cov-report=term-missing:skip-covered || status=$?
+if [ "$status" -eq 5 ]; then
+  echo "pytest collected no tests: treating that as a failure" >&2
+fi
+exit "$status"
