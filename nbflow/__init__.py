@@ -8,10 +8,21 @@ no config is read and nothing is started.
 
 from __future__ import annotations
 
+from nbflow import (
+    event,
+    execution_summary,
+    format,  # noqa: A004  (Luigi's module name: luigi.format)
+    interface,
+    parameter,
+    target,
+    task,
+    worker,
+)
 from nbflow.core import date_interval
 from nbflow.core.config import RetCodes, Settings
 from nbflow.core.errors import NbflowError, NbflowWarning
 from nbflow.core.events import Status
+from nbflow.core.fsspec_target import FsspecTarget
 from nbflow.core.interface import build, run
 from nbflow.core.parameter import (
     BoolParameter,
@@ -51,7 +62,6 @@ from nbflow.core.parameter import (
 from nbflow.core.structure import DynamicRequirements
 from nbflow.core.summary import RunResult, RunStatus
 from nbflow.core.target import FileSystemTarget, LocalTarget, MemoryTarget, Target
-from nbflow.core.fsspec_target import FsspecTarget
 from nbflow.core.task import (
     Config,
     Event,
@@ -63,8 +73,6 @@ from nbflow.core.task import (
     namespace,
 )
 from nbflow.core.worker import Worker
-
-from nbflow import event, execution_summary, format, interface, parameter, target, task, worker  # noqa: A004, E402, I001
 
 __version__ = "0.1.0"
 

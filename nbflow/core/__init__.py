@@ -1,0 +1,1 @@
+"""nbflow.core: the task model, the pure scheduler and the worker (stdlib only)."""

@@ -202,7 +202,7 @@ def _owner(body: str, family: str, own: dict[str, Any]) -> tuple[str, str]:
     if name in own:
         return family, name
     for other in sorted(REGISTRY.families(), key=len, reverse=True):
-        if body.startswith(other + "-") or body.startswith(other + "_"):
+        if body.startswith((other + "-", other + "_")):
             param_name = body[len(other) + 1 :].replace("-", "_")
             params = dict(REGISTRY.lookup(other).get_params())
             if param_name in params:

@@ -345,10 +345,9 @@ class _Source:
         except tomllib.TOMLDecodeError as exc:
             message = str(exc)
             found = _TOML_LINE.search(message)
-            if found is not None:
-                line = int(found.group(1))
-            else:  # "at end of document" carries no line number
-                line = max(self.text.count("\n"), 1)
+            # "at end of document" carries no line number: point at the last line
+            end = max(self.text.count("\n"), 1)
+            line = int(found.group(1)) if found is not None else end
             raise ConfigError(self.path, line, _TOML_LINE.sub("", message)) from None
 
     def _sections(self, table: Mapping[str, object], where: str) -> _Sections:

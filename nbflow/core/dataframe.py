@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from nbflow.core.errors import DefinitionError
@@ -62,7 +63,8 @@ class DataFrameFormatError(DefinitionError, ValueError):
         if self.file_format is None:
             return (
                 f"{self.path}: cannot tell the DataFrame file format from the path "
-                f"(got {self.path!r}). Expected a path ending in one of {suffixes}. "
+                f"(got suffix {PurePosixPath(self.path).suffix!r}). "
+                f"Expected a path ending in one of {suffixes}. "
                 "Fix: rename the target, or pass file_format='parquet' or 'csv'."
             )
         return (

@@ -153,7 +153,7 @@ def _failure(task: Task, exc: Exception, elapsed: float) -> Outcome:
     except Exception as hook_error:  # noqa: BLE001  (reported alongside the original)
         explanation = f"on_failure() raised {hook_error!r}"
     error = f"{type(exc).__name__}: {exc}"
-    if isinstance(explanation, str) and not explanation.startswith("Runtime error:"):
+    if not explanation.startswith("Runtime error:"):
         error = f"{error}\n{explanation}"
     return Outcome(
         task.task_id,

@@ -64,10 +64,10 @@ class GraphBuilder:
             verdicts = self.checker.check(frontier)
             next_level: list[Task] = []
             for task, verdict in zip(frontier, verdicts):
-                deps = self._expand(task, verdict, result, wrappers)
+                found = self._expand(task, verdict, result, wrappers)
                 complete[task.task_id] = verdict.complete
-                deps_of[task.task_id] = [dep.task_id for dep in deps]
-                for dep in deps:
+                deps_of[task.task_id] = [dep.task_id for dep in found]
+                for dep in found:
                     task.trigger_event(Event.DEPENDENCY_DISCOVERED, task, dep)
                     if dep.task_id not in self.tasks:
                         self.tasks[dep.task_id] = dep
@@ -93,7 +93,7 @@ class GraphBuilder:
         if verdict.complete:
             task.trigger_event(Event.DEPENDENCY_PRESENT, task)
             return []
-        if task.run is None:
+        if getattr(task, "run", None) is None:
             task.trigger_event(Event.DEPENDENCY_MISSING, task)
             return []
         try:
@@ -124,7 +124,7 @@ class GraphBuilder:
             params=tuple(task.to_str_params(only_public=True).items()),
             deps=() if broken or is_complete else tuple(deps),
             complete=is_complete,
-            runnable=task.run is not None,
+            runnable=getattr(task, "run", None) is not None,
             priority=task.priority,
             resources=tuple(dict(task.resources or {}).items()),
             retry=_policy(task, self.policy),
@@ -158,7 +158,7 @@ def _check_output_types(task: Task) -> None:
 def _settle_wrappers(
     wrappers: list[Task], deps_of: dict[str, list[str]], complete: dict[str, bool]
 ) -> None:
-    """A WrapperTask is complete when all its requirements are: decide bottom-up."""
+    """Mark each WrapperTask complete when all its requirements are, bottom-up."""
     for wrapper in reversed(wrappers):
         deps = deps_of[wrapper.task_id]
         if all(complete.get(dep, False) for dep in deps):

@@ -37,11 +37,26 @@ if TYPE_CHECKING:
 logger = logging.getLogger("nbflow-interface")
 
 #: Luigi's build() keywords that have no meaning for the embedded scheduler.
-_LUIGI_ONLY = frozenset({
-    "local_scheduler", "scheduler_host", "scheduler_port", "scheduler_url", "lock_pid_dir",
-    "lock_size", "no_lock", "take_lock", "assistant", "logging_conf_file", "log_level",
-    "parallel_scheduling_processes", "help", "help_all", "module", "detailed_summary",
-})
+_LUIGI_ONLY = frozenset(
+    {
+        "local_scheduler",
+        "scheduler_host",
+        "scheduler_port",
+        "scheduler_url",
+        "lock_pid_dir",
+        "lock_size",
+        "no_lock",
+        "take_lock",
+        "assistant",
+        "logging_conf_file",
+        "log_level",
+        "parallel_scheduling_processes",
+        "help",
+        "help_all",
+        "module",
+        "detailed_summary",
+    }
+)
 
 
 def worker_options(settings: _config.Settings, **given: Any) -> WorkerOptions:
@@ -58,8 +73,10 @@ def worker_options(settings: _config.Settings, **given: Any) -> WorkerOptions:
     parallel = given.get("parallel_scheduling")
     if parallel is None:
         parallel = settings.get_bool("core", "parallel_scheduling", False)
-    threads = settings.get_int("core", "parallel_scheduling_processes", 4) if parallel else 1
-    values = {
+    threads = (
+        settings.get_int("core", "parallel_scheduling_processes", 4) if parallel else 1
+    )
+    values: dict[str, Any] = {
         "workers": settings.get_int("core", "workers", 1),
         "executor": settings.get("worker", "executor", "auto"),
         "keep_alive": settings.get_bool("worker", "keep_alive", False),
@@ -143,14 +160,24 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
         raise DefinitionTypeError("build", "keywords", unknown, "known build() options")
     roots = [tasks] if isinstance(tasks, Task) else list(tasks)
     settings = settings or _config.current_settings()
-    options = worker_options(settings, workers=workers, executor=executor,
-                             keep_alive=keep_alive, parallel_scheduling=parallel_scheduling)
-    with _config.use_settings(settings), Worker(
-        scheduler, options=options, completeness=completeness, listeners=listeners
-    ) as worker:
+    options = worker_options(
+        settings,
+        workers=workers,
+        executor=executor,
+        keep_alive=keep_alive,
+        parallel_scheduling=parallel_scheduling,
+    )
+    with (
+        _config.use_settings(settings),
+        Worker(
+            scheduler, options=options, completeness=completeness, listeners=listeners
+        ) as worker,
+    ):
         worker.add(roots)
         worker.run()
-    result = summarize(worker.scheduler.tasks(), worker.scheduling_errors, worker=worker)
+    result = summarize(
+        worker.scheduler.tasks(), worker.scheduling_errors, worker=worker
+    )
     logger.info(result.summary_text)
     return result if detailed_summary else result.scheduling_succeeded
 
@@ -164,19 +191,26 @@ def run(*args: Any, **kwargs: Any) -> bool | RunResult:
     task failed and ``check`` is true.
     """
     first = args[0] if args else kwargs.get("tasks")
-    if isinstance(first, Task) or (isinstance(first, (list, tuple)) and first
-                                   and all(isinstance(t, Task) for t in first)):
+    if isinstance(first, Task) or (
+        isinstance(first, (list, tuple))
+        and first
+        and all(isinstance(t, Task) for t in first)
+    ):
         return _run_tasks(first, **kwargs)
     return _run_cmdline(*args, **kwargs)
 
 
-def _run_tasks(tasks: Task | list[Task], *, check: bool = True, **kwargs: Any) -> RunResult:
+def _run_tasks(
+    tasks: Any, *, check: bool = True, **kwargs: Any
+) -> RunResult:
     kwargs.pop("tasks", None)
     kwargs["detailed_summary"] = True
     result = build(tasks, **kwargs)
     assert isinstance(result, RunResult)  # noqa: S101  (detailed_summary=True)
     if check and not result.scheduling_succeeded:
-        failed = result.tasks.get("failed") or result.tasks.get("scheduling_error") or ["?"]
+        failed = (
+            result.tasks.get("failed") or result.tasks.get("scheduling_error") or ["?"]
+        )
         raise TaskFailedError(failed[0], result.one_line_summary)
     return result
 
@@ -196,7 +230,9 @@ def _run_cmdline(
     invocation = cmdline.parse(argv, main_task_cls=main_task_cls)
     with overrides_in_force(invocation):
         task = instantiate(invocation)
-        return build([task], detailed_summary=detailed_summary, **run_options(invocation))
+        return build(
+            [task], detailed_summary=detailed_summary, **run_options(invocation)
+        )
 
 
 @contextlib.contextmanager
@@ -231,6 +267,7 @@ def _positive_int(flag: str, text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise cmdline.UsageError(f"{flag} must be a positive whole number", text,
-                                 f"write e.g. {flag} 4")
+        raise cmdline.UsageError(
+            f"{flag} must be a positive whole number", text, f"write e.g. {flag} 4"
+        )
     return value

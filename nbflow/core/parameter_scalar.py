@@ -103,12 +103,15 @@ class OptionalIntParameter(_Optional[int]):
 
 
 class FloatParameter(Parameter[float]):
-    """A floating-point number; integers are converted to floats.
+    """A floating-point number.
+
+    Numbers given in code keep their type, as in Luigi, so ``Foo(x=3)`` has the same
+    task id under both (``"3"``); text is parsed to a float.
 
     Examples
     --------
     >>> FloatParameter().normalize(3), FloatParameter().serialize(0.5)
-    (3.0, '0.5')
+    (3, '0.5')
     """
 
     def parse(self, text: str) -> float:
@@ -121,6 +124,8 @@ class FloatParameter(Parameter[float]):
     def _coerce(self, value: Any) -> float:
         if isinstance(value, str):
             return self.parse(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
         try:
             return float(value)
         except (TypeError, ValueError):

@@ -15,7 +15,7 @@ from typing import Any
 from nbflow.core.errors import PluginLoadError, PluginNotFoundError
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _entry_points(group: str) -> dict[str, metadata.EntryPoint]:
     return {entry.name: entry for entry in metadata.entry_points(group=group)}
 

@@ -188,7 +188,8 @@ class Scheduler:
 
     def handle(self, *events: Event) -> list[Action]:
         """Apply ``events`` in order; return the actions they call for."""
-        self._actions = actions = []
+        actions: list[Action] = []
+        self._actions = actions
         for event in events:
             self._now = max(self._now, getattr(event, "at", 0.0))
             self._apply(event)

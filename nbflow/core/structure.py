@@ -34,6 +34,8 @@ def flatten(struct: Any) -> list[Any]:
     stack = [struct]
     while stack:
         item = stack.pop()
+        if item is None:
+            continue
         if isinstance(item, Mapping):
             stack.extend(reversed(list(item.values())))
         elif isinstance(item, (str, bytes)):

@@ -54,7 +54,7 @@ def task_id_str(task_family: str, params: dict[str, str]) -> str:
     Examples
     --------
     >>> task_id_str("Report", {"day": "2024-06-01"})
-    'Report_2024_06_01_9f2ed13c1b'
+    'Report_2024_06_01_18e61cf644'
     """
     canonical = json.dumps(params, separators=(",", ":"), sort_keys=True)
     digest = hashlib.md5(canonical.encode("utf-8"), usedforsecurity=False).hexdigest()
@@ -109,7 +109,7 @@ class _TaskMeta(type):
             _raise_unhashable(task_cls, values)
         instance = task_cls.__new__(task_cls)
         instance.__dict__["_resolved_values"] = values
-        instance.__init__(*args, **kwargs)
+        instance.__init__(*args, **kwargs)  # type: ignore[misc]  # the metaclass protocol
         cache[key] = instance
         return instance
 
@@ -195,7 +195,8 @@ class Task(metaclass=_TaskMeta):
         """Return the namespace: the class attribute if set, else ``namespace()``'s."""
         for klass in cls.__mro__:
             if klass.__dict__.get("_explicit_namespace"):
-                return klass.task_namespace
+                namespace: str | None = klass.__dict__["task_namespace"]
+                return namespace
         return cls._namespace_at_definition
 
     @classmethod
@@ -212,7 +213,7 @@ class Task(metaclass=_TaskMeta):
     @classmethod
     def get_params(cls) -> list[tuple[str, Parameter[Any]]]:
         """Return ``(name, Parameter)`` pairs in declaration order."""
-        cached = cls.__dict__.get("_params_cache")
+        cached: list[tuple[str, Parameter[Any]]] | None = cls.__dict__.get("_params_cache")
         if cached is not None:
             return cached
         found = []
@@ -258,8 +259,7 @@ class Task(metaclass=_TaskMeta):
                 args,
                 f"at most {len(positional)} positional parameters ({positional})",
             )
-        for name, arg in zip(positional, args):
-            given[name] = arg
+        given.update(zip(positional, args))
         for name, arg in kwargs.items():
             if name not in by_name:
                 raise UnknownParameterError(family, name, tuple(by_name))

@@ -37,7 +37,6 @@ from nbflow.core.errors import NbflowError, TaskFailedError
 from nbflow.core.events import (
     Action,
     DependenciesAdded,
-    Event as SchedulerEvent,
     Notify,
     ProgressReported,
     ResourcesDecreased,
@@ -50,6 +49,9 @@ from nbflow.core.events import (
     Tick,
     TrackingUrlSet,
     WorkerStarted,
+)
+from nbflow.core.events import (
+    Event as SchedulerEvent,
 )
 from nbflow.core.execution import Outcome, QueueReporter, TaskRef, execute, pack
 from nbflow.core.executor import is_in_process, make_executor
@@ -136,11 +138,11 @@ class Worker:
     def add(self, task: Task | Iterable[Task], multiprocess: bool = False) -> bool:
         """Expand ``task`` (or several) into the scheduler; False on scheduling errors."""
         del multiprocess  # completeness threads come from WorkerOptions.check_threads
-        roots = [task] if isinstance(task, Task) else list(task)
+        roots: list[Any] = [task] if isinstance(task, Task) else list(task)
         discovery = self.graph.discover(roots)
-        self.roots.extend(root.task_id for root in roots if isinstance(root, Task))
-        self._absorb(discovery)
         root_ids = tuple(root.task_id for root in roots if isinstance(root, Task))
+        self.roots.extend(root_ids)
+        self._absorb(discovery)
         event = TasksDiscovered(tuple(discovery.specs), at=time.time(), roots=root_ids)
         self._carry_out(self.scheduler.handle(event))
         return not discovery.broken
@@ -240,11 +242,12 @@ class Worker:
                 run_task, members, f"{type(exc).__name__}: {exc}", "", exc, "failure"
             )
             return
-        future.add_done_callback(
-            lambda done, tid=action.task_id, tok=token: self._inbox.put(
-                ("outcome", tid, tok, done)
-            )
-        )
+        inbox, task_id = self._inbox, action.task_id
+
+        def deliver(done: Future[Outcome]) -> None:
+            inbox.put(("outcome", task_id, token, done))
+
+        future.add_done_callback(deliver)
 
     def _finish(self, task_id: str, token: int, future: Future[Outcome]) -> None:
         running = self._inflight.get(task_id)
@@ -273,7 +276,7 @@ class Worker:
         else:
             self._suspend(task_id, outcome.new_deps)
 
-    def _fail(  # noqa: PLR0913  (all parts of one failure)
+    def _fail(
         self,
         task: Task,
         members: tuple[str, ...],
@@ -414,4 +417,5 @@ def _rebuild(ref: TaskRef) -> Task:
         target = getattr(target, part, None)
     if not (isinstance(target, type) and issubclass(target, Task)):
         target = REGISTRY.lookup(ref.family)
-    return target.from_str_params(dict(ref.params))
+    task: Task = target.from_str_params(dict(ref.params))
+    return task

@@ -388,7 +388,7 @@ def test_parameter_normalize_rejects_wrong_values(
 @pytest.mark.parametrize(
     ("parameter", "value", "expected"),
     [
-        (p.FloatParameter(), 3, 3.0),
+        (p.FloatParameter(), 3, 3),
         (p.FloatParameter(), "2.5", 2.5),
         (p.IntParameter(), 3.0, 3),
         (p.IntParameter(), "7", 7),
@@ -412,6 +412,7 @@ def test_parameter_normalize_rejects_wrong_values(
         (p.PathParameter(), "a/b", Path("a/b")),
         (p.OptionalPathParameter(), "a/b", Path("a/b")),
         (p.Parameter(), 5, 5),
+        (p.NumericalParameter(var_type=int, min_value=0, max_value=5), "3", 3),
         (p.OptionalParameter(), "x", "x"),
     ],
 )
