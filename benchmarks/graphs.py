@@ -4,8 +4,13 @@ Each factory takes the library module ``lib`` (``nbflow`` or ``luigi``) and a si
 defines its Task classes with ``lib.Task`` / ``lib.IntParameter`` inside the call (so
 each library gets its own classes) and returns the root task(s) as a list.
 
-Tasks do nothing in ``run()`` and declare no outputs, so ``complete()`` is False and
-every task runs, except in ``all_complete`` where every output already exists.
+Tasks declare no outputs and their ``run()`` only notes, in memory, that the task ran:
+``complete()`` is False until then. The note is needed for a like-for-like comparison:
+Luigi re-checks a task's requirements just before running it and fails the task with
+"Unfulfilled dependencies at run time" when a requirement is still incomplete, so with a
+plain ``complete() -> False`` every Luigi task above the leaves would fail and never run
+(nbflow asks once per build and would run them all). In ``all_complete`` every output
+already exists on disk and nothing runs.
 
 Imports: stdlib only; the library under test is passed in.
 """
@@ -24,29 +29,40 @@ if TYPE_CHECKING:
 DIAMOND_WIDTH = 50
 
 
-def fan_in(lib: Any, size: int) -> list[Any]:
-    """Return one root requiring ``size`` independent leaves (``size + 1`` tasks)."""
+def noop_base(lib: Any) -> Any:
+    """Return a Task base with no outputs, complete only once its no-op run() happened."""
+    ran: set[str] = set()
 
-    class FanLeaf(lib.Task):
-        index = lib.IntParameter()
+    class NoopTask(lib.Task):
+        def complete(self):
+            return self.task_id in ran
 
         def run(self):
-            pass
+            ran.add(self.task_id)
 
-    class FanRoot(lib.Task):
+    return NoopTask
+
+
+def fan_in(lib: Any, size: int) -> list[Any]:
+    """Return one root requiring ``size`` independent leaves (``size + 1`` tasks)."""
+    noop = noop_base(lib)
+
+    class FanLeaf(noop):
+        index = lib.IntParameter()
+
+    class FanRoot(noop):
         size = lib.IntParameter()
 
         def requires(self):
             return [FanLeaf(index=i) for i in range(self.size)]
 
-        def run(self):
-            pass
-
     return [FanRoot(size=size)]
 
 
 def _chain_classes(lib: Any, *, failing: bool) -> Any:
-    class ChainLink(lib.Task):
+    noop = noop_base(lib)
+
+    class ChainLink(noop):
         index = lib.IntParameter()
 
         def requires(self):
@@ -56,6 +72,7 @@ def _chain_classes(lib: Any, *, failing: bool) -> Any:
             if failing and self.index == 0:
                 msg = "the deepest link fails on purpose"
                 raise RuntimeError(msg)
+            super().run()
 
     return ChainLink
 
@@ -84,8 +101,9 @@ def diamonds(lib: Any, size: int) -> list[Any]:
     paths and must be deduplicated. The roots are the top layer.
     """
     width = DIAMOND_WIDTH
+    noop = noop_base(lib)
 
-    class DiamondNode(lib.Task):
+    class DiamondNode(noop):
         layer = lib.IntParameter()
         position = lib.IntParameter()
 
@@ -97,9 +115,6 @@ def diamonds(lib: Any, size: int) -> list[Any]:
                 DiamondNode(layer=below, position=self.position),
                 DiamondNode(layer=below, position=(self.position + 1) % width),
             ]
-
-        def run(self):
-            pass
 
     top = _diamond_layers(size) - 1
     return [DiamondNode(layer=top, position=i) for i in range(width)]

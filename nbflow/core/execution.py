@@ -15,7 +15,10 @@ Imports: stdlib, nbflow.core.{errors, structure, task}; cloudpickle lazily.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import pickle
+import sys
 import time
 import traceback
 import types
@@ -83,12 +86,26 @@ def pack(task: Task) -> bytes:
     """
     import cloudpickle  # noqa: PLC0415  (only process executors need it)
 
+    module = sys.modules.get(type(task).__module__)
+    if module is not None and not _importable(module.__name__):
+        cloudpickle.register_pickle_by_value(module)
     try:
         with task.no_unpicklable_properties():
             data: bytes = cloudpickle.dumps(task)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
         raise UnpicklableTaskError(repr(task), f"{type(exc).__name__}: {exc}") from exc
     return data
+
+
+@functools.cache
+def _importable(name: str) -> bool:
+    """Return whether another process could import module ``name`` by name."""
+    if name == "__main__":
+        return False
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def execute(task: Task | bytes, reporter: Any = None) -> Outcome:

@@ -7,18 +7,15 @@ a :class:`FileSystem`; :class:`LocalTarget` is a file on this machine and
 
 Theory of operation: writes are atomic
 -------------------------------------
-``target.open("w")`` never writes to the target's path. It writes to a uniquely named
-temporary sibling (``dir/.nbflow-tmp-<random>-<name>``) and returns an
-:class:`AtomicFile`. Only a successful ``close()`` publishes the temporary file at the
-final path (a rename, atomic on POSIX). When the ``with`` block raises, when a layer of
-the format fails to flush, or when the file is garbage collected unclosed, the
-temporary file is removed and nothing appears at the final path. So a target either
-exists whole or does not exist, and ``exists()`` never sees half an output.
+``target.open("w")`` writes to a unique hidden sibling (``.nbflow-tmp-<random>-<name>``)
+through an :class:`AtomicFile`; only a successful ``close()`` publishes it at the final
+path (a rename, atomic on POSIX). When the ``with`` block raises, a format layer fails
+to flush, or the file is garbage collected unclosed, the temporary is removed and
+nothing appears at the final path: ``exists()`` never sees half an output.
 
-The machinery has three parts: a *staging* object that owns the temporary location
-(:class:`Staging`: ``finish``, ``publish``, ``discard``), an :class:`_AtomicRaw` binary
-stream at the bottom of the format chain that writes into the staging, and the
-:class:`AtomicFile` handle on top that decides, on close, whether to publish.
+Three parts do this: a :class:`Staging` owns the temporary location (``finish``,
+``publish``, ``discard``); ``_AtomicRaw``, at the bottom of the format chain, writes
+into it; the :class:`AtomicFile` on top decides, on close, whether to publish.
 
 Imports: the standard library, :mod:`nbflow.core.errors` and :mod:`nbflow.core.format`;
 pandas only lazily, through :mod:`nbflow.core.dataframe`.
@@ -153,13 +150,7 @@ class MissingPathError(DefinitionError, ValueError):
 
 
 def _parse_mode(where: str, mode: str) -> tuple[bool, bool]:
-    """Return ``(writing, binary)`` for an open mode.
-
-    Examples
-    --------
-    >>> _parse_mode("t.open", "rb"), _parse_mode("t.open", "w")
-    ((False, True), (True, False))
-    """
+    """Return ``(writing, binary)`` for an open mode."""
     chars = set(mode)
     if (
         len(chars) != len(mode)
@@ -203,11 +194,7 @@ class Staging(Protocol):
 
 
 class _AtomicRaw(io.BufferedIOBase):
-    """The binary stream at the bottom of a format chain, writing into a staging.
-
-    Closing it keeps the temporary copy only when :class:`AtomicFile` asked for it
-    (``keep``); any other close, including garbage collection, discards it.
-    """
+    """The binary stream under a format chain; a close discards unless ``keep``."""
 
     def __init__(self, staging: Staging) -> None:
         super().__init__()
@@ -219,7 +206,8 @@ class _AtomicRaw(io.BufferedIOBase):
 
     def write(self, data: Any, /) -> int:
         if self.closed:
-            raise ValueError(data.__class__.__name__ + " written to a closed file")
+            message = "I/O operation on closed file."
+            raise ValueError(message)
         return self.staging.stream.write(data)
 
     def flush(self) -> None:
@@ -249,19 +237,13 @@ class AtomicFile:
     discards it. Other attributes come from the wrapped stream.
     """
 
-    def __init__(self, stream: IO[Any], raw: _AtomicRaw) -> None:
-        self._stream, self._raw, self._done = stream, raw, False
-
-    @classmethod
-    def create(cls, staging: Staging, file_format: Format) -> AtomicFile:
-        """Open ``staging`` for writing through ``file_format``."""
-        raw = _AtomicRaw(staging)
+    def __init__(self, staging: Staging, file_format: Format) -> None:
+        self._raw, self._done = _AtomicRaw(staging), False
         try:
-            stream = file_format.pipe_writer(raw)  # type: ignore[arg-type]
+            self._stream = file_format.pipe_writer(self._raw)  # type: ignore[arg-type]
         except BaseException:
-            raw.close()
+            self._raw.close()
             raise
-        return cls(stream, raw)
 
     @property
     def closed(self) -> bool:
@@ -345,12 +327,10 @@ class FileSystem(abc.ABC):
         """Remove ``path``; with ``recursive``, a directory and its content."""
 
     def mkdir(
-        self,
-        path: str,
-        parents: bool = True,  # noqa: ARG002
-        raise_if_exists: bool = False,  # noqa: ARG002
+        self, path: str, parents: bool = True, raise_if_exists: bool = False
     ) -> None:
         """Create the directory ``path``."""
+        del parents, raise_if_exists  # the signature subclasses implement
         raise UnsupportedOperationError(path, f"{type(self).__name__}.mkdir")
 
     def isdir(self, path: str) -> bool:
@@ -381,17 +361,10 @@ class FileSystem(abc.ABC):
 class FileSystemTarget(Target):
     """A target at a path on a :class:`FileSystem`.
 
-    Subclasses provide :attr:`fs` and, to support :meth:`open`, the hooks
-    ``_open_reader`` (the raw bytes) and ``_stage`` (a :class:`Staging` for a write).
-
-    Parameters
-    ----------
-    path
-        Where the target lives; kept as given (``str(target)`` returns it).
-    format
-        How :meth:`open` turns bytes into what ``run()`` handles; ``None`` means
-        :func:`~nbflow.core.format.get_default_format` (text), and then a ``"b"`` in
-        the mode asks for bytes.
+    Subclasses provide :attr:`fs` and, for :meth:`open`, the hooks ``_open_reader``
+    (raw bytes) and ``_stage`` (a :class:`Staging` for one write). ``format`` is how
+    :meth:`open` turns bytes into what ``run()`` handles; ``None`` means text
+    (:func:`~nbflow.core.format.get_default_format`), and then ``"b"`` means bytes.
     """
 
     def __init__(
@@ -402,7 +375,7 @@ class FileSystemTarget(Target):
         #: The path, as given.
         self.path = os.fspath(path)
         #: The format :meth:`open` uses.
-        self.format = format or get_default_format()
+        self.format = format if format is not None else get_default_format()
         self._format_given = format is not None
 
     @property
@@ -421,37 +394,35 @@ class FileSystemTarget(Target):
     def open(self, mode: str = "r") -> Any:
         """Open the target for reading (``"r"``) or atomic writing (``"w"``).
 
-        Returns
-        -------
-        A stream from the target's format. In write mode it is an
-        :class:`AtomicFile`: the content appears at :attr:`path` only on a clean
-        close, and a ``with`` block that raises leaves nothing behind.
-
-        Raises
-        ------
-        InvalidModeError
-            For modes other than ``r``, ``w``, ``rb``, ``wb`` (``t`` is allowed).
+        In write mode the result is an :class:`AtomicFile`: the content appears at
+        :attr:`path` only on a clean close. Other modes raise
+        :class:`InvalidModeError` (``r``, ``w``, ``rb``, ``wb``; ``t`` is allowed).
         """
         writing, binary = _parse_mode(f"{type(self).__name__}.open", mode)
         file_format = Nop if binary and not self._format_given else self.format
         if not writing:
             return file_format.pipe_reader(self._open_reader())
-        return AtomicFile.create(self._stage(), file_format)
+        return AtomicFile(self._stage(), file_format)
+
+    def open_atomic(self, mode: str = "w") -> Any:
+        """Open for writing: the same as ``open(mode)``, as every write is atomic."""
+        if "w" not in mode:
+            raise InvalidModeError(f"{type(self).__name__}.open_atomic", mode)
+        return self.open(mode)
 
     def open_raw(self, mode: str = "rb") -> Any:
         """Open the target's bytes, ignoring :attr:`format`; writes stay atomic."""
         writing, _ = _parse_mode(f"{type(self).__name__}.open_raw", mode)
         if not writing:
             return self._open_reader()
-        return AtomicFile.create(self._stage(), Nop)
+        return AtomicFile(self._stage(), Nop)
 
     @contextlib.contextmanager
     def temporary_path(self) -> Iterator[str]:
-        """Yield a temporary path next to the target, published on a clean exit.
+        """Yield a temporary path next to the target, to write a file or directory at.
 
-        Write a file (or a directory) at the yielded path. On a clean exit it is
-        moved to :attr:`path`, raising :class:`FileAlreadyExists` if something is
-        already there (as Luigi does); on an exception it is removed.
+        A clean exit moves it to :attr:`path` (:class:`FileAlreadyExists` if taken,
+        as in Luigi); an exception removes it.
         """
         self._make_parent_dirs()
         temporary = temporary_sibling(self.path)
@@ -509,12 +480,10 @@ class LocalFileSystem(FileSystem):
                 yield str(Path(folder) / name)
 
     def remove(
-        self,
-        path: str,
-        recursive: bool = True,
-        skip_trash: bool = True,  # noqa: ARG002
+        self, path: str, recursive: bool = True, skip_trash: bool = True
     ) -> None:
         """Remove a file, or a directory tree when ``recursive``."""
+        del skip_trash  # Luigi's option for file systems with a trash; none here
         target = Path(path)
         if recursive and target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
@@ -610,16 +579,9 @@ _LOCAL_FILE_SYSTEM = LocalFileSystem()
 class LocalTarget(FileSystemTarget):
     """A file (or directory) on the local disk.
 
-    Parameters
-    ----------
-    path
-        The file's path. May be omitted when ``is_tmp`` is true.
-    format
-        See :class:`FileSystemTarget`.
-    is_tmp
-        A temporary target: without ``path``, a random path in the system's temp
-        directory is chosen. Either way the file is removed when the target object
-        is garbage collected, so keep a reference while the file is needed.
+    ``is_tmp=True`` makes a temporary target: without ``path``, a random path in the
+    system's temp directory is used. Either way the file (or directory) is removed
+    when the target object is garbage collected, so keep a reference while needed.
 
     Examples
     --------
@@ -696,9 +658,11 @@ class LocalTarget(FileSystemTarget):
 class MemoryFileSystem(FileSystem):
     """A dictionary of paths to bytes; directories are implied by ``/`` in paths."""
 
+    #: Serialises compound updates; shared by all stores so that stores pickle.
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
     def __init__(self) -> None:
         self._files: dict[str, bytes] = {}
-        self._lock = threading.Lock()
 
     def get_bytes(self, path: str) -> bytes:
         """Return the content at ``path``; ``FileNotFoundError`` if missing."""
@@ -721,21 +685,17 @@ class MemoryFileSystem(FileSystem):
 
     def isdir(self, path: str) -> bool:
         """Return whether some file lives under ``path``."""
-        prefix = path.rstrip("/") + "/"
-        return any(name.startswith(prefix) for name in list(self._files))
+        return bool(self._names(path, files=False))
 
     def listdir(self, path: str) -> Iterator[str]:
         """Yield the files under ``path``, recursively, sorted."""
-        prefix = path.rstrip("/") + "/"
-        yield from sorted(name for name in list(self._files) if name.startswith(prefix))
+        yield from sorted(self._names(path, files=False))
 
     def mkdir(
-        self,
-        path: str,
-        parents: bool = True,  # noqa: ARG002
-        raise_if_exists: bool = False,
+        self, path: str, parents: bool = True, raise_if_exists: bool = False
     ) -> None:
         """Do nothing (directories are implied), but honour ``raise_if_exists``."""
+        del parents  # every parent exists
         if raise_if_exists and self.exists(path):
             raise FileAlreadyExists(path, "mkdir")
 
@@ -756,16 +716,17 @@ class MemoryFileSystem(FileSystem):
         """Copy a file or a directory's files."""
         self._transfer(path, dest, raise_if_exists=raise_if_exists, keep=True)
 
-    def _names(self, path: str) -> list[str]:
-        prefix = path.rstrip("/") + "/"
-        under = [name for name in self._files if name.startswith(prefix)]
-        return [path, *under] if path in self._files else under
+    def _names(self, path: str, *, files: bool = True) -> list[str]:
+        """Return the files under the folder ``path`` (and ``path``, with ``files``)."""
+        prefix = path.rstrip("/") + "/" if path else ""
+        under = [name for name in list(self._files) if name.startswith(prefix)]
+        return [path, *under] if files and path in self._files else under
 
     def _transfer(
         self, path: str, dest: str, *, raise_if_exists: bool, keep: bool
     ) -> None:
         with self._lock:
-            if raise_if_exists and (dest in self._files or self.isdir(dest)):
+            if raise_if_exists and self.exists(dest):
                 raise FileAlreadyExists(dest, "move" if not keep else "copy")
             names = self._names(path)
             if not names:
@@ -773,13 +734,6 @@ class MemoryFileSystem(FileSystem):
             for name in names:
                 data = self._files[name] if keep else self._files.pop(name)
                 self._files[dest + name[len(path) :]] = data
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"_files": dict(self._files)}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self._files = state["_files"]
-        self._lock = threading.Lock()
 
 
 class _MemoryStaging:
@@ -789,34 +743,24 @@ class _MemoryStaging:
         self.store, self.final = store, final
         self._buffer = io.BytesIO()
         self.stream: IO[bytes] = self._buffer
-        self._data: bytes | None = None
+        self._data = b""
 
     def finish(self) -> None:
-        if not self._buffer.closed:
-            self._data = self._buffer.getvalue()
-            self._buffer.close()
+        self._data = self._buffer.getvalue()
+        self._buffer.close()
 
     def publish(self) -> None:
-        if self._data is not None:
-            self.store.put_bytes(self.final, self._data)
+        self.store.put_bytes(self.final, self._data)
 
     def discard(self) -> None:
-        self.stream.close()
-        self._data = None
+        self._buffer.close()
 
 
 class MemoryTarget(FileSystemTarget):
     """An in-memory target for tests, with the same atomic-write promise.
 
-    Parameters
-    ----------
-    name
-        The key of the target in its store.
-    store
-        Where the bytes live; ``None`` means the shared
-        :attr:`MemoryTarget.default_store` (call its ``clear()`` between tests).
-    format
-        See :class:`FileSystemTarget`.
+    ``name`` is the key in ``store``, a :class:`MemoryFileSystem`; ``None`` means the
+    shared :attr:`MemoryTarget.default_store` (call its ``clear()`` between tests).
 
     Examples
     --------

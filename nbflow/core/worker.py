@@ -126,6 +126,8 @@ class Worker:
         self._aliases: dict[str, str] = {}
         self._tokens = itertools.count()
         self._bridge: _ProcessBridge | None = None
+        #: runs given up on (timed out, cancelled) that may still be executing
+        self._abandoned = 0
 
     # --- Luigi's worker API ---------------------------------------------------------
 
@@ -162,7 +164,8 @@ class Worker:
     def stop(self) -> None:
         """Shut down the executor (if this worker made it) and the process bridge."""
         if self._executor is not None and self._owns_executor:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            # a timed-out thread cannot be killed: do not wait for it to finish
+            self._executor.shutdown(wait=not self._abandoned, cancel_futures=True)
             self._executor = None
         if self._bridge is not None:
             self._bridge.close()
@@ -311,6 +314,7 @@ class Worker:
         for task_id, running in list(self._inflight.items()):
             if running.deadline is not None and running.deadline <= now:
                 del self._inflight[task_id]
+                self._abandoned += 1
                 message = (
                     f"timed out after {running.task.worker_timeout} s (worker_timeout)"
                 )

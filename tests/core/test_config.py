@@ -416,7 +416,7 @@ def test_settings_is_read_only_and_picklable() -> None:
         settings.section("a")["x"] = "2"  # type: ignore[index]
     with pytest.raises(TypeError):
         settings.sections["b"] = {}  # type: ignore[index]
-    assert pickle.loads(pickle.dumps(settings)) == settings  # noqa: S301 - our own bytes
+    assert pickle.loads(pickle.dumps(settings)) == settings
     assert settings.has_section("a")
     assert not settings.has_section("b")
     assert dict(settings.section("b")) == {}

@@ -195,7 +195,7 @@ def test_fsspec_target_pickles_without_its_file_system(memory_url: str) -> None:
     target = FsspecTarget(f"{memory_url}/a.txt")
     assert not target.exists()
 
-    copy = pickle.loads(pickle.dumps(target))  # noqa: S301 - our own data
+    copy = pickle.loads(pickle.dumps(target))
 
     assert copy._filesystem is None
     assert target._filesystem is not None
@@ -260,3 +260,21 @@ def test_fsspec_file_system_local_move_creates_parents(tmp_path: Path) -> None:
     fs.move(f"{tmp_path}/a", f"{tmp_path}/new/dir/a")
 
     assert (tmp_path / "new" / "dir" / "a").read_text() == "x"
+
+
+def test_fsspec_target_failed_move_removes_temporary(
+    memory_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = FsspecTarget(f"{memory_url}/a.txt")
+    out = target.open("w")
+    out.write("x")
+
+    def failing_move(path: str, dest: str) -> None:
+        raise PermissionError(dest)
+
+    monkeypatch.setattr(target.fs.filesystem, "mv", failing_move)
+
+    with pytest.raises(PermissionError):
+        out.close()
+
+    assert listing(memory_url) == []

@@ -328,7 +328,7 @@ def test_parameter_error_pickles() -> None:
     with pytest.raises(ParameterValueError) as info:
         p.DateParameter().parse("x")
 
-    copy_ = pickle.loads(pickle.dumps(info.value))  # noqa: S301
+    copy_ = pickle.loads(pickle.dumps(info.value))
 
     assert str(copy_) == str(info.value)
 
@@ -557,7 +557,7 @@ def test_frozen_ordered_dict_is_hashable_and_immutable() -> None:
 def test_frozen_ordered_dict_pickles_and_copies() -> None:
     frozen = p.freeze({"b": [1], "a": {"c": 2}})
 
-    restored = pickle.loads(pickle.dumps(frozen))  # noqa: S301
+    restored = pickle.loads(pickle.dumps(frozen))
 
     assert restored == frozen
     assert type(restored) is p.FrozenOrderedDict
@@ -628,7 +628,7 @@ def test_parameter_options_are_stored() -> None:
 
 def test_no_value_is_a_pickleable_singleton_with_luigi_repr() -> None:
     assert repr(p.NO_VALUE) == repr(luigi.parameter._no_value)
-    assert pickle.loads(pickle.dumps(p.NO_VALUE)) is p.NO_VALUE  # noqa: S301
+    assert pickle.loads(pickle.dumps(p.NO_VALUE)) is p.NO_VALUE
 
 
 def test_parameter_visibility_matches_luigi() -> None:

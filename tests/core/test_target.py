@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import gc
 import io
 import pickle
@@ -615,7 +616,7 @@ def test_file_system_errors_are_nbflow_errors_and_pickle(
 ) -> None:
     raised = error("/data/x", "move")
 
-    copy = pickle.loads(pickle.dumps(raised))  # noqa: S301 - our own data
+    copy = pickle.loads(pickle.dumps(raised))
 
     assert isinstance(raised, NbflowError)
     assert str(copy) == str(raised)
@@ -806,8 +807,93 @@ def test_memory_file_system_operations(store: MemoryFileSystem) -> None:
 def test_memory_file_system_pickles_content(store: MemoryFileSystem) -> None:
     store.put_bytes("a", b"x")
 
-    copy = pickle.loads(pickle.dumps(store))  # noqa: S301 - our own data
+    copy = pickle.loads(pickle.dumps(store))
 
     assert copy.get_bytes("a") == b"x"
     copy.move("a", "b")
     assert store.exists("a")
+
+
+def test_local_target_publish_failure_removes_temporary(tmp_path: Path) -> None:
+    (tmp_path / "out" / "inside").mkdir(parents=True)
+    out = LocalTarget(tmp_path / "out").open("w")
+    out.write("cannot replace a directory")
+
+    with pytest.raises(OSError):  # the OS picks the exact error
+        out.close()
+
+    assert names(tmp_path) == ["out"]
+    assert names(tmp_path / "out") == ["inside"]
+
+
+def test_local_target_failing_format_leaves_nothing(tmp_path: Path) -> None:
+    class BrokenFormat(Format):
+        def pipe_writer(self, output_pipe: IO[Any]) -> IO[Any]:
+            raise LookupError("no codec")
+
+    target = LocalTarget(tmp_path / "out", format=BrokenFormat())
+
+    with pytest.raises(LookupError, match="no codec"):
+        target.open("w")
+
+    assert names(tmp_path) == []
+
+
+def test_local_target_write_after_close_raises(tmp_path: Path) -> None:
+    out = LocalTarget(tmp_path / "out").open("wb")
+    out.close()
+
+    with pytest.raises(ValueError, match="closed file"):
+        out.write(b"late")
+
+    assert (tmp_path / "out").read_bytes() == b""
+
+
+def test_local_file_system_move_across_devices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a").write_text("x")
+
+    def cross_device(self: Path, target: str) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(Path, "replace", cross_device)
+    LocalFileSystem().move(str(tmp_path / "a"), str(tmp_path / "b"))
+
+    assert names(tmp_path) == ["b"]
+
+
+def test_local_file_system_move_other_os_errors_propagate(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        LocalFileSystem().move(str(tmp_path / "missing"), str(tmp_path / "b"))
+
+
+def test_local_target_open_atomic_writes_and_refuses_reading(tmp_path: Path) -> None:
+    target = LocalTarget(tmp_path / "out.txt")
+
+    with target.open_atomic() as out:
+        out.write("x")
+        assert not target.exists()
+
+    assert target.exists()
+    with pytest.raises(InvalidModeError, match=r"LocalTarget\.open_atomic"):
+        target.open_atomic("r")
+
+
+def test_local_target_open_raw_ignores_format(tmp_path: Path) -> None:
+    target = LocalTarget(tmp_path / "out.gz", format=UTF8 >> Gzip)
+
+    with target.open_raw("wb") as out:
+        out.write(b"plain")
+
+    with target.open_raw() as data:
+        assert data.read() == b"plain"
+
+
+def test_memory_file_system_lists_everything_from_the_root(
+    store: MemoryFileSystem,
+) -> None:
+    store.put_bytes("b", b"")
+    store.put_bytes("a/c", b"")
+
+    assert list(store.listdir("")) == ["a/c", "b"]

@@ -1,0 +1,13 @@
+"""Run the ``nbflow`` command as ``python -m nbflow``.
+
+Imports: nbflow.cli.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from nbflow.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,395 @@
+"""The ``nbflow`` command: parse the command line, run, print, exit with the right code.
+
+``nbflow run [options] [--module m] Task [--param v] [--Family-param v]`` is Luigi's
+``luigi --module m Task --param v``: the task's command line is parsed by
+:mod:`nbflow.core.cmdline` (shared with ``nbflow.run`` and the kernel magics), the task
+is built by :func:`nbflow.core.interface.build`, and the exit code comes from the
+``[retcode]`` settings. Every error ends as one ``nbflow: error: ...`` line on stderr
+and an exit code, never as a bare traceback (``NBFLOW_DEBUG=1`` adds it).
+
+Logging is configured here, and only here: importing nbflow never touches it.
+
+Imports: stdlib, nbflow (for ``__version__``), nbflow.core.*, nbflow.cli_progress.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import traceback
+from typing import TYPE_CHECKING, TextIO
+
+from nbflow.cli_progress import progress_for
+from nbflow.core import cmdline, interface
+from nbflow.core.config import RetCodes, current_settings
+from nbflow.core.errors import (
+    DefinitionError,
+    GraphError,
+    NbflowError,
+    PluginError,
+    SchedulerError,
+    TaskFailedError,
+    did_you_mean,
+)
+from nbflow.core.registry import REGISTRY
+from nbflow.core.summary import RunResult
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from nbflow.core.events import Listener
+
+logger = logging.getLogger("nbflow.cli")
+
+#: Exit code for command-line and definition errors (argparse's, too).
+USAGE_EXIT = 2
+#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED_EXIT = 130
+COMMANDS = ("run",)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: Failed tasks whose traceback is logged after a run; the rest are counted.
+_TRACEBACKS_SHOWN = 5
+
+_RUN_DESCRIPTION = """\
+Run a task and everything it requires that is not complete yet, on the embedded
+scheduler. Task parameters follow the task name: --param VALUE for the task's own,
+--Family-param VALUE for any task family's (Luigi's spelling). Run
+`nbflow run --module MODULE TASK --help` to list a task's parameters."""
+
+_RUN_EPILOG = """\
+exit codes (the [retcode] section of the config changes them; highest wins):
+  0   success (also: missing external data, tasks not run; see below)
+  1   a task failed (task_failed), or a task could not be scheduled because its
+      requires() or complete() raised (scheduling_error)
+  2   command-line, parameter, task-definition or config-file error
+  4   an unexpected error inside nbflow (unhandled_exception)
+  130 interrupted (Ctrl-C)
+
+differences from luigi: a failed task exits with 1, not 0 (Luigi's default
+task_failed = 0 hides failures from cron and CI), and so does a scheduling error.
+Put `[retcode]` `task_failed = 0` and `scheduling_error = 0` in nbflow.toml (or
+luigi.cfg) to get Luigi's behaviour back. missing_data and not_run default to 0.
+
+examples:
+  nbflow run --module pipeline Report --date 2024-06-01
+  nbflow run pipeline:Report --date 2024-06-01 --Clean-min-amount 5 --workers 4"""
+
+
+class ModuleImportError(DefinitionError):
+    """The user's module could not be imported (it raised, or has a syntax error)."""
+
+    def __init__(self, module: str, error: str, location: str) -> None:
+        super().__init__(module, error, location)
+        self.module, self.error, self.location = module, error, location
+
+    def __str__(self) -> str:
+        at = f" at {self.location}" if self.location else ""
+        return (
+            f"module {self.module!r}: importing it failed (got {self.error}{at}). "
+            "Expected a module that imports without errors. "
+            f"Fix: correct the error{at}; run `python -c 'import {self.module}'` "
+            "or re-run with NBFLOW_DEBUG=1 to see the traceback."
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``nbflow`` command line and return its exit code.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The process exit code (see ``nbflow run --help``).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        return INTERRUPTED_EXIT
+    except Exception as exc:  # noqa: BLE001  (the boundary: every error becomes a code)
+        return _report(exc)
+
+
+def _dispatch(args: list[str]) -> int:
+    if not args:
+        _parser().print_usage(sys.stderr)
+        raise cmdline.UsageError(
+            "no command given", "", "write `nbflow run ...`, or `nbflow --help`"
+        )
+    command = args[0]
+    if command in ("-h", "--help"):
+        _parser().print_help(sys.stdout)
+        return 0
+    if command == "--version":
+        from nbflow import __version__  # noqa: PLC0415  (the facade; only needed here)
+
+        sys.stdout.write(f"nbflow {__version__}\n")
+        return 0
+    if command == "run":
+        return run_command(args[1:])
+    hint = "write `nbflow run " + " ".join(args) + "`"
+    if not command.startswith("-"):
+        hint = f"use one of: {', '.join(COMMANDS)}{did_you_mean(command, COMMANDS)}"
+    raise cmdline.UsageError(f"unknown command {command!r}", command, hint)
+
+
+def run_command(argv: list[str]) -> int:
+    """Carry out ``nbflow run ARGV`` and return the exit code."""
+    show_progress = "--no-progress" not in argv
+    argv = [_spell(arg) for arg in argv if arg != "--no-progress"]
+    values, task_token = _scan(argv)
+    settings = current_settings()  # a broken config file is reported before any work
+    level = values.get("log_level") or settings.get("core", "log_level", "WARNING")
+    configure_logging(level)
+    _import_user_modules(values.get("module"), task_token)
+    invocation = cmdline.parse(argv)
+    if invocation.wants_help:
+        sys.stdout.write(_help_for(invocation) + "\n")
+        return 0
+    with interface.overrides_in_force(invocation):
+        task = interface.instantiate(invocation)
+        options = interface.run_options(invocation)
+        with _progress(enabled=show_progress, stream=sys.stderr) as listeners:
+            result = interface.build(
+                [task], detailed_summary=True, listeners=listeners, **options
+            )
+    assert isinstance(result, RunResult)  # noqa: S101  (detailed_summary=True)
+    _log_failures(result)
+    sys.stdout.write(result.summary_text + "\n")
+    return result.exit_code(RetCodes.from_settings(current_settings()))
+
+
+def configure_logging(level: str) -> None:
+    """Send log records at ``level`` and above to stderr (the CLI's only logging setup).
+
+    Raises
+    ------
+    cmdline.UsageError
+        ``level`` is not a logging level name.
+    """
+    name = level.strip().upper()
+    if name not in LOG_LEVELS:
+        raise cmdline.UsageError(
+            "--log-level must be a logging level",
+            level,
+            f"use one of {', '.join(LOG_LEVELS)}",
+        )
+    logging.basicConfig(
+        level=name,
+        format="%(levelname)s %(name)s: %(message)s",
+        handlers=[_CurrentStderrHandler()],
+    )
+
+
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Write to whatever ``sys.stderr`` is at the time (a live display may swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        del value  # always the current sys.stderr
+
+
+def _spell(arg: str) -> str:
+    """Accept ``-h`` for ``--help``, as argparse does."""
+    return "--help" if arg == "-h" else arg
+
+
+def _scan(argv: list[str]) -> tuple[dict[str, str], str | None]:
+    """Return the run options' values and the task word, without importing anything.
+
+    This mirrors :func:`nbflow.core.cmdline.parse` just enough to set up logging and
+    import the user's modules (with a clear error) before the real parse.
+    """
+    values: dict[str, str] = {}
+    task_token = None
+    tokens = iter(argv)
+    for token in tokens:
+        if token.startswith("--"):
+            name, sep, value = token[2:].partition("=")
+            name = name.replace("-", "_")
+            if name in cmdline.VALUE_OPTIONS:
+                values[name] = value if sep else next(tokens, "")
+        elif task_token is None:
+            task_token = token
+    return values, task_token
+
+
+def _import_user_modules(module: str | None, task_token: str | None) -> None:
+    names = [module] if module else []
+    if task_token and ":" in task_token:
+        names.append(task_token.split(":", 1)[0])
+    for name in names:
+        try:
+            cmdline.import_module(name)
+        except NbflowError:
+            raise
+        except Exception as exc:  # user code ran at import: any error can come
+            raise ModuleImportError(
+                name, f"{type(exc).__name__}: {_message(exc)}", _location(exc)
+            ) from exc
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, SyntaxError):
+        return exc.msg
+    return first_line(str(exc))
+
+
+def _location(exc: BaseException) -> str:
+    """Return ``file:line`` where ``exc`` was raised (outside importlib)."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}:{exc.lineno}"
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not frame.filename.startswith("<frozen")
+    ]
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+
+
+def first_line(text: str) -> str:
+    """Return the first line of ``text``."""
+    return text.splitlines()[0] if text else ""
+
+
+def _help_for(invocation: cmdline.Invocation) -> str:
+    if invocation.task_name is None:
+        return _run_parser().format_help().rstrip("\n")
+    task_cls = REGISTRY.lookup(invocation.task_name)
+    return (
+        cmdline.describe_params(task_cls)
+        + "\n\nrun options (--workers, --executor, ...): see `nbflow run --help`"
+    )
+
+
+@contextlib.contextmanager
+def _progress(*, enabled: bool, stream: TextIO) -> Iterator[list[Listener]]:
+    if not enabled:
+        yield []
+        return
+    with progress_for(stream) as display:
+        yield [display]
+
+
+def _log_failures(result: RunResult) -> None:
+    """Log the traceback of the first few failed tasks (Luigi logs every one)."""
+    failed = result.tasks.get("failed", [])
+    scheduler = getattr(result.worker, "scheduler", None)
+    if scheduler is None:
+        return
+    for task_id in failed[:_TRACEBACKS_SHOWN]:
+        info = scheduler.task_info(task_id)
+        logger.error("%s failed:\n%s", task_id, info.traceback or info.error)
+    if len(failed) > _TRACEBACKS_SHOWN:
+        logger.error("...and %d more failed tasks", len(failed) - _TRACEBACKS_SHOWN)
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+def _report(exc: Exception) -> int:
+    """Print ``exc`` as one ``nbflow: error:`` line and return its exit code."""
+    debug = os.environ.get("NBFLOW_DEBUG", "").strip() not in ("", "0")
+    if debug:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    if isinstance(exc, NbflowError):
+        _print_error(str(exc))
+    else:
+        hint = "" if debug else " (re-run with NBFLOW_DEBUG=1 for the traceback)"
+        message = first_line(str(exc))
+        _print_error(f"unexpected {type(exc).__name__}: {message}{hint}")
+    return exit_code_for(exc)
+
+
+def exit_code_for(exc: Exception) -> int:
+    """Return the exit code for an error that ended a command."""
+    if isinstance(exc, (DefinitionError, PluginError)):
+        return USAGE_EXIT
+    codes = _retcodes()
+    if isinstance(exc, (GraphError, SchedulerError)):
+        return codes.scheduling_error
+    if isinstance(exc, TaskFailedError):
+        return codes.task_failed
+    return codes.unhandled_exception
+
+
+def _retcodes() -> RetCodes:
+    try:
+        return RetCodes.from_settings(current_settings())
+    except NbflowError:  # the config itself is broken: fall back to the defaults
+        return RetCodes()
+
+
+def _print_error(message: str) -> None:
+    sys.stderr.write(f"nbflow: error: {message}\n")
+
+
+# --- help -------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Return the top-level parser (used for help; `run` parses its own arguments)."""
+    parser = argparse.ArgumentParser(
+        prog="nbflow",
+        description="Luigi's pipeline model, at home in Jupyter.",
+        epilog="Run `nbflow run --help` for the options of run.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    commands.add_parser("run", help="run a task and its missing requirements")
+    return parser
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    """Return a parser that documents every option of ``nbflow run``."""
+    parser = argparse.ArgumentParser(
+        prog="nbflow run",
+        usage="%(prog)s [OPTIONS] [--module MODULE] TASK [--PARAM VALUE ...]\n"
+        "       %(prog)s [OPTIONS] MODULE:TASK [--PARAM VALUE ...]",
+        description=_RUN_DESCRIPTION,
+        epilog=_RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--module", metavar="MODULE", help="import MODULE (a.b.c or file.py) first")
+    add("--workers", metavar="N", help="run N tasks at once ([core] workers; 1)")
+    add(
+        "--executor",
+        metavar="NAME",
+        help="auto (sync for one worker, else threads), sync, threads, processes, "
+        "or an installed executor plugin such as dask ([worker] executor; auto)",
+    )
+    add("--keep-alive", action="store_true", help="wait and retry failed tasks")
+    add(
+        "--parallel-scheduling",
+        action="store_true",
+        help="check completeness in parallel threads",
+    )
+    add(
+        "--log-level", metavar="LEVEL", help=f"one of {', '.join(LOG_LEVELS)} (WARNING)"
+    )
+    add("--no-progress", action="store_true", help="do not show progress on stderr")
+    luigi = parser.add_argument_group("accepted for Luigi compatibility, no effect")
+    luigi.add_argument("--local-scheduler", action="store_true")
+    for name in ("scheduler-host", "scheduler-port", "scheduler-url", "lock-pid-dir"):
+        luigi.add_argument(f"--{name}", metavar="VALUE")
+    for name in ("lock-size", "logging-conf-file", "parallel-scheduling-processes"):
+        luigi.add_argument(f"--{name}", metavar="VALUE")
+    for name in ("no-lock", "take-lock", "assistant", "detailed-summary", "help-all"):
+        luigi.add_argument(f"--{name}", action="store_true")
+    return parser
