@@ -19,7 +19,7 @@ Imports: stdlib; nbflow and luigi only inside the measuring subprocess.
 from __future__ import annotations
 
 import argparse
-import datetime
+import datetime as dt
 import importlib
 import json
 import logging
@@ -83,7 +83,12 @@ def _import_library(name: str) -> Any:
         sys.path.insert(0, str(REPO))
     module = importlib.import_module(name)
     if name == "luigi":
-        for logger_name in ("luigi", "luigi-interface", "luigi.scheduler", "luigi.worker"):
+        for logger_name in (
+            "luigi",
+            "luigi-interface",
+            "luigi.scheduler",
+            "luigi.worker",
+        ):
             logging.getLogger(logger_name).setLevel(logging.CRITICAL)
     return module
 
@@ -94,6 +99,21 @@ def _build(lib_name: str, lib: Any, roots: list[Any]) -> bool:
             lib.build(roots, local_scheduler=True, workers=1, log_level="CRITICAL")
         )
     return bool(lib.build(roots, workers=1, local_scheduler=True))
+
+
+def _diagnose(lib_name: str, lib: Any, graph: str, size: int) -> str:
+    """Build a fresh copy of the graph with a detailed summary, to say what went wrong."""
+    from graphs import GRAPHS
+
+    roots = GRAPHS[graph].factory(lib, size)
+    options = {"log_level": "CRITICAL"} if lib_name == "luigi" else {}
+    result = lib.build(
+        roots, workers=1, local_scheduler=True, detailed_summary=True, **options
+    )
+    text = getattr(result, "one_line_summary", "") or getattr(
+        result, "summary_text", ""
+    )
+    return " ".join(str(text).split())[:300]
 
 
 def measure(lib_name: str, graph: str, size: int) -> dict[str, Any]:
@@ -118,17 +138,22 @@ def measure(lib_name: str, graph: str, size: int) -> dict[str, Any]:
     start = time.perf_counter()
     roots = shape.factory(lib, size)
     record["setup_s"] = time.perf_counter() - start
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     try:
         succeeded = _build(lib_name, lib, roots)
     except Exception as exc:  # noqa: BLE001  (a RecursionError is a result to report)
         record["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
         succeeded = None
     record["build_s"] = time.perf_counter() - start
+    record["cpu_s"] = time.process_time() - cpu_start
     record["peak_rss_mb"] = _peak_rss_mb()
     record["succeeded"] = succeeded
     record["as_expected"] = succeeded is shape.expect_success
-    record["tasks_per_s"] = record["tasks"] / record["build_s"] if record["build_s"] else 0
+    if not record["as_expected"] and "error" not in record:
+        record["diagnosis"] = _diagnose(lib_name, lib, graph, size)
+    record["tasks_per_s"] = (
+        record["tasks"] / record["build_s"] if record["build_s"] else 0
+    )
     return record
 
 
@@ -152,7 +177,12 @@ def run_one(job: Job, timeout: float) -> dict[str, Any]:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     try:
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, env=env, check=False
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         return {**base, "timeout": True, "timeout_s": timeout}
@@ -163,7 +193,19 @@ def run_one(job: Job, timeout: float) -> dict[str, Any]:
     return json.loads(lines[-1])
 
 
-def parse_size_spec(specs: list[str] | None, default: dict[str, list[int]]) -> dict[str, list[int]]:
+def best_of(job: Job, timeout: float, repeat: int) -> dict[str, Any]:
+    """Run ``job`` ``repeat`` times (fresh processes); keep the fastest build."""
+    records = [run_one(job, timeout) for _ in range(max(1, repeat))]
+    timed = [r for r in records if "build_s" in r]
+    if not timed:
+        return records[0]
+    best = min(timed, key=lambda r: r["build_s"])
+    return {**best, "runs": len(records)}
+
+
+def parse_size_spec(
+    specs: list[str] | None, default: dict[str, list[int]]
+) -> dict[str, list[int]]:
     """Parse ``--luigi-sizes`` values: ``500,1000`` (every graph) or ``fan-in=500,1000``."""
     if not specs:
         return default
@@ -196,10 +238,12 @@ def plan(args: argparse.Namespace) -> list[Job]:
             jobs.append(Job("nbflow", graph, size))
             if not args.no_luigi:
                 jobs.append(Job("luigi", graph, size))
-        for size in sorted(set(nbflow_sizes.get(graph, [])) - set(shared)):
-            jobs.append(Job("nbflow", graph, size))
+        only_nbflow = sorted(set(nbflow_sizes.get(graph, [])) - set(shared))
+        jobs.extend(Job("nbflow", graph, size) for size in only_nbflow)
     order = list(NBFLOW_SIZES)
-    return sorted(jobs, key=lambda j: (order.index(j.graph), j.size, j.library != "nbflow"))
+    return sorted(
+        jobs, key=lambda j: (order.index(j.graph), j.size, j.library != "nbflow")
+    )
 
 
 def _seconds(record: dict[str, Any]) -> str:
@@ -227,9 +271,18 @@ def _ratio(record: dict[str, Any], results: list[dict[str, Any]]) -> str:
 
 
 HEADER = (
-    "graph", "size", "tasks", "library", "build s", "tasks/s", "peak RSS MB",
-    "import s", "nbflow speedup", "ok",
-)  # fmt: skip
+    "graph",
+    "size",
+    "tasks",
+    "library",
+    "build s",
+    "cpu s",
+    "tasks/s",
+    "peak RSS MB",
+    "import s",
+    "nbflow speedup",
+    "ok",
+)
 
 
 def table_rows(results: list[dict[str, Any]]) -> list[tuple[str, ...]]:
@@ -237,27 +290,32 @@ def table_rows(results: list[dict[str, Any]]) -> list[tuple[str, ...]]:
     rows = []
     for record in results:
         ok = "yes" if record.get("as_expected") else record.get("error", "no")
+        if record.get("diagnosis"):
+            ok = f"no: {record['diagnosis']}"
         if record.get("timeout"):
             ok = "timeout"
-        rows.append((
-            record["graph"],
-            f"{record['size']:,}",
-            f"{record.get('tasks', 0):,}",
-            record["library"],
-            _seconds(record),
-            f"{record['tasks_per_s']:,.0f}" if "tasks_per_s" in record else "",
-            f"{record['peak_rss_mb']:.0f}" if "peak_rss_mb" in record else "",
-            f"{record['import_s']:.3f}" if "import_s" in record else "",
-            _ratio(record, results),
-            str(ok)[:60],
-        ))
+        rows.append(
+            (
+                record["graph"],
+                f"{record['size']:,}",
+                f"{record.get('tasks', 0):,}",
+                record["library"],
+                _seconds(record),
+                f"{record['cpu_s']:.3f}" if "cpu_s" in record else "",
+                f"{record['tasks_per_s']:,.0f}" if "tasks_per_s" in record else "",
+                f"{record['peak_rss_mb']:.0f}" if "peak_rss_mb" in record else "",
+                f"{record['import_s']:.3f}" if "import_s" in record else "",
+                _ratio(record, results),
+                str(ok)[:60],
+            )
+        )
     return rows
 
 
 def format_table(rows: list[tuple[str, ...]]) -> str:
     """Format rows as a Markdown table (readable in a terminal too)."""
     widths = [max(len(str(r[i])) for r in [HEADER, *rows]) for i in range(len(HEADER))]
-    right = {1, 2, 4, 5, 6, 7, 8}
+    right = {1, 2, 4, 5, 6, 7, 8, 9}
 
     def line(cells: tuple[str, ...]) -> str:
         padded = [
@@ -266,15 +324,26 @@ def format_table(rows: list[tuple[str, ...]]) -> str:
         ]
         return "| " + " | ".join(padded) + " |"
 
-    rule = "|" + "|".join(
-        "-" * (w + 1) + ":" if i in right else "-" * (w + 2) for i, w in enumerate(widths)
-    ) + "|"
+    rule = (
+        "|"
+        + "|".join(
+            "-" * (w + 1) + ":" if i in right else "-" * (w + 2)
+            for i, w in enumerate(widths)
+        )
+        + "|"
+    )
     return "\n".join([line(HEADER), rule, *(line(r) for r in rows)])
 
 
-def _find(results: list[dict[str, Any]], graph: str, size: int) -> dict[str, Any] | None:
+def _find(
+    results: list[dict[str, Any]], graph: str, size: int
+) -> dict[str, Any] | None:
     for record in results:
-        if (record["library"], record["graph"], record["size"]) == ("nbflow", graph, size):
+        if (record["library"], record["graph"], record["size"]) == (
+            "nbflow",
+            graph,
+            size,
+        ):
             return record
     return None
 
@@ -285,7 +354,10 @@ def _time_target(results, graph, size, limit) -> tuple[str, str]:
     if record is None:
         return label, "SKIP (not measured)"
     if "build_s" not in record or not record.get("as_expected"):
-        return label, f"MISS ({_seconds(record)}, {record.get('error', 'unexpected result')})"
+        return (
+            label,
+            f"MISS ({_seconds(record)}, {record.get('error', 'unexpected result')})",
+        )
     verdict = "PASS" if record["build_s"] <= limit else "MISS"
     return label, f"{verdict} ({record['build_s']:.3f} s)"
 
@@ -319,7 +391,9 @@ def check_targets(results: list[dict[str, Any]]) -> list[tuple[str, str]]:
     elif deep.get("as_expected"):
         checks.append((label, f"OK (build returned False in {deep['build_s']:.3f} s)"))
     else:
-        checks.append((label, f"FAIL ({deep.get('error', 'build did not report failure')})"))
+        checks.append(
+            (label, f"FAIL ({deep.get('error', 'build did not report failure')})")
+        )
     return checks
 
 
@@ -331,25 +405,71 @@ def machine() -> str:
     )
 
 
+def revision() -> str:
+    """Return the nbflow checkout's commit, marked "+dirty" if nbflow/ has local edits."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "nbflow"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit}+dirty" if dirty else commit
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run one measurement or the whole benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--one", nargs=3, metavar=("LIB", "GRAPH", "SIZE"),
-                        help="measure one build in this process and print JSON")  # fmt: skip
-    parser.add_argument("--quick", action="store_true", help="small sizes only (smoke run)")
+    parser.add_argument(
+        "--one",
+        nargs=3,
+        metavar=("LIB", "GRAPH", "SIZE"),
+        help="measure one build in this process and print JSON",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes only (smoke run)"
+    )
     parser.add_argument("--no-luigi", action="store_true", help="run nbflow only")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run each measurement N times and keep the fastest (default 1)",
+    )
     parser.add_argument("--json", metavar="FILE", help="write all results to FILE")
-    parser.add_argument("--luigi-sizes", action="append", metavar="[GRAPH=]N,N",
-                        help="sizes run under both libraries (repeatable)")  # fmt: skip
-    parser.add_argument("--luigi-timeout", type=float, default=120.0,
-                        help="seconds before a Luigi run is reported as timeout")  # fmt: skip
-    parser.add_argument("--nbflow-timeout", type=float, default=300.0,
-                        help="seconds before an nbflow run is reported as timeout")  # fmt: skip
+    parser.add_argument(
+        "--luigi-sizes",
+        action="append",
+        metavar="[GRAPH=]N,N",
+        help="sizes run under both libraries (repeatable)",
+    )
+    parser.add_argument(
+        "--luigi-timeout",
+        type=float,
+        default=120.0,
+        help="seconds before a Luigi run is reported as timeout",
+    )
+    parser.add_argument(
+        "--nbflow-timeout",
+        type=float,
+        default=300.0,
+        help="seconds before an nbflow run is reported as timeout",
+    )
     args = parser.parse_args(argv)
     if args.one:
         lib_name, graph, size = args.one
         if lib_name not in LIBRARIES:
-            parser.error(f"LIB must be one of {', '.join(LIBRARIES)} (got {lib_name!r})")
+            parser.error(
+                f"LIB must be one of {', '.join(LIBRARIES)} (got {lib_name!r})"
+            )
         print(json.dumps(measure(lib_name, graph, int(size))))
         return 0
     return run_all(args)
@@ -359,13 +479,19 @@ def run_all(args: argparse.Namespace) -> int:
     """Run every planned job, print the table and the targets, optionally write JSON."""
     jobs = plan(args)
     started = time.perf_counter()
-    print(f"nbflow vs luigi: {len(jobs)} measurements, each in a fresh process; {machine()}")
+    print(f"nbflow vs luigi: {len(jobs)} measurements, each in a fresh process")
+    print(
+        f"{machine()}; nbflow {revision()}; {dt.datetime.now(dt.timezone.utc).date()}"
+    )
     results = []
     for number, job in enumerate(jobs, 1):
         timeout = args.luigi_timeout if job.library == "luigi" else args.nbflow_timeout
-        print(f"[{number}/{len(jobs)}] {job.library} {job.graph} {job.size:,} ...",
-              end=" ", flush=True)  # fmt: skip
-        record = run_one(job, timeout)
+        print(
+            f"[{number}/{len(jobs)}] {job.library} {job.graph} {job.size:,} ...",
+            end=" ",
+            flush=True,
+        )
+        record = best_of(job, timeout, args.repeat)
         print(_seconds(record), flush=True)
         results.append(record)
     print()
@@ -379,8 +505,9 @@ def run_all(args: argparse.Namespace) -> int:
     print(f"\ntotal benchmark time {total:.0f} s")
     if args.json:
         payload = {
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(),
             "machine": machine(),
+            "nbflow_revision": revision(),
             "results": results,
             "targets": dict(checks),
         }

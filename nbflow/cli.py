@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import logging
 import os
 import sys
 import traceback
 from typing import TYPE_CHECKING, TextIO
 
-from nbflow.cli_progress import progress_for
+from nbflow.cli_progress import first_line, progress_for, task_label
 from nbflow.core import cmdline, interface
 from nbflow.core.config import RetCodes, current_settings
 from nbflow.core.errors import (
@@ -32,7 +33,6 @@ from nbflow.core.errors import (
     PluginError,
     SchedulerError,
     TaskFailedError,
-    did_you_mean,
 )
 from nbflow.core.registry import REGISTRY
 from nbflow.core.summary import RunResult
@@ -137,14 +137,16 @@ def _dispatch(args: list[str]) -> int:
         return run_command(args[1:])
     hint = "write `nbflow run " + " ".join(args) + "`"
     if not command.startswith("-"):
-        hint = f"use one of: {', '.join(COMMANDS)}{did_you_mean(command, COMMANDS)}"
+        close = difflib.get_close_matches(command, COMMANDS, n=1)
+        hint = f"use `nbflow {close[0]}`" if close else "use `nbflow run`"
     raise cmdline.UsageError(f"unknown command {command!r}", command, hint)
 
 
 def run_command(argv: list[str]) -> int:
     """Carry out ``nbflow run ARGV`` and return the exit code."""
     show_progress = "--no-progress" not in argv
-    argv = [_spell(arg) for arg in argv if arg != "--no-progress"]
+    # -h means --help, as in argparse; --no-progress is the CLI's own, not cmdline's.
+    argv = ["--help" if arg == "-h" else arg for arg in argv if arg != "--no-progress"]
     values, task_token = _scan(argv)
     settings = current_settings()  # a broken config file is reported before any work
     level = values.get("log_level") or settings.get("core", "log_level", "WARNING")
@@ -204,11 +206,6 @@ class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         del value  # always the current sys.stderr
 
 
-def _spell(arg: str) -> str:
-    """Accept ``-h`` for ``--help``, as argparse does."""
-    return "--help" if arg == "-h" else arg
-
-
 def _scan(argv: list[str]) -> tuple[dict[str, str], str | None]:
     """Return the run options' values and the task word, without importing anything.
 
@@ -262,11 +259,6 @@ def _location(exc: BaseException) -> str:
     return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else ""
 
 
-def first_line(text: str) -> str:
-    """Return the first line of ``text``."""
-    return text.splitlines()[0] if text else ""
-
-
 def _help_for(invocation: cmdline.Invocation) -> str:
     if invocation.task_name is None:
         return _run_parser().format_help().rstrip("\n")
@@ -287,16 +279,24 @@ def _progress(*, enabled: bool, stream: TextIO) -> Iterator[list[Listener]]:
 
 
 def _log_failures(result: RunResult) -> None:
-    """Log the traceback of the first few failed tasks (Luigi logs every one)."""
-    failed = result.tasks.get("failed", [])
-    scheduler = getattr(result.worker, "scheduler", None)
-    if scheduler is None:
+    """Log the tracebacks of the first few failed tasks (Luigi logs every one)."""
+    worker = result.worker
+    if worker is None:
         return
-    for task_id in failed[:_TRACEBACKS_SHOWN]:
-        info = scheduler.task_info(task_id)
-        logger.error("%s failed:\n%s", task_id, info.traceback or info.error)
-    if len(failed) > _TRACEBACKS_SHOWN:
-        logger.error("...and %d more failed tasks", len(failed) - _TRACEBACKS_SHOWN)
+    failures = [
+        (task_id, worker.scheduler.task_info(task_id).traceback)
+        for task_id in result.tasks.get("failed", [])
+    ]
+    failures += [
+        (task_id, worker.scheduling_errors[task_id][1])
+        for task_id in result.tasks.get("scheduling_error", [])
+    ]
+    failures = [(task_id, trace) for task_id, trace in failures if trace]
+    for task_id, trace in failures[:_TRACEBACKS_SHOWN]:
+        info = worker.scheduler.task_info(task_id)
+        logger.error("%s failed:\n%s", task_label(info.family, info.params), trace)
+    if len(failures) > _TRACEBACKS_SHOWN:
+        logger.error("...and %d more failures", len(failures) - _TRACEBACKS_SHOWN)
 
 
 # --- errors ---------------------------------------------------------------------------
@@ -366,7 +366,11 @@ def _run_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
-    add("--module", metavar="MODULE", help="import MODULE (a.b.c or file.py) first")
+    add(
+        "--module",
+        metavar="MODULE",
+        help="import MODULE (a dotted name: pkg.pipeline) first",
+    )
     add("--workers", metavar="N", help="run N tasks at once ([core] workers; 1)")
     add(
         "--executor",
@@ -386,10 +390,9 @@ def _run_parser() -> argparse.ArgumentParser:
     add("--no-progress", action="store_true", help="do not show progress on stderr")
     luigi = parser.add_argument_group("accepted for Luigi compatibility, no effect")
     luigi.add_argument("--local-scheduler", action="store_true")
-    for name in ("scheduler-host", "scheduler-port", "scheduler-url", "lock-pid-dir"):
-        luigi.add_argument(f"--{name}", metavar="VALUE")
-    for name in ("lock-size", "logging-conf-file", "parallel-scheduling-processes"):
-        luigi.add_argument(f"--{name}", metavar="VALUE")
+    for name in cmdline.VALUE_OPTIONS:
+        if name not in ("module", "workers", "executor", "log_level"):
+            luigi.add_argument("--" + name.replace("_", "-"), metavar="VALUE")
     for name in ("no-lock", "take-lock", "assistant", "detailed-summary", "help-all"):
         luigi.add_argument(f"--{name}", action="store_true")
     return parser

@@ -42,6 +42,17 @@ FAILED_LIKE = frozenset({Status.FAILED, Status.DISABLED})
 _SHOWN_RUNNING = 8
 
 
+def task_label(family: str, params: tuple[tuple[str, str], ...]) -> str:
+    """Return ``Family(name=value, ...)``, the way the summary names tasks.
+
+    Examples
+    --------
+    >>> task_label("Clean", (("day", "2024-01-31"), ("n", "3")))
+    'Clean(day=2024-01-31, n=3)'
+    """
+    return f"{family}({', '.join(f'{name}={value}' for name, value in params)})"
+
+
 class RunningTask:
     """What the display knows of one running task."""
 
@@ -89,8 +100,7 @@ class TaskTally:
         known = self.labels.get(task_id)
         if known is None:
             return task_id
-        family, params = known
-        return f"{family}({', '.join(f'{k}={v}' for k, v in params)})"
+        return task_label(*known)
 
     def apply(self, notification: Notification) -> RunningTask | None:
         """Count ``notification``; return the run record of a task that stopped."""
@@ -154,8 +164,9 @@ class PlainProgress:
     def __enter__(self) -> PlainProgress:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        if exc_type is None:  # a run that raised has its own message instead
+            self.close()
 
     def close(self) -> None:
         """Write the first line (and anything held) if that has not happened yet."""

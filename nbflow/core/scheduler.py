@@ -68,7 +68,7 @@ from nbflow.core.events import (
 from nbflow.core.scheduler_node import BAD, DISABLED_LIKE, Move, Node, TaskInfo
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
 #: Every legal move: (status before, move) -> status after.
 TRANSITIONS: dict[tuple[Status, Move], Status] = {
@@ -273,7 +273,7 @@ class Scheduler:
                 raise UnknownTaskIdError(dep_id, f"a requirement of {node.id}")
             if dep_id in node.deps:
                 continue
-            node.deps.append(dep_id)
+            node.deps[dep_id] = None
             dep.dependents.append(node.id)
             if dep.status is not Status.DONE:
                 node.remaining += 1
@@ -281,7 +281,7 @@ class Scheduler:
                 node.bad += 1
                 node.disabled_deps += dep.status in DISABLED_LIKE
         if node.bad and node.status is Status.PENDING:
-            self._reconsider(node, cause=node.deps[-1])
+            self._reconsider(node, cause=next(reversed(node.deps)))
             self._spread(node)
 
     def _mark_broken(self, node: Node, spec: TaskSpec) -> None:
@@ -301,7 +301,7 @@ class Scheduler:
         self._spread(node)
 
     def _raise_priority(
-        self, deps: tuple[str, ...] | list[str], priority: float
+        self, deps: Iterable[str], priority: float
     ) -> None:
         stack = [(dep_id, priority) for dep_id in deps]
         while stack:

@@ -108,7 +108,7 @@ class Node:
         self.family = spec.family
         self.params = spec.params
         self.order = order
-        self.deps: list[str] = []
+        self.deps: dict[str, None] = {}  # an ordered set
         self.dependents: list[str] = []
         self.complete_before = spec.complete
         self.status = Status.DONE if spec.complete else Status.PENDING

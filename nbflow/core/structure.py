@@ -30,6 +30,10 @@ def flatten(struct: Any) -> list[Any]:
     """
     if struct is None:
         return []
+    if not isinstance(struct, _NESTED) and not _is_generator(struct):
+        return [struct]
+    if isinstance(struct, list) and not any(isinstance(x, _NESTED) or x is None for x in struct):
+        return list(struct)
     leaves: list[Any] = []
     stack = [struct]
     while stack:
@@ -45,6 +49,10 @@ def flatten(struct: Any) -> list[Any]:
         else:
             leaves.append(item)
     return leaves
+
+
+#: types flatten() looks inside (a str or bytes is then kept whole by the slow path)
+_NESTED = (Mapping, str, bytes, list, tuple, set, frozenset)
 
 
 def _is_generator(item: object) -> bool:
