@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, ClassVar
 from nbflow.core.errors import ParameterValueError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from typing_extensions import Self
 
 _ONE_DAY = dt.timedelta(days=1)
@@ -98,6 +100,10 @@ class DateInterval:
         if not isinstance(day, dt.date):
             return False
         return self.date_a <= day < self.date_b
+
+    def __iter__(self) -> Iterator[dt.date]:
+        """Iterate over the days of the interval, as Luigi's intervals do."""
+        return iter(self.dates())
 
     def __repr__(self) -> str:
         return self.to_string()

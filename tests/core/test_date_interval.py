@@ -150,3 +150,12 @@ def test_date_interval_from_date_contains_the_day(day: dt.date) -> None:
         assert interval.next().date_a == interval.date_b
         assert interval.prev().date_b == interval.date_a
         assert kind.parse(str(interval)) == interval
+
+
+def test_interval_iterates_over_its_days_like_luigi() -> None:
+    import luigi.date_interval as theirs
+
+    from nbflow.core import date_interval as ours
+
+    assert list(ours.Month(2024, 2)) == list(theirs.Month(2024, 2))
+    assert len(list(ours.Week(2024, 3))) == 7
