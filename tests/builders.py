@@ -29,7 +29,9 @@ def graph_of(**edges: list[str]) -> TasksDiscovered:
     return TasksDiscovered(tuple(spec(name, *edges.get(name, [])) for name in names))
 
 
-def started(*events: Any, slots: int = 1, **options: Any) -> tuple[Scheduler, list[Action]]:
+def started(
+    *events: Any, slots: int = 1, **options: Any
+) -> tuple[Scheduler, list[Action]]:
     """Return a scheduler with one worker "w" of ``slots`` and the first actions."""
     scheduler = Scheduler(**options)
     actions = scheduler.handle(WorkerStarted("w", slots), *events)

@@ -574,7 +574,7 @@ def run_process(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_CONFIG_PATH")}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(tmp_path)])
     env.pop("NBFLOW_DEBUG", None)
-    return subprocess.run(  # noqa: S603  (this interpreter, fixed arguments)
+    return subprocess.run(
         [sys.executable, "-m", "nbflow", *argv],
         capture_output=True,
         text=True,

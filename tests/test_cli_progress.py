@@ -274,7 +274,7 @@ def test_importing_the_cli_loads_no_rich_and_configures_no_logging(
         "print('rich' in sys.modules, logging.getLogger().handlers)"
     )
 
-    out = subprocess.run(  # noqa: S603  (this interpreter, fixed arguments)
+    out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,

@@ -11,13 +11,31 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _run(tmp_path: Path) -> subprocess.CompletedProcess[str]:
     command = [
-        sys.executable, "-m", "nbflow", "run", "--module", "examples.top_artists",
-        "Top10Artists", "--date-interval", "2024-06-01-2024-06-04",
-        "--data-dir", str(tmp_path / "data"), "--Streams-plays", "200", "--workers", "2",
+        sys.executable,
+        "-m",
+        "nbflow",
+        "run",
+        "--module",
+        "examples.top_artists",
+        "Top10Artists",
+        "--date-interval",
+        "2024-06-01-2024-06-04",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--Streams-plays",
+        "200",
+        "--workers",
+        "2",
     ]
     env_path = {"PYTHONPATH": str(ROOT)}
-    return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path,
-                          env={**__import__("os").environ, **env_path}, check=False)
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**__import__("os").environ, **env_path},
+        check=False,
+    )
 
 
 def test_top_artists_runs_then_finds_everything_complete(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-PIPELINE = textwrap.dedent('''
+PIPELINE = textwrap.dedent("""
     import datetime
     import sys
 
@@ -57,13 +57,18 @@ PIPELINE = textwrap.dedent('''
     result = luigi.build([All()], local_scheduler=True, detailed_summary=True)
     print("IDS", sorted(t.task_id for t in [All(), *All().deps(), *All().deps()[0].deps()]))
     print("OK", result.scheduling_succeeded, result.status.name)
-''')
+""")
 
 
 def _run(library: str, folder) -> str:
     (folder / "pipeline.py").write_text(PIPELINE)
-    out = subprocess.run([sys.executable, "pipeline.py", library], cwd=folder,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "pipeline.py", library],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout
 
 
@@ -80,7 +85,10 @@ def test_luigi_pipeline_gives_same_files_ids_and_result(tmp_path) -> None:
     files = sorted(p.name for p in (ours / "out").iterdir())
     assert files == sorted(p.name for p in (theirs / "out").iterdir())
     for name in files:
-        mine, luigis = (ours / "out" / name).read_bytes(), (theirs / "out" / name).read_bytes()
+        mine, luigis = (
+            (ours / "out" / name).read_bytes(),
+            (theirs / "out" / name).read_bytes(),
+        )
         if name.endswith(".gz"):  # the gzip header holds a timestamp
             mine, luigis = gzip.decompress(mine), gzip.decompress(luigis)
         assert mine == luigis

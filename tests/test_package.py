@@ -6,8 +6,20 @@ import sys
 
 import nbflow
 
-FORBIDDEN = ("IPython", "ipykernel", "ipywidgets", "papermill", "tornado", "dask",
-             "distributed", "pandas", "nbformat", "fsspec", "rich", "cloudpickle")
+FORBIDDEN = (
+    "IPython",
+    "ipykernel",
+    "ipywidgets",
+    "papermill",
+    "tornado",
+    "dask",
+    "distributed",
+    "pandas",
+    "nbformat",
+    "fsspec",
+    "rich",
+    "cloudpickle",
+)
 
 
 def test_all_is_sorted_and_complete() -> None:
@@ -24,8 +36,9 @@ def test_import_nbflow_is_light_in_a_fresh_interpreter() -> None:
         f"print(json.dumps([m for m in {list(FORBIDDEN)!r} if m in sys.modules]))"
     )
 
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
 
     assert json.loads(out.stdout) == []
 
@@ -34,8 +47,13 @@ def test_import_nbflow_reads_no_config(tmp_path) -> None:
     (tmp_path / "nbflow.toml").write_text("this is [not toml")
     code = "import nbflow; print('ok')"
 
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
 
     assert out.stdout.strip() == "ok"
 

@@ -11,8 +11,10 @@ Imports: stdlib, nbflow.core.{errors, registry, task}.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbflow.core.errors import DefinitionError, UnknownParameterError
@@ -115,6 +117,9 @@ def import_module(name: str) -> None:
     """Import ``name`` (a module, or a ``.py`` file path), adding the cwd to sys.path."""
     if "" not in sys.path and "." not in sys.path:
         sys.path.insert(0, "")
+    if name.endswith(".py"):
+        _import_file(Path(name))
+        return
     try:
         importlib.import_module(name)
     except ModuleNotFoundError as exc:
@@ -128,32 +133,56 @@ def import_module(name: str) -> None:
         raise
 
 
+def _import_file(path: Path) -> None:
+    if not path.is_file():
+        raise UsageError(
+            "no such Python file",
+            str(path),
+            "give the path of an existing .py file, or a module name",
+        )
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:  # pragma: no cover - .py files always load
+        raise UsageError("cannot load Python file", str(path), "check the file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+
+
 def _split_options(argv: list[str]) -> tuple[Invocation, list[str]]:
+    """Take run options up to the task name; everything after it is the task's."""
     invocation = Invocation()
     rest: list[str] = []
     args = list(argv)
     while args:
         arg = args.pop(0)
-        name, value = _option(arg)
-        if name in VALUE_OPTIONS and invocation.task_name is None:
-            if value is None:
-                if not args:
-                    raise UsageError(
-                        f"--{name.replace('_', '-')} needs a value",
-                        arg,
-                        f"write --{name.replace('_', '-')} VALUE",
-                    )
-                value = args.pop(0)
-            invocation.options[name] = value
-        elif name in FLAG_OPTIONS:
-            invocation.options[name] = value is None or value.lower() in (
-                "1",
-                "true",
-                "yes",
-            )
-        else:
+        if not arg.startswith("--"):
+            rest.append(arg)
+            rest.extend(args)
+            break
+        if not _take_option(arg, args, invocation):
             rest.append(arg)
     return invocation, rest
+
+
+def _take_option(arg: str, args: list[str], invocation: Invocation) -> bool:
+    """Record ``arg`` if it is a run option (consuming its value); else return False."""
+    name, value = _option(arg)
+    if name in VALUE_OPTIONS:
+        if value is None:
+            if not args:
+                flag = f"--{name.replace('_', '-')}"
+                raise UsageError(f"{flag} needs a value", arg, f"write {flag} VALUE")
+            value = args.pop(0)
+        invocation.options[name] = value
+        return True
+    if name in FLAG_OPTIONS:
+        invocation.options[name] = value is None or value.lower() in (
+            "1",
+            "true",
+            "yes",
+        )
+        return True
+    return False
 
 
 def _option(arg: str) -> tuple[str | None, str | None]:
@@ -178,7 +207,12 @@ def _parse_params(
                 "give parameters as --name VALUE; run with --help to list them",
             )
         body, sep, value = arg[2:].partition("=")
-        owner, name = _owner(body, family, own)
+        try:
+            owner, name = _owner(body, family, own)
+        except UnknownParameterError:
+            if _take_option(arg, args, invocation):
+                continue  # a run option given after the task name
+            raise
         param = (
             dict(REGISTRY.lookup(owner).get_params())[name]
             if owner != family

@@ -74,7 +74,7 @@ class GraphBuilder:
                         next_level.append(dep)
             frontier = next_level
         _settle_wrappers(wrappers, deps_of, complete)
-        _break_cycles(deps_of, complete, result)
+        _break_cycles(deps_of, complete, result, self.tasks)
         for task_id, deps in deps_of.items():
             spec = self._spec(self.tasks[task_id], deps, complete, result)
             result.specs.append(spec)
@@ -166,7 +166,10 @@ def _settle_wrappers(
 
 
 def _break_cycles(
-    deps_of: dict[str, list[str]], complete: dict[str, bool], result: Discovery
+    deps_of: dict[str, list[str]],
+    complete: dict[str, bool],
+    result: Discovery,
+    tasks: dict[str, Task],
 ) -> None:
     graph = {
         task_id: deps for task_id, deps in deps_of.items() if not complete[task_id]
@@ -176,7 +179,9 @@ def _break_cycles(
             graphlib.TopologicalSorter(graph).prepare()
         except graphlib.CycleError as exc:
             cycle = tuple(reversed(exc.args[1]))
-            error = CyclicDependencyError(cycle)
+            error = CyclicDependencyError(
+                tuple(repr(tasks[task_id]) for task_id in cycle)
+            )
             for task_id in set(cycle):
                 result.broken[task_id] = (str(error), "")
                 result.exceptions[task_id] = error

@@ -50,7 +50,6 @@ _LUIGI_ONLY = frozenset(
         "assistant",
         "logging_conf_file",
         "log_level",
-        "parallel_scheduling_processes",
         "help",
         "help_all",
         "module",
@@ -73,9 +72,10 @@ def worker_options(settings: _config.Settings, **given: Any) -> WorkerOptions:
     parallel = given.get("parallel_scheduling")
     if parallel is None:
         parallel = settings.get_bool("core", "parallel_scheduling", False)
-    threads = (
-        settings.get_int("core", "parallel_scheduling_processes", 4) if parallel else 1
-    )
+    processes = given.get("parallel_scheduling_processes")
+    if processes is None:
+        processes = settings.get_int("core", "parallel_scheduling_processes", 4)
+    threads = int(processes) if parallel else 1
     values: dict[str, Any] = {
         "workers": settings.get_int("core", "workers", 1),
         "executor": settings.get("worker", "executor", "auto"),
@@ -103,6 +103,7 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     completeness: CompletenessCheck | None = None,
     keep_alive: bool | None = None,
     parallel_scheduling: bool | None = None,
+    parallel_scheduling_processes: int | None = None,
     settings: _config.Settings | None = None,
     scheduler: Scheduler | None = None,
     **env_params: Any,
@@ -129,6 +130,8 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
         Wait for failed tasks' retry delay and retry them (``[worker] keep_alive``).
     parallel_scheduling
         Check completeness in parallel threads.
+    parallel_scheduling_processes
+        How many threads check completeness (default 4).
     settings
         Configuration to use instead of the ambient one.
     scheduler
@@ -166,6 +169,7 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
         executor=executor,
         keep_alive=keep_alive,
         parallel_scheduling=parallel_scheduling,
+        parallel_scheduling_processes=parallel_scheduling_processes,
     )
     with (
         _config.use_settings(settings),
@@ -173,6 +177,7 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
             scheduler, options=options, completeness=completeness, listeners=listeners
         ) as worker,
     ):
+        worker.prepare()  # a bad executor name fails before the graph is expanded
         worker.add(roots)
         worker.run()
     result = summarize(
@@ -200,9 +205,7 @@ def run(*args: Any, **kwargs: Any) -> bool | RunResult:
     return _run_cmdline(*args, **kwargs)
 
 
-def _run_tasks(
-    tasks: Any, *, check: bool = True, **kwargs: Any
-) -> RunResult:
+def _run_tasks(tasks: Any, *, check: bool = True, **kwargs: Any) -> RunResult:
     kwargs.pop("tasks", None)
     kwargs["detailed_summary"] = True
     result = build(tasks, **kwargs)
@@ -258,6 +261,11 @@ def run_options(invocation: cmdline.Invocation) -> dict[str, Any]:
     for name in ("executor", "keep_alive", "parallel_scheduling"):
         if options.get(name) is not None:
             given[name] = options[name]
+    processes = options.get("parallel_scheduling_processes")
+    if processes is not None:
+        given["parallel_scheduling_processes"] = _positive_int(
+            "--parallel-scheduling-processes", processes
+        )
     return given
 
 

@@ -300,9 +300,7 @@ class Scheduler:
         )
         self._spread(node)
 
-    def _raise_priority(
-        self, deps: Iterable[str], priority: float
-    ) -> None:
+    def _raise_priority(self, deps: Iterable[str], priority: float) -> None:
         stack = [(dep_id, priority) for dep_id in deps]
         while stack:
             dep_id, value = stack.pop()

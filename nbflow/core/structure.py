@@ -32,7 +32,9 @@ def flatten(struct: Any) -> list[Any]:
         return []
     if not isinstance(struct, _NESTED) and not _is_generator(struct):
         return [struct]
-    if isinstance(struct, list) and not any(isinstance(x, _NESTED) or x is None for x in struct):
+    if isinstance(struct, list) and not any(
+        isinstance(x, _NESTED) or x is None for x in struct
+    ):
         return list(struct)
     leaves: list[Any] = []
     stack = [struct]

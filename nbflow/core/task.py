@@ -213,7 +213,9 @@ class Task(metaclass=_TaskMeta):
     @classmethod
     def get_params(cls) -> list[tuple[str, Parameter[Any]]]:
         """Return ``(name, Parameter)`` pairs in declaration order."""
-        cached: list[tuple[str, Parameter[Any]]] | None = cls.__dict__.get("_params_cache")
+        cached: list[tuple[str, Parameter[Any]]] | None = cls.__dict__.get(
+            "_params_cache"
+        )
         if cached is not None:
             return cached
         found = []

@@ -152,9 +152,13 @@ class Worker:
         self._carry_out(self.scheduler.handle(event))
         return not discovery.broken
 
+    def prepare(self) -> None:
+        """Create the executor now (``run()`` does it otherwise), to fail early."""
+        self._executor = self._executor or self._make_executor()
+
     def run(self) -> bool:
         """Run until nothing is running or ready; return False if any task failed."""
-        self._executor = self._executor or self._make_executor()
+        self.prepare()
         event = WorkerStarted(self.id, self.options.workers, at=time.time())
         try:
             with _fewer_collections():
@@ -254,6 +258,7 @@ class Worker:
                 run_task, members, f"{type(exc).__name__}: {exc}", "", exc, "failure"
             )
             return
+
         def deliver(done: Future[Outcome]) -> None:
             try:
                 result: Outcome | BaseException = done.result()
@@ -263,7 +268,9 @@ class Worker:
 
         future.add_done_callback(deliver)
 
-    def _finish(self, task_id: str, token: int, outcome: Outcome | BaseException) -> None:
+    def _finish(
+        self, task_id: str, token: int, outcome: Outcome | BaseException
+    ) -> None:
         running = self._inflight.get(task_id)
         if running is None or running.token != token:
             return  # a timed-out or cancelled run that finished late

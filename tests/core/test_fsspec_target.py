@@ -212,7 +212,7 @@ def test_fsspec_target_import_loads_no_fsspec_or_pandas() -> None:
         "assert not heavy, heavy\n"
     )
 
-    subprocess.run([sys.executable, "-c", code], check=True)  # noqa: S603
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 # --- FsspecFileSystem ---------------------------------------------------------

@@ -58,11 +58,13 @@ def test_scheduler_respects_slots() -> None:
 
 
 def test_scheduler_higher_priority_runs_first_and_propagates_to_deps() -> None:
-    discovered = TasksDiscovered((
-        spec("low"),
-        spec("dep"),
-        spec("high", "dep", priority=10),
-    ))
+    discovered = TasksDiscovered(
+        (
+            spec("low"),
+            spec("dep"),
+            spec("high", "dep", priority=10),
+        )
+    )
     scheduler, actions = started(discovered)
 
     assert runs(actions) == ["dep"]
@@ -87,11 +89,13 @@ def test_scheduler_external_missing_task_blocks_without_running() -> None:
 
 
 def test_scheduler_resources_limit_concurrency() -> None:
-    discovered = TasksDiscovered((
-        spec("a", resources=(("db", 1),)),
-        spec("b", resources=(("db", 1),)),
-        spec("c"),
-    ))
+    discovered = TasksDiscovered(
+        (
+            spec("a", resources=(("db", 1),)),
+            spec("b", resources=(("db", 1),)),
+            spec("c"),
+        )
+    )
     scheduler, actions = started(discovered, slots=3, resources={"db": 1})
     assert runs(actions) == ["a", "c"]
 
@@ -99,20 +103,24 @@ def test_scheduler_resources_limit_concurrency() -> None:
 
 
 def test_scheduler_unlisted_resource_has_limit_one_as_in_luigi() -> None:
-    discovered = TasksDiscovered((
-        spec("a", resources=(("gpu", 1),)),
-        spec("b", resources=(("gpu", 1),)),
-    ))
+    discovered = TasksDiscovered(
+        (
+            spec("a", resources=(("gpu", 1),)),
+            spec("b", resources=(("gpu", 1),)),
+        )
+    )
     _, actions = started(discovered, slots=2)
 
     assert runs(actions) == ["a"]
 
 
 def test_scheduler_decreased_resources_let_waiting_task_run() -> None:
-    discovered = TasksDiscovered((
-        spec("a", resources=(("db", 2),)),
-        spec("b", resources=(("db", 1),)),
-    ))
+    discovered = TasksDiscovered(
+        (
+            spec("a", resources=(("db", 2),)),
+            spec("b", resources=(("db", 1),)),
+        )
+    )
     scheduler, actions = started(discovered, slots=2, resources={"db": 2})
     assert runs(actions) == ["a"]
 
@@ -175,9 +183,9 @@ def test_scheduler_dynamic_dependencies_suspend_and_resume() -> None:
 
 
 def test_scheduler_batches_ready_tasks_with_the_same_key() -> None:
-    discovered = TasksDiscovered(tuple(
-        spec(f"d{i}", batch_key="Day{}", max_batch_size=3) for i in range(4)
-    ))
+    discovered = TasksDiscovered(
+        tuple(spec(f"d{i}", batch_key="Day{}", max_batch_size=3) for i in range(4))
+    )
     scheduler, actions = started(discovered)
 
     (run,) = [a for a in actions if isinstance(a, RunTask)]
@@ -193,13 +201,19 @@ def test_scheduler_runtime_reports_become_notifications() -> None:
     scheduler, _ = started(graph_of(a=[]))
 
     actions = scheduler.handle(
-        ProgressReported("a", 50.0), StatusMessageSet("a", "half"), TrackingUrlSet("a", "u")
+        ProgressReported("a", 50.0),
+        StatusMessageSet("a", "half"),
+        TrackingUrlSet("a", "u"),
     )
 
     kinds = [type(a.notification).__name__ for a in actions if isinstance(a, Notify)]
     assert kinds == ["TaskProgressed", "TaskMessage", "TaskTrackingUrl"]
     info = scheduler.task_info("a")
-    assert (info.progress, info.status_message, info.tracking_url) == (50.0, "half", "u")
+    assert (info.progress, info.status_message, info.tracking_url) == (
+        50.0,
+        "half",
+        "u",
+    )
 
 
 def test_scheduler_notifications_are_numbered_in_order() -> None:
@@ -210,8 +224,11 @@ def test_scheduler_notifications_are_numbered_in_order() -> None:
     seqs = [a.notification.seq for a in actions if isinstance(a, Notify)]
 
     assert seqs == list(range(1, len(seqs) + 1))
-    added = [a.notification for a in actions if isinstance(a, Notify)
-             and isinstance(a.notification, TaskAdded)]
+    added = [
+        a.notification
+        for a in actions
+        if isinstance(a, Notify) and isinstance(a.notification, TaskAdded)
+    ]
     assert [n.task_id for n in added] == ["a", "b"]
 
 
@@ -224,7 +241,9 @@ def test_scheduler_worker_stopped_fails_its_running_tasks() -> None:
 
 
 def test_scheduler_broken_spec_is_failed_and_blocks_dependents() -> None:
-    discovered = TasksDiscovered((spec("a", broken="complete() raised"), spec("b", "a")))
+    discovered = TasksDiscovered(
+        (spec("a", broken="complete() raised"), spec("b", "a"))
+    )
     scheduler, actions = started(discovered)
 
     assert runs(actions) == []
@@ -273,7 +292,11 @@ def random_dags(draw: st.DrawFn) -> dict[str, list[str]]:
     edges: dict[str, list[str]] = {}
     for i in range(size):
         earlier = [f"n{j}" for j in range(i)]
-        deps = draw(st.lists(st.sampled_from(earlier), unique=True, max_size=4)) if earlier else []
+        deps = (
+            draw(st.lists(st.sampled_from(earlier), unique=True, max_size=4))
+            if earlier
+            else []
+        )
         edges[f"n{i}"] = deps
     return edges
 

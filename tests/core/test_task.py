@@ -42,7 +42,10 @@ def test_task_id_and_repr_match_luigi_exactly() -> None:
     ours = _pair(nbflow, "Sample")
     theirs = _pair(luigi, "Sample")
 
-    for kwargs in ({"day": dt.date(2024, 6, 1)}, {"day": dt.date(2023, 1, 31), "count": 7}):
+    for kwargs in (
+        {"day": dt.date(2024, 6, 1)},
+        {"day": dt.date(2023, 1, 31), "count": 7},
+    ):
         assert ours(**kwargs).task_id == theirs(**kwargs).task_id
         assert repr(ours(**kwargs)) == repr(theirs(**kwargs))
         assert ours(**kwargs).to_str_params() == theirs(**kwargs).to_str_params()
@@ -66,9 +69,9 @@ def test_task_redefinition_replaces_class_without_ambiguity() -> None:
         "    def run(self):\n"
         "        return {version}\n"
     )
-    exec(compile(source.format(version=1), "<cell1>", "exec"), namespace)  # noqa: S102
+    exec(compile(source.format(version=1), "<cell1>", "exec"), namespace)
     first = namespace["Redefined"]
-    exec(compile(source.format(version=2), "<cell2>", "exec"), namespace)  # noqa: S102
+    exec(compile(source.format(version=2), "<cell2>", "exec"), namespace)
     second = namespace["Redefined"]
 
     assert REGISTRY.lookup("Redefined") is second
@@ -79,7 +82,7 @@ def test_task_redefinition_replaces_class_without_ambiguity() -> None:
 
 def test_task_same_name_in_two_modules_is_ambiguous() -> None:
     for module in ("pkg_one.tasks", "pkg_two.tasks"):
-        exec(  # noqa: S102
+        exec(
             "import nbflow\nclass Twin(nbflow.Task):\n    pass\n",
             {"__name__": module},
         )
@@ -126,7 +129,9 @@ def test_task_constructor_errors_name_task_parameter_and_fix() -> None:
         Strict(n="abc")
     assert "Strict.n: invalid value (got 'abc')" in str(invalid.value)
 
-    with pytest.raises(UnknownParameterError, match="unknown parameter 'm'.*Expected one of: n"):
+    with pytest.raises(
+        UnknownParameterError, match="unknown parameter 'm'.*Expected one of: n"
+    ):
         Strict(m=1)
 
     with pytest.raises(DefinitionTypeError, match="at most 1 positional"):

@@ -120,8 +120,10 @@ def test_build_cycle_is_named_and_nothing_runs() -> None:
     errors = result.worker.scheduling_errors
     message = errors[Ping().task_id][0]
     assert "dependency cycle" in message
-    assert Ping().task_id in message
-    assert Pong().task_id in message
+    assert (
+        "Ping() -> Pong() -> Ping()" in message
+        or "Pong() -> Ping() -> Pong()" in message
+    )
     assert ran == []
 
 
@@ -258,7 +260,7 @@ def test_build_processes_run_notebook_style_tasks_by_value(tmp_path) -> None:
         "        with self.output().open('w') as out:\n"
         "            out.write(str(os.getpid()))\n"
     )
-    exec(compile(source, "<notebook cell>", "exec"), module.__dict__)  # noqa: S102
+    exec(compile(source, "<notebook cell>", "exec"), module.__dict__)
     try:
         tasks = [module.InProcess(n) for n in range(2)]
         recorder = RecordingListener()

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import pytest
+
+import nbflow
+from nbflow.core import cmdline
+from nbflow.core.errors import UnknownParameterError
+
+
+class Tool(nbflow.Task):
+    executor = nbflow.Parameter(default="none")
+    size = nbflow.IntParameter(default=1, description="How many.")
+    verbose = nbflow.BoolParameter()
+
+
+def test_cmdline_run_options_before_and_after_the_task() -> None:
+    invocation = cmdline.parse(
+        ["--workers", "3", "Tool", "--size", "2", "--keep-alive"]
+    )
+
+    assert invocation.task_name == "Tool"
+    assert invocation.options == {"workers": "3", "keep_alive": True}
+    assert invocation.overrides == {"Tool": {"size": "2"}}
+
+
+def test_cmdline_task_parameter_wins_over_run_option_of_same_name() -> None:
+    invocation = cmdline.parse(["Tool", "--executor", "sync"])
+
+    assert invocation.overrides == {"Tool": {"executor": "sync"}}
+    assert "executor" not in invocation.options
+
+
+def test_cmdline_flag_parameter_without_value_is_true() -> None:
+    invocation = cmdline.parse(["Tool", "--verbose", "--size=4"])
+
+    assert invocation.overrides == {"Tool": {"verbose": "true", "size": "4"}}
+
+
+def test_cmdline_family_parameter_for_any_class() -> None:
+    invocation = cmdline.parse(["Tool", "--Tool-size", "5"])
+
+    assert invocation.overrides == {"Tool": {"size": "5"}}
+
+
+def test_cmdline_unknown_parameter_lists_known_ones() -> None:
+    with pytest.raises(UnknownParameterError) as caught:
+        cmdline.parse(["Tool", "--sise", "5"])
+
+    message = str(caught.value)
+    assert "unknown parameter 'sise'" in message
+    assert "Did you mean: size?" in message
+
+
+def test_cmdline_module_may_be_a_python_file(tmp_path) -> None:
+    script = tmp_path / "file_pipeline.py"
+    script.write_text(
+        "import nbflow\nclass FromFile(nbflow.Task):\n    n = nbflow.IntParameter()\n"
+    )
+
+    invocation = cmdline.parse(["--module", str(script), "FromFile", "--n", "1"])
+
+    assert invocation.overrides == {"FromFile": {"n": "1"}}
+
+
+def test_cmdline_missing_file_or_module_is_a_usage_error(tmp_path) -> None:
+    with pytest.raises(cmdline.UsageError, match="no such Python file"):
+        cmdline.parse(["--module", str(tmp_path / "nope.py"), "X"])
+    with pytest.raises(
+        cmdline.UsageError, match="cannot import module 'no_such_mod'.*Fix"
+    ):
+        cmdline.parse(["--module", "no_such_mod", "X"])
+
+
+def test_cmdline_no_task_is_a_usage_error() -> None:
+    with pytest.raises(cmdline.UsageError, match="no task named"):
+        cmdline.parse(["--workers", "2"])
+
+
+def test_describe_params_lists_descriptions_and_defaults() -> None:
+    text = cmdline.describe_params(Tool)
+
+    assert "--size" in text
+    assert "How many." in text
+    assert "(default: 1)" in text
+    assert "--verbose" in text
