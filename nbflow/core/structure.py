@@ -9,7 +9,7 @@ Imports: stdlib only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
@@ -113,8 +113,3 @@ class DynamicRequirements:
         if self.custom_complete is not None:
             return self.custom_complete(check)
         return all(check(task) for task in self.flat_requirements)
-
-
-def as_iterable(value: Any) -> Iterable[Any]:
-    """Return ``value`` if it is a list or tuple, else a one-item tuple."""
-    return value if isinstance(value, (list, tuple)) else (value,)

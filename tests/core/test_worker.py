@@ -404,3 +404,29 @@ def test_failing_listener_is_detached_and_run_goes_on(caplog) -> None:
 
     assert result.status is RunStatus.SUCCESS
     assert "raised and was detached" in caplog.text
+
+
+def test_build_dynamic_requirements_with_custom_complete(tmp_path) -> None:
+    write = _writer(tmp_path, "bulk")
+    checked: list[int] = []
+
+    def all_written(default_check) -> bool:
+        checked.append(1)
+        return all((tmp_path / f"bulk-{n}.txt").exists() for n in range(3))
+
+    class Bulk(nbflow.Task):
+        def output(self):
+            return nbflow.LocalTarget(str(tmp_path / "bulk-done.txt"))
+
+        def run(self):
+            outputs = yield nbflow.DynamicRequirements(
+                [write(n) for n in range(3)], all_written
+            )
+            with self.output().open("w") as out:
+                out.write(str(len(outputs)))
+
+    result = _build([Bulk()])
+
+    assert result.status is RunStatus.SUCCESS
+    assert (tmp_path / "bulk-done.txt").read_text() == "3"
+    assert len(checked) == 2
