@@ -116,14 +116,16 @@ class GraphBuilder:
     ) -> TaskSpec:
         broken = result.broken.get(task.task_id)
         is_complete = complete[task.task_id] and broken is None
+        params = tuple(task.to_str_params(only_public=True).items())
+        if is_complete:  # never runs: scheduling hints do not matter
+            return TaskSpec(task.task_id, task.get_task_family(), params, complete=True)
         cls = type(task)
         batch_names = cls.batch_param_names()
         return TaskSpec(
             task_id=task.task_id,
             family=task.get_task_family(),
-            params=tuple(task.to_str_params(only_public=True).items()),
-            deps=() if broken or is_complete else tuple(deps),
-            complete=is_complete,
+            params=params,
+            deps=() if broken else tuple(deps),
             runnable=getattr(task, "run", None) is not None,
             priority=task.priority,
             resources=tuple(dict(task.resources or {}).items()),
