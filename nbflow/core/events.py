@@ -12,14 +12,18 @@ tuples), so it pickles, serialises to JSON for the server, and never holds a liv
   displays, the server's live feed and history stores subscribe to. ``seq`` orders
   them; a listener that sees seq jump knows it missed something.
 
+Notifications and actions are immutable ``NamedTuple`` s rather than frozen dataclasses:
+the scheduler makes several per task, and a NamedTuple is built about three times faster,
+which is measurable on graphs of 100,000 tasks.
+
 Imports: stdlib only.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 
 
 class Status(str, enum.Enum):
@@ -52,8 +56,10 @@ class RetryPolicy:
     disable_hard_timeout: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TaskSpec:
+_DEFAULT_RETRY = RetryPolicy()
+
+
+class TaskSpec(NamedTuple):
     """What the scheduler knows of one task: identity, edges and scheduling hints."""
 
     task_id: str
@@ -67,7 +73,7 @@ class TaskSpec:
     runnable: bool = True
     priority: float = 0
     resources: tuple[tuple[str, int], ...] = ()
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = _DEFAULT_RETRY
     #: Tasks with equal keys may run together as one batch (None: not batchable).
     batch_key: str | None = None
     max_batch_size: float = float("inf")
@@ -199,8 +205,7 @@ Event = (
 # --- Notifications (the event stream) ------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class TaskAdded:
+class TaskAdded(NamedTuple):
     """A task joined the graph, with its starting status."""
 
     seq: int
@@ -215,8 +220,7 @@ class TaskAdded:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class TaskStatusChanged:
+class TaskStatusChanged(NamedTuple):
     """A task moved from ``previous`` to ``status``."""
 
     seq: int
@@ -231,8 +235,7 @@ class TaskStatusChanged:
     cause: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class TaskProgressed:
+class TaskProgressed(NamedTuple):
     """A running task's progress changed."""
 
     seq: int
@@ -241,8 +244,7 @@ class TaskProgressed:
     percentage: float
 
 
-@dataclass(frozen=True, slots=True)
-class TaskMessage:
+class TaskMessage(NamedTuple):
     """A running task set its status message."""
 
     seq: int
@@ -251,8 +253,7 @@ class TaskMessage:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class TaskTrackingUrl:
+class TaskTrackingUrl(NamedTuple):
     """A running task set its tracking URL."""
 
     seq: int
@@ -269,8 +270,7 @@ Notification = (
 # --- Actions (out) ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class RunTask:
+class RunTask(NamedTuple):
     """Run this task on this worker (``batch`` lists every member of a batch run)."""
 
     task_id: str
@@ -278,8 +278,7 @@ class RunTask:
     batch: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Notify:
+class Notify(NamedTuple):
     """Publish this notification on the event stream."""
 
     notification: Notification

@@ -23,7 +23,7 @@ import time
 import traceback
 import types
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from nbflow.core.errors import (
     DefinitionTypeError,
@@ -51,9 +51,8 @@ class TaskRef:
         return cls(kind.__module__, kind.__qualname__, task.get_task_family(), params)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What happened to one run of a task."""
+class Outcome(NamedTuple):
+    """What happened to one run of a task (immutable; one is made per run)."""
 
     task_id: str
     status: Literal["done", "failed", "suspended"]
@@ -113,7 +112,7 @@ def execute(task: Task | bytes, reporter: Any = None) -> Outcome:
     if isinstance(task, bytes):
         task = pickle.loads(task)  # noqa: S301  (bytes made by pack() in our own worker)
     assert isinstance(task, Task)  # noqa: S101  (narrowing for mypy)
-    task._reporter = reporter  # noqa: SLF001
+    task.__dict__["_reporter"] = reporter
     started = time.perf_counter()
     try:
         new_deps = _run(task)
@@ -130,7 +129,7 @@ def execute(task: Task | bytes, reporter: Any = None) -> Outcome:
     except Exception as exc:  # noqa: BLE001  (the task's own error becomes its outcome)
         return _failure(task, exc, time.perf_counter() - started)
     finally:
-        task._reporter = None  # noqa: SLF001
+        task.__dict__.pop("_reporter", None)
     return Outcome(task.task_id, "done", elapsed=time.perf_counter() - started)
 
 

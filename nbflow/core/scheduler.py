@@ -18,7 +18,7 @@ cost O(log n) in the size of the graph:
 - ``node.bad`` is the number of its requirements that are FAILED, DISABLED or
   UPSTREAM_*, and ``node.disabled_deps`` those of them that are (UPSTREAM_)DISABLED;
 - a node is *ready* when it is PENDING, runnable, ``remaining == 0`` and ``bad == 0``;
-  ready nodes sit in a heap ordered by (priority, discovery order);
+  ready nodes sit in a :class:`ReadyQueue` (by priority, then first ready first);
 - a node with ``bad > 0`` is UPSTREAM_DISABLED if any bad requirement is disabled,
   else UPSTREAM_FAILED; when the cause recovers (a retry), it becomes PENDING again.
 
@@ -65,7 +65,14 @@ from nbflow.core.events import (
     WorkerStarted,
     WorkerStopped,
 )
-from nbflow.core.scheduler_node import BAD, DISABLED_LIKE, Move, Node, TaskInfo
+from nbflow.core.scheduler_node import (
+    BAD,
+    DISABLED_LIKE,
+    Move,
+    Node,
+    ReadyQueue,
+    TaskInfo,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -131,7 +138,7 @@ class Scheduler:
         self._nodes: dict[str, Node] = {}
         self._limits = dict(resources or {})
         self._used: dict[str, int] = {}
-        self._ready: list[tuple[float, int, str]] = []
+        self._ready = ReadyQueue()
         self._ready_count = 0
         self._parked: dict[str, list[str]] = {}
         self._batch_ready: dict[str, dict[str, None]] = {}
@@ -273,8 +280,12 @@ class Scheduler:
                 raise UnknownTaskIdError(dep_id, f"a requirement of {node.id}")
             if dep_id in node.deps:
                 continue
-            node.deps[dep_id] = None
-            dep.dependents.append(node.id)
+            if not node.deps:
+                node.deps = {}
+            node.deps[dep_id] = None  # a dict from here on
+            if not dep.dependents:
+                dep.dependents = []
+            dep.dependents.append(node.id)  # a list now
             if dep.status is not Status.DONE:
                 node.remaining += 1
             if dep.status in BAD:
@@ -309,7 +320,7 @@ class Scheduler:
                 continue
             node.priority = value
             if node.queued:
-                heapq.heappush(self._ready, (-value, node.order, node.id))
+                self._ready.push(value, node.id)
             stack.extend((grand, value) for grand in node.deps)
 
     # --- moves ----------------------------------------------------------------------
@@ -342,10 +353,8 @@ class Scheduler:
     def _fail(self, node: Node, event: TaskFailed) -> None:
         self._release(node)
         node.error, node.traceback = event.error, event.traceback
-        node.failures = [
-            t for t in node.failures if t > event.at - node.retry.disable_window
-        ]
-        node.failures.append(event.at)
+        window_start = event.at - node.retry.disable_window
+        node.failures = [t for t in node.failures if t > window_start] + [event.at]
         if node.first_failure_at is None:
             node.first_failure_at = event.at
         move = Move.DISABLE if node.excessive_failures(event.at) else Move.FAIL
@@ -429,13 +438,15 @@ class Scheduler:
             return
         node.queued = True
         self._ready_count += 1
-        heapq.heappush(self._ready, (-node.priority, node.order, node.id))
+        self._ready.push(node.priority, node.id)
         if node.batch_key is not None:
             self._batch_ready.setdefault(node.batch_key, {})[node.id] = None
 
     def _dispatch(self) -> None:
         while self._free and self._ready:
-            _, _, task_id = heapq.heappop(self._ready)
+            task_id = self._ready.pop()
+            if task_id is None:
+                return
             node = self._nodes[task_id]
             if not node.queued:
                 continue

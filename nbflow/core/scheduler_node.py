@@ -9,8 +9,9 @@ Imports: nbflow.core.events.
 from __future__ import annotations
 
 import enum
+import heapq
 from collections import deque
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from nbflow.core.events import RetryPolicy, Status, TaskSpec
 
@@ -39,9 +40,8 @@ class Move(str, enum.Enum):
     RECOVER = "upstream-recovered"
 
 
-@dataclass(frozen=True, slots=True)
-class TaskInfo:
-    """A snapshot of one task as the scheduler sees it."""
+class TaskInfo(NamedTuple):
+    """A snapshot of one task as the scheduler sees it (immutable, cheap to make)."""
 
     task_id: str
     family: str
@@ -108,8 +108,10 @@ class Node:
         self.family = spec.family
         self.params = spec.params
         self.order = order
-        self.deps: dict[str, None] = {}  # an ordered set
-        self.dependents: list[str] = []
+        # Containers start as shared empty tuples and become a dict/list on first use:
+        # most nodes of a big graph have no requirements or no dependents.
+        self.deps: dict[str, None] | tuple[()] = ()  # an ordered set once filled
+        self.dependents: list[str] | tuple[()] = ()
         self.complete_before = spec.complete
         self.status = Status.DONE if spec.complete else Status.PENDING
         self.runnable = spec.runnable
@@ -128,10 +130,10 @@ class Node:
         self.message: str | None = None
         self.tracking_url: str | None = None
         self.error = self.traceback = ""
-        self.failures: list[float] = []
+        self.failures: list[float] | tuple[()] = ()
         self.first_failure_at: float | None = None
         self.retry_at: float | None = None
-        self._story: deque[tuple[float, str, Status]] | None = None
+        self._story: list[tuple[float, str, Status]] | None = None
 
     def is_ready(self) -> bool:
         """Return whether the node may be dispatched now (resources aside)."""
@@ -153,9 +155,12 @@ class Node:
 
     def log(self, at: float, move: str, status: Status) -> None:
         """Append a move to the bounded story."""
-        if self._story is None:
-            self._story = deque(maxlen=_STORY_LENGTH)
-        self._story.append((at, move, status))
+        story = self._story
+        if story is None:
+            story = self._story = []
+        story.append((at, move, status))
+        if len(story) > _STORY_LENGTH:  # a list: far smaller than a deque per task
+            del story[0]
 
     def story(self) -> tuple[str, ...]:
         """Return the story as readable lines."""
@@ -185,3 +190,49 @@ class Node:
             blocked=self.status is Status.PENDING
             and (self.remaining > 0 or self.bad > 0),
         )
+
+
+class ReadyQueue:
+    """Ready task ids by priority, highest first, first-in first-out within a priority.
+
+    Pushing and popping are O(1) while there is one priority level (the usual case) and
+    O(log p) with p distinct levels. Entries may go stale (a task whose priority was
+    raised is pushed again); the scheduler skips tasks no longer queued when it pops.
+
+    Examples
+    --------
+    >>> queue = ReadyQueue()
+    >>> for priority, task_id in [(0, "a"), (5, "b"), (0, "c")]:
+    ...     queue.push(priority, task_id)
+    >>> [queue.pop(), queue.pop(), queue.pop(), queue.pop()]
+    ['b', 'a', 'c', None]
+    """
+
+    def __init__(self) -> None:
+        self._buckets: dict[float, deque[str]] = {}
+        self._levels: list[float] = []  # a heap of negated priorities
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def push(self, priority: float, task_id: str) -> None:
+        """Add ``task_id`` behind the others of the same priority."""
+        bucket = self._buckets.get(priority)
+        if bucket is None:
+            bucket = self._buckets[priority] = deque()
+            heapq.heappush(self._levels, -priority)
+        bucket.append(task_id)
+        self._size += 1
+
+    def pop(self) -> str | None:
+        """Remove and return the first id of the highest priority, or None if empty."""
+        while self._levels:
+            priority = -self._levels[0]
+            bucket = self._buckets[priority]
+            if bucket:
+                self._size -= 1
+                return bucket.popleft()
+            heapq.heappop(self._levels)
+            del self._buckets[priority]
+        return None

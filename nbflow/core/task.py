@@ -186,7 +186,7 @@ class Task(metaclass=_TaskMeta):
         public = self.to_str_params(only_significant=True, only_public=True)
         self.task_id: str = task_id_str(self.get_task_family(), public)
         self._hash = hash(self.task_id)
-        self._reporter: Callable[[str, str, Any], None] | None = None
+        # the worker sets ``_reporter`` while the task runs; absent otherwise
 
     # --- identity -------------------------------------------------------------------
 
@@ -333,7 +333,7 @@ class Task(metaclass=_TaskMeta):
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_reporter"] = None
+        state.pop("_reporter", None)
         return state
 
     # --- the user's API -------------------------------------------------------------
@@ -423,12 +423,12 @@ class Task(metaclass=_TaskMeta):
     @contextmanager
     def no_unpicklable_properties(self) -> Iterator[None]:
         """Temporarily drop the runtime callbacks so the task pickles."""
-        reporter = self.__dict__.get("_reporter")
-        self._reporter = None
+        reporter = self.__dict__.pop("_reporter", None)
         try:
             yield
         finally:
-            self._reporter = reporter
+            if reporter is not None:
+                self.__dict__["_reporter"] = reporter
 
     # --- event handlers -------------------------------------------------------------
 

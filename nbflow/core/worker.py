@@ -229,7 +229,8 @@ class Worker:
             if action.batch
             else task
         )
-        self._aliases[run_task.task_id] = action.task_id
+        if run_task is not task:  # a batch reports under its leader's id
+            self._aliases[run_task.task_id] = action.task_id
         now = time.time()
         timeout = task.worker_timeout
         token = next(self._tokens)
