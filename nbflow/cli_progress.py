@@ -21,6 +21,8 @@ import threading
 from typing import TYPE_CHECKING, Any, TextIO
 
 from nbflow.core.events import (
+    RunFinished,
+    RunStarted,
     Status,
     TaskAdded,
     TaskMessage,
@@ -115,6 +117,8 @@ class TaskTally:
                 notification.params,
             )
             return None
+        if isinstance(notification, (RunStarted, RunFinished)):
+            return None  # run-level: the summary reports it
         run = self.running.get(notification.task_id)
         if run is None:
             return None

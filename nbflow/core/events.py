@@ -181,6 +181,24 @@ class ResourcesDecreased:
 
 
 @dataclass(frozen=True, slots=True)
+class RunBegan:
+    """A worker starts running what was added to the scheduler."""
+
+    run_id: str
+    roots: tuple[str, ...] = ()
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnded:
+    """A run is over: "succeeded", "failed" or "cancelled"."""
+
+    run_id: str
+    state: str
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Time passed: failed tasks whose retry delay is over become pending again."""
 
@@ -198,6 +216,8 @@ Event = (
     | StatusMessageSet
     | TrackingUrlSet
     | ResourcesDecreased
+    | RunBegan
+    | RunEnded
     | Tick
 )
 
@@ -262,8 +282,34 @@ class TaskTrackingUrl(NamedTuple):
     url: str
 
 
+class RunStarted(NamedTuple):
+    """A run began: which tasks were asked for, and how many tasks the graph has."""
+
+    seq: int
+    at: float
+    run_id: str
+    roots: tuple[str, ...]
+    total: int
+
+
+class RunFinished(NamedTuple):
+    """A run ended, with its state and the number of tasks in each status."""
+
+    seq: int
+    at: float
+    run_id: str
+    state: str
+    counts: tuple[tuple[str, int], ...]
+
+
 Notification = (
-    TaskAdded | TaskStatusChanged | TaskProgressed | TaskMessage | TaskTrackingUrl
+    TaskAdded
+    | TaskStatusChanged
+    | TaskProgressed
+    | TaskMessage
+    | TaskTrackingUrl
+    | RunStarted
+    | RunFinished
 )
 
 

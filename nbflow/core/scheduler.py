@@ -48,6 +48,10 @@ from nbflow.core.events import (
     Notify,
     ProgressReported,
     ResourcesDecreased,
+    RunBegan,
+    RunEnded,
+    RunFinished,
+    RunStarted,
     RunTask,
     Status,
     StatusMessageSet,
@@ -204,7 +208,7 @@ class Scheduler:
         self._actions = []
         return actions
 
-    def _apply(self, event: Event) -> None:  # noqa: C901  (one branch per event type)
+    def _apply(self, event: Event) -> None:  # noqa: C901, PLR0912  (a branch per event type)
         if isinstance(event, TaskSucceeded):
             self._succeed(self._node(event.task_id))
         elif isinstance(event, TaskFailed):
@@ -233,6 +237,29 @@ class Scheduler:
             )
         elif isinstance(event, ResourcesDecreased):
             self._decrease(self._node(event.task_id), dict(event.amounts))
+        elif isinstance(event, RunBegan):
+            self._notify(
+                RunStarted(
+                    next(self._seq),
+                    self._now,
+                    event.run_id,
+                    event.roots,
+                    len(self._nodes),
+                )
+            )
+        elif isinstance(event, RunEnded):
+            counts: dict[str, int] = {}
+            for node in self._nodes.values():
+                counts[node.status.value] = counts.get(node.status.value, 0) + 1
+            self._notify(
+                RunFinished(
+                    next(self._seq),
+                    self._now,
+                    event.run_id,
+                    event.state,
+                    tuple(sorted(counts.items())),
+                )
+            )
         elif isinstance(event, Tick):
             self._retry_due(event.at)
         elif isinstance(event, WorkerStarted):

@@ -43,6 +43,8 @@ from nbflow.core.events import (
     ProgressReported,
     ResourcesDecreased,
     RetryPolicy,
+    RunBegan,
+    RunEnded,
     RunTask,
     StatusMessageSet,
     TaskFailed,
@@ -68,6 +70,9 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
 
     from nbflow.core.events import Listener
+
+
+_RUN_IDS = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,9 @@ class Worker:
         self._bridge: _ProcessBridge | None = None
         #: runs given up on (timed out, cancelled) that may still be executing
         self._abandoned = 0
+        self._cancelled = False
+        #: identifies this worker's run on the event stream
+        self.run_id = f"{self.id}:{next(_RUN_IDS)}"
 
     # --- Luigi's worker API ---------------------------------------------------------
 
@@ -159,15 +167,35 @@ class Worker:
     def run(self) -> bool:
         """Run until nothing is running or ready; return False if any task failed."""
         self.prepare()
-        event = WorkerStarted(self.id, self.options.workers, at=time.time())
+        now = time.time()
+        started = WorkerStarted(self.id, self.options.workers, at=now)
+        began = RunBegan(self.run_id, tuple(self.roots), at=now)
         try:
             with _fewer_collections():
-                self._carry_out(self.scheduler.handle(event))
+                self._carry_out(self.scheduler.handle(began, started))
                 self._loop()
         except KeyboardInterrupt:
             self._cancel("interrupted")
+            self._feed(RunEnded(self.run_id, "cancelled", at=time.time()))
             raise
+        self._feed(RunEnded(self.run_id, self.state, at=time.time()))
         return self.run_succeeded
+
+    @property
+    def state(self) -> str:
+        """The run's state: cancelled, failed (a task failed or was unschedulable), succeeded."""
+        if self._cancelled:
+            return "cancelled"
+        return "succeeded" if self.run_succeeded and self.add_succeeded else "failed"
+
+    def cancel(self) -> None:
+        """Stop starting tasks and give up on running ones (thread-safe).
+
+        A task running in this process cannot be stopped mid-way: it finishes, but its
+        result is ignored. Outputs are written atomically, so none is left half-made.
+        """
+        self._cancelled = True
+        self._inbox.put(("cancel",))
 
     def stop(self) -> None:
         """Shut down the executor (if this worker made it) and the process bridge."""
@@ -187,14 +215,23 @@ class Worker:
                 retry_at = self.scheduler.next_retry_at
                 if not (self.options.keep_alive and retry_at is not None):
                     return
-                time.sleep(max(0.0, retry_at - time.time()))
-                self._carry_out(self.scheduler.handle(Tick(time.time())))
+                try:  # sleep until the retry is due, unless cancelled
+                    message = self._inbox.get(timeout=max(0.0, retry_at - time.time()))
+                except queue.Empty:
+                    self._carry_out(self.scheduler.handle(Tick(time.time())))
+                    continue
+                if message[0] == "cancel":
+                    return
+                self._receive(message)
                 continue
             try:
                 message = self._inbox.get(timeout=self._wait_time())
             except queue.Empty:
                 self._expire_timeouts()
                 continue
+            if message[0] == "cancel":
+                self._cancel("cancelled")
+                return
             self._receive(message)
 
     def _wait_time(self) -> float | None:
@@ -213,7 +250,7 @@ class Worker:
         for action in actions:
             if isinstance(action, Notify):
                 self.stream.publish(action.notification)
-            elif isinstance(action, RunTask):
+            elif not self._cancelled:
                 self._start(action)
 
     def _feed(self, *events: SchedulerEvent) -> None:
