@@ -23,6 +23,7 @@ from nbflow.core import config as _config
 from nbflow.core.errors import DefinitionTypeError, TaskFailedError
 from nbflow.core.events import RetryPolicy
 from nbflow.core.registry import REGISTRY
+from nbflow.core.run import Run
 from nbflow.core.summary import RunResult, summarize
 from nbflow.core.task import Task
 from nbflow.core.worker import Worker, WorkerOptions
@@ -106,8 +107,9 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     parallel_scheduling_processes: int | None = None,
     settings: _config.Settings | None = None,
     scheduler: Scheduler | None = None,
+    wait: bool = True,
     **env_params: Any,
-) -> bool | RunResult:
+) -> bool | RunResult | Run:
     """Run ``tasks`` and everything they need on the embedded scheduler.
 
     Parameters
@@ -136,13 +138,17 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
         Configuration to use instead of the ambient one.
     scheduler
         A scheduler to use instead of a fresh one.
+    wait
+        With False, return at once a :class:`~nbflow.core.run.Run` handle running the
+        build in a background thread (``wait()``, ``cancel()``, ``result``).
     **env_params
         Luigi's other keywords (``local_scheduler``, ``log_level``, ...), accepted.
 
     Returns
     -------
-    bool or RunResult
-        True when no task failed and every task could be scheduled.
+    bool or RunResult or Run
+        True when no task failed and every task could be scheduled; the result with
+        ``detailed_summary=True``; a running handle with ``wait=False``.
 
     Raises
     ------
@@ -171,12 +177,12 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
         parallel_scheduling=parallel_scheduling,
         parallel_scheduling_processes=parallel_scheduling_processes,
     )
-    with (
-        _config.use_settings(settings),
-        Worker(
-            scheduler, options=options, completeness=completeness, listeners=listeners
-        ) as worker,
-    ):
+    worker = Worker(
+        scheduler, options=options, completeness=completeness, listeners=listeners
+    )
+    if not wait:
+        return Run(worker, roots, settings).start()
+    with _config.use_settings(settings), worker:
         worker.prepare()  # a bad executor name fails before the graph is expanded
         worker.add(roots)
         worker.run()
@@ -187,7 +193,7 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     return result if detailed_summary else result.scheduling_succeeded
 
 
-def run(*args: Any, **kwargs: Any) -> bool | RunResult:
+def run(*args: Any, **kwargs: Any) -> bool | RunResult | Run:
     """Run from a Luigi command line, or (nbflow's form) run a task and check it.
 
     ``run(["--module", "m", "Task", "--x", "1"])`` (or ``run()`` reading ``sys.argv``)
@@ -205,10 +211,12 @@ def run(*args: Any, **kwargs: Any) -> bool | RunResult:
     return _run_cmdline(*args, **kwargs)
 
 
-def _run_tasks(tasks: Any, *, check: bool = True, **kwargs: Any) -> RunResult:
+def _run_tasks(tasks: Any, *, check: bool = True, **kwargs: Any) -> RunResult | Run:
     kwargs.pop("tasks", None)
     kwargs["detailed_summary"] = True
     result = build(tasks, **kwargs)
+    if isinstance(result, Run):
+        return result
     assert isinstance(result, RunResult)  # noqa: S101  (detailed_summary=True)
     if check and not result.scheduling_succeeded:
         failed = (
@@ -233,9 +241,11 @@ def _run_cmdline(
     invocation = cmdline.parse(argv, main_task_cls=main_task_cls)
     with overrides_in_force(invocation):
         task = instantiate(invocation)
-        return build(
+        result = build(
             [task], detailed_summary=detailed_summary, **run_options(invocation)
         )
+    assert not isinstance(result, Run)  # noqa: S101  (wait=True)
+    return result
 
 
 @contextlib.contextmanager

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import nbflow
+from nbflow.core.events import RunFinished, RunStarted, Status, TaskStatusChanged
+from nbflow.core.run import Run
+from nbflow.core.stream import RecordingListener
+from nbflow.core.summary import RunStatus
+
+
+def test_background_run_returns_at_once_and_finishes() -> None:
+    gate = threading.Event()
+
+    class Gated(nbflow.Task):
+        def run(self):
+            gate.wait(5)
+
+    handle = nbflow.build([Gated()], wait=False)
+
+    assert isinstance(handle, Run)
+    assert handle.state == "running"
+    assert not handle.done()
+    gate.set()
+    assert handle.wait(5).status is RunStatus.SUCCESS
+    assert handle.state == "succeeded"
+    assert "succeeded" in repr(handle)
+
+
+def test_background_run_cancel_stops_starting_tasks() -> None:
+    started = threading.Event()
+    release = threading.Event()
+    ran: list[int] = []
+
+    class Step(nbflow.Task):
+        n = nbflow.IntParameter()
+
+        def requires(self):
+            return Step(self.n - 1) if self.n else []
+
+        def run(self):
+            ran.append(self.n)
+            started.set()
+            release.wait(5)
+
+    handle = nbflow.build([Step(3)], wait=False, workers=2, executor="threads")
+    assert started.wait(5)
+
+    handle.cancel()
+    result = handle.wait(5)
+    release.set()
+
+    assert handle.state == "cancelled"
+    assert ran == [0]
+    assert result.tasks["failed"] == [Step(0).task_id]
+    info = handle.worker.scheduler.task_info(Step(0).task_id)
+    assert info.error == "cancelled"
+
+
+def test_subscribe_replays_history_then_goes_live() -> None:
+    class Quick(nbflow.Task):
+        n = nbflow.IntParameter()
+
+    handle = nbflow.build([Quick(n) for n in range(3)], wait=False)
+    handle.wait(5)
+    late = RecordingListener()
+
+    handle.subscribe(late)
+
+    kinds = [type(n) for n in late.notifications]
+    assert kinds[0] is RunStarted or RunStarted in kinds
+    assert kinds[-1] is RunFinished
+    assert late.notifications == handle.notifications
+    done = [n for n in late.notifications
+            if isinstance(n, TaskStatusChanged) and n.status is Status.DONE]
+    assert len(done) == 3
+    finished = late.notifications[-1]
+    assert dict(finished.counts) == {"DONE": 3}
+    assert finished.state == "succeeded"
+
+
+def test_wait_reraises_a_build_that_could_not_start() -> None:
+    class Any_(nbflow.Task):
+        pass
+
+    handle = nbflow.build([Any_()], wait=False, executor="no-such-executor")
+
+    with pytest.raises(nbflow.NbflowError, match="no plugin named 'no-such-executor'"):
+        handle.wait(5)
+    assert handle.state == "failed"
+
+
+def test_run_with_task_and_wait_false_returns_handle() -> None:
+    class Fine(nbflow.Task):
+        pass
+
+    handle = nbflow.run(Fine(), wait=False)
+
+    assert isinstance(handle, Run)
+    assert handle.wait(5).scheduling_succeeded
