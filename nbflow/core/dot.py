@@ -69,7 +69,7 @@ def to_dot(nodes: Iterable[DotNode], *, rankdir: str = "LR") -> str:
         f"  rankdir={rankdir};",
         '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10];',
     ]
-    edges = []
+    edges: list[str] = []
     for node in nodes:
         colour = COLOURS.get(node.state, COLOURS["PENDING"])
         lines.append(
