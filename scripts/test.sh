@@ -13,13 +13,19 @@ as_root() {
   fi
 }
 
-# graphviz's `dot` lays out the DAG widget; tests of the layout need it.
-if ! command -v dot >/dev/null 2>&1; then
+# graphviz's `dot` lays out the DAG widget; Debian's chromium runs the browser tests
+# (test tools cannot download browsers here).
+missing=()
+command -v dot >/dev/null 2>&1 || missing+=(graphviz)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y graphviz
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 fi
 
 python -m pip install --quiet -e '.[test]'
+# the kernel the notebook tests and papermill runs use
+python -m ipykernel install --user --name python3 >/dev/null
 
 echo "== ruff check"
 ruff check .
