@@ -36,6 +36,7 @@ VALUE_OPTIONS = {
     "lock_size": None,
     "logging_conf_file": None,
     "parallel_scheduling_processes": None,
+    "completeness": None,
 }
 #: Options that are switches.
 FLAG_OPTIONS = (

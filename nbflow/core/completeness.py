@@ -89,6 +89,113 @@ def _check_one(task: Task) -> Verdict:
     return _MISSING
 
 
+#: The completeness modes: Luigi's rule, and code-aware fingerprints.
+MODES = ("exists", "fingerprint")
+
+
+class FingerprintCheck:
+    """Complete when outputs exist *and* were made by the same code, parameters, inputs.
+
+    A task whose class sets ``completeness_mode = "exists"`` (or "fingerprint") uses that
+    mode whatever the run's default. Outputs without a sidecar (made before, or by an
+    ExternalTask) count as complete and are reported as "unversioned". ``force`` lists
+    task ids to treat as incomplete ("forced").
+    """
+
+    def __init__(
+        self,
+        default_mode: str = "fingerprint",
+        *,
+        threads: int = 1,
+        force: frozenset[str] = frozenset(),
+    ) -> None:
+        from nbflow.core.fingerprint import Fingerprinter  # noqa: PLC0415  (cycle)
+
+        self.default_mode = default_mode
+        self.force = force
+        self.fingerprinter = Fingerprinter()
+        self._existence = ExistenceCheck(threads)
+
+    def mode_of(self, task: Task) -> str:
+        """Return the completeness mode used for ``task``."""
+        mode = getattr(task, "completeness_mode", None)
+        return mode if mode in MODES else self.default_mode
+
+    def check(self, tasks: Sequence[Task]) -> list[Verdict]:
+        """Return one verdict per task: existence first, then the fingerprint."""
+        verdicts = self._existence.check(tasks)
+        return [self._refine(task, verdict) for task, verdict in zip(tasks, verdicts)]
+
+    def _refine(self, task: Task, verdict: Verdict) -> Verdict:
+        if task.task_id in self.force:
+            return _FORCED
+        if not verdict.complete or self.mode_of(task) != "fingerprint":
+            return verdict
+        try:
+            return self._compare(task)
+        except Exception as exc:  # noqa: BLE001  (a scheduling error for this task)
+            return Verdict(False, "fingerprint failed", exc, traceback.format_exc())
+
+    def _compare(self, task: Task) -> Verdict:
+        from nbflow.core import sidecar  # noqa: PLC0415  (targets load lazily)
+        from nbflow.core.structure import flatten  # noqa: PLC0415
+
+        recorded = [sidecar.read(out) for out in flatten(task.output())]
+        known = [fingerprint for fingerprint in recorded if fingerprint is not None]
+        if not known:
+            return _UNVERSIONED
+        current = self.fingerprinter.of(task)
+        if all(fingerprint.digest == current.digest for fingerprint in known):
+            return _UP_TO_DATE
+        labels = {dep.task_id: repr(dep) for dep in task.deps()}
+        changes = current.differences(known[0], labels)
+        return Verdict(False, "stale: " + "; ".join(changes))
+
+    def record(self, task: Task) -> None:
+        """Write the fingerprint beside each output of a task that just ran."""
+        if self.mode_of(task) != "fingerprint":
+            return
+        from nbflow.core import sidecar  # noqa: PLC0415
+        from nbflow.core.structure import flatten  # noqa: PLC0415
+
+        fingerprint = self.fingerprinter.of(task)
+        for output in flatten(task.output()):
+            sidecar.write(output, fingerprint, task.task_id)
+
+
+_FORCED = Verdict(complete=False, reason="forced")
+_UNVERSIONED = Verdict(complete=True, reason="unversioned")
+_UP_TO_DATE = Verdict(complete=True, reason="up to date")
+
+
+def make_check(
+    mode: str = "exists", *, threads: int = 1, force: frozenset[str] = frozenset()
+) -> CompletenessCheck:
+    """Return the completeness check for a mode name ("exists" or "fingerprint").
+
+    Raises
+    ------
+    ParameterValueError
+        ``mode`` is not one of :data:`MODES`.
+    """
+    if mode not in MODES:
+        from nbflow.core.errors import ParameterValueError  # noqa: PLC0415
+
+        raise ParameterValueError("build", "completeness", mode, " or ".join(MODES))
+    if mode == "exists" and not force and not _any_class_wants_fingerprints():
+        return ExistenceCheck(threads)
+    return FingerprintCheck(mode, threads=threads, force=force)
+
+
+def _any_class_wants_fingerprints() -> bool:
+    from nbflow.core.registry import REGISTRY  # noqa: PLC0415
+
+    return any(
+        getattr(cls, "completeness_mode", None) == "fingerprint"
+        for cls in REGISTRY.classes()
+    )
+
+
 def _default_complete() -> object:
     from nbflow.core.task import Task  # noqa: PLC0415  (avoid an import cycle)
 

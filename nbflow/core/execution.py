@@ -31,6 +31,7 @@ from nbflow.core.errors import (
     UnpicklableTaskError,
 )
 from nbflow.core.structure import DynamicRequirements, flatten, getpaths
+from nbflow.core.target import temporary_sibling
 from nbflow.core.task import Task
 
 
@@ -114,9 +115,11 @@ def execute(task: Task | bytes, reporter: Any = None) -> Outcome:
     assert isinstance(task, Task)  # noqa: S101  (narrowing for mypy)
     task.__dict__["_reporter"] = reporter
     started = time.perf_counter()
+    previous = _set_aside(task)
     try:
         new_deps = _run(task)
         if new_deps:
+            _restore(previous)
             refs = tuple(TaskRef.of(dep) for dep in new_deps)
             return Outcome(
                 task.task_id,
@@ -125,12 +128,46 @@ def execute(task: Task | bytes, reporter: Any = None) -> Outcome:
                 elapsed=time.perf_counter() - started,
             )
         _check_outputs(task)
+        _discard(previous)
         task.on_success()
     except Exception as exc:  # noqa: BLE001  (the task's own error becomes its outcome)
+        _restore(previous)
         return _failure(task, exc, time.perf_counter() - started)
+    except BaseException:  # interrupted: put the old outputs back, then stop
+        _restore(previous)
+        raise
     finally:
         task.__dict__.pop("_reporter", None)
     return Outcome(task.task_id, "done", elapsed=time.perf_counter() - started)
+
+
+def _set_aside(task: Task) -> list[tuple[Any, str]]:
+    """Move outputs that already exist (a stale or forced rerun) to hidden backups.
+
+    The task then writes fresh outputs the usual way (``temporary_path()`` refuses to
+    overwrite); on failure the backups are put back, so a failed rerun loses nothing.
+    """
+    moved = []
+    for output in flatten(task.output()):
+        fs, path = getattr(output, "fs", None), getattr(output, "path", None)
+        if fs is None or path is None or not output.exists():
+            continue
+        backup = temporary_sibling(path) + ".previous"
+        fs.move(path, backup)
+        moved.append((output, backup))
+    return moved
+
+
+def _restore(moved: list[tuple[Any, str]]) -> None:
+    for output, backup in moved:
+        if output.exists():
+            output.fs.remove(output.path)
+        output.fs.move(backup, output.path)
+
+
+def _discard(moved: list[tuple[Any, str]]) -> None:
+    for output, backup in moved:
+        output.fs.remove(backup)
 
 
 def _run(task: Task) -> list[Task]:

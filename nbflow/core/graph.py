@@ -40,6 +40,8 @@ class Discovery:
     broken: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: task_id -> exception, for scheduling errors (complete()/requires() raised)
     exceptions: dict[str, BaseException] = field(default_factory=dict)
+    #: task_id -> why the completeness check decided as it did
+    reasons: dict[str, str] = field(default_factory=dict)
 
 
 class GraphBuilder:
@@ -66,6 +68,7 @@ class GraphBuilder:
             for task, verdict in zip(frontier, verdicts):
                 found = self._expand(task, verdict, result, wrappers)
                 complete[task.task_id] = verdict.complete
+                result.reasons[task.task_id] = verdict.reason
                 deps_of[task.task_id] = [dep.task_id for dep in found]
                 for dep in found:
                     task.trigger_event(Event.DEPENDENCY_DISCOVERED, task, dep)
@@ -73,7 +76,7 @@ class GraphBuilder:
                         self.tasks[dep.task_id] = dep
                         next_level.append(dep)
             frontier = next_level
-        _settle_wrappers(wrappers, deps_of, complete)
+        _settle_wrappers(wrappers, deps_of, complete, result.reasons)
         _break_cycles(deps_of, complete, result, self.tasks)
         for task_id, deps in deps_of.items():
             spec = self._spec(self.tasks[task_id], deps, complete, result)
@@ -118,7 +121,14 @@ class GraphBuilder:
         is_complete = complete[task.task_id] and broken is None
         params = tuple(task.to_str_params(only_public=True).items())
         if is_complete:  # never runs: scheduling hints do not matter
-            return TaskSpec(task.task_id, task.get_task_family(), params, complete=True)
+            reason = result.reasons.get(task.task_id, "")
+            return TaskSpec(
+                task.task_id,
+                task.get_task_family(),
+                params,
+                complete=True,
+                reason=reason,
+            )
         cls = type(task)
         batch_names = cls.batch_param_names()
         return TaskSpec(
@@ -134,6 +144,7 @@ class GraphBuilder:
             max_batch_size=task.max_batch_size,
             broken=broken[0] if broken else None,
             disabled=bool(task.disabled),
+            reason=result.reasons.get(task.task_id, ""),
         )
 
 
@@ -158,13 +169,17 @@ def _check_output_types(task: Task) -> None:
 
 
 def _settle_wrappers(
-    wrappers: list[Task], deps_of: dict[str, list[str]], complete: dict[str, bool]
+    wrappers: list[Task],
+    deps_of: dict[str, list[str]],
+    complete: dict[str, bool],
+    reasons: dict[str, str],
 ) -> None:
     """Mark each WrapperTask complete when all its requirements are, bottom-up."""
     for wrapper in reversed(wrappers):
         deps = deps_of[wrapper.task_id]
         if all(complete.get(dep, False) for dep in deps):
             complete[wrapper.task_id] = True
+            reasons[wrapper.task_id] = "all requirements complete"
 
 
 def _break_cycles(

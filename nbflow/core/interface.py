@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.core import cmdline
 from nbflow.core import config as _config
+from nbflow.core.completeness import make_check
 from nbflow.core.errors import DefinitionTypeError, TaskFailedError
 from nbflow.core.events import RetryPolicy
+from nbflow.core.planning import forced_ids
 from nbflow.core.registry import REGISTRY
 from nbflow.core.run import Run
 from nbflow.core.summary import RunResult, summarize
@@ -101,7 +103,8 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     workers: int | None = None,
     executor: str | None = None,
     listeners: Iterable[Listener] = (),
-    completeness: CompletenessCheck | None = None,
+    completeness: CompletenessCheck | str | None = None,
+    force: Iterable[Task | str] = (),
     keep_alive: bool | None = None,
     parallel_scheduling: bool | None = None,
     parallel_scheduling_processes: int | None = None,
@@ -127,7 +130,12 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     listeners
         Subscribers of the event stream (widgets, progress displays).
     completeness
-        The completeness check; default: outputs exist (Luigi's rule).
+        "exists" (Luigi's rule: outputs exist), "fingerprint" (outputs exist and were
+        made by the same code, parameters and inputs), or a CompletenessCheck; default
+        ``[core] completeness``, else "exists".
+    force
+        Tasks (or task ids, or family names) to run again even if complete, with
+        everything downstream of them.
     keep_alive
         Wait for failed tasks' retry delay and retry them (``[worker] keep_alive``).
     parallel_scheduling
@@ -169,6 +177,11 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
         raise DefinitionTypeError("build", "keywords", unknown, "known build() options")
     roots = [tasks] if isinstance(tasks, Task) else list(tasks)
     settings = settings or _config.current_settings()
+    if completeness is None or isinstance(completeness, str):
+        with _config.use_settings(settings):
+            completeness = _completeness_for(
+                settings, completeness, roots, force, parallel_scheduling
+            )
     options = worker_options(
         settings,
         workers=workers,
@@ -191,6 +204,23 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     )
     logger.info(result.summary_text)
     return result if detailed_summary else result.scheduling_succeeded
+
+
+def _completeness_for(
+    settings: _config.Settings,
+    mode: str | None,
+    roots: list[Task],
+    force: Iterable[Task | str],
+    parallel: bool | None,
+) -> CompletenessCheck:
+    mode = mode or settings.get("core", "completeness", "exists")
+    forced = forced_ids(roots, force) if force else frozenset()
+    threads = 1
+    if parallel or (
+        parallel is None and settings.get_bool("core", "parallel_scheduling", False)
+    ):
+        threads = settings.get_int("core", "parallel_scheduling_processes", 4)
+    return make_check(mode, threads=threads, force=forced)
 
 
 def run(*args: Any, **kwargs: Any) -> bool | RunResult | Run:
@@ -268,7 +298,7 @@ def run_options(invocation: cmdline.Invocation) -> dict[str, Any]:
     given: dict[str, Any] = {}
     if options.get("workers") is not None:
         given["workers"] = _positive_int("--workers", options["workers"])
-    for name in ("executor", "keep_alive", "parallel_scheduling"):
+    for name in ("executor", "keep_alive", "parallel_scheduling", "completeness"):
         if options.get(name) is not None:
             given[name] = options[name]
     processes = options.get("parallel_scheduling_processes")

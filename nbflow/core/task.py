@@ -159,6 +159,9 @@ class Task(metaclass=_TaskMeta):
     max_batch_size: Any = float("inf")
     #: Whether the task may receive scheduler messages.
     accepts_messages: ClassVar[bool] = False
+    #: "exists" (Luigi's rule) or "fingerprint" (same outputs *and* same code, params and
+    #: inputs); None follows the run's mode ([core] completeness, --completeness).
+    completeness_mode: ClassVar[str | None] = None
     #: Contact for failure e-mails (kept for Luigi compatibility; nbflow sends none).
     owner_email: ClassVar[str | None] = None
 

@@ -73,8 +73,11 @@ def test_subscribe_replays_history_then_goes_live() -> None:
     assert kinds[0] is RunStarted or RunStarted in kinds
     assert kinds[-1] is RunFinished
     assert late.notifications == handle.notifications
-    done = [n for n in late.notifications
-            if isinstance(n, TaskStatusChanged) and n.status is Status.DONE]
+    done = [
+        n
+        for n in late.notifications
+        if isinstance(n, TaskStatusChanged) and n.status is Status.DONE
+    ]
     assert len(done) == 3
     finished = late.notifications[-1]
     assert dict(finished.counts) == {"DONE": 3}

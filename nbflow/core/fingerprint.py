@@ -1,0 +1,251 @@
+"""Code-aware fingerprints: what a task's outputs were made from.
+
+A task's fingerprint is a hash of
+
+- its **code**: the source of its class (and of its base classes that are user code),
+  and of every function and class its methods call that is defined in the project or
+  the notebook (found through the names the code uses, followed recursively) — never
+  third-party packages, the standard library or nbflow itself. Source is normalised
+  through the ``ast`` module, so comments, docstrings and formatting do not count;
+- its **significant parameters** (the ones in its task id);
+- the fingerprints of its **requirements**, so a change upstream reaches everything
+  downstream of it.
+
+Each part is kept separately (:class:`Fingerprint`), so ``why`` can say *what* changed:
+"code changed in clean_rows", "parameter min_amount changed", "upstream Download(...)
+changed".
+
+Imports: stdlib, nbflow.core.{structure, task}.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import inspect
+import json
+import os
+import sys
+import sysconfig
+import textwrap
+import types
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from nbflow.core.task import Task
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+_LIBRARY_ROOTS = tuple(
+    os.path.realpath(path)
+    for path in {
+        sysconfig.get_paths()[key]
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+    }
+)
+_NBFLOW_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+class Fingerprint(NamedTuple):
+    """A task's fingerprint and the parts it was made of."""
+
+    digest: str
+    #: component name (``Clean``, ``Clean.run``, ``clean_rows``) -> digest of its code
+    code: dict[str, str]
+    #: significant parameter name -> serialized value
+    params: dict[str, str]
+    #: requirement task id -> its fingerprint digest
+    upstream: dict[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON-able form stored in sidecars."""
+        return {
+            "fingerprint": self.digest,
+            "code": self.code,
+            "params": self.params,
+            "upstream": self.upstream,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Fingerprint:
+        """Rebuild a fingerprint read from a sidecar."""
+        return cls(
+            str(data["fingerprint"]),
+            dict(data.get("code", {})),
+            dict(data.get("params", {})),
+            dict(data.get("upstream", {})),
+        )
+
+    def differences(self, recorded: Fingerprint, labels: dict[str, str]) -> list[str]:
+        """Say what changed from ``recorded`` to this fingerprint, in plain words."""
+        changes = [
+            f"code changed in {name}"
+            for name in sorted(set(self.code) | set(recorded.code))
+            if self.code.get(name) != recorded.code.get(name)
+        ]
+        changes += [
+            f"parameter {name} changed ({recorded.params.get(name)!r} -> {value!r})"
+            for name, value in sorted(self.params.items())
+            if recorded.params.get(name) != value
+        ]
+        changes += [
+            f"upstream {labels.get(dep_id, dep_id)} changed"
+            for dep_id in sorted(set(self.upstream) | set(recorded.upstream))
+            if self.upstream.get(dep_id) != recorded.upstream.get(dep_id)
+        ]
+        return changes or ["fingerprint changed"]
+
+
+class Fingerprinter:
+    """Compute fingerprints, caching per class and per task for one build."""
+
+    def __init__(self) -> None:
+        self._by_task: dict[str, Fingerprint] = {}
+        self._code: dict[type, dict[str, str]] = {}
+
+    def of(self, task: Task) -> Fingerprint:
+        """Return ``task``'s fingerprint (its requirements' first, without recursion)."""
+        done = self._by_task
+        if task.task_id in done:
+            return done[task.task_id]
+        stack: list[tuple[Task, list[Task] | None]] = [(task, None)]
+        while stack:
+            current, deps = stack.pop()
+            if current.task_id in done:
+                continue
+            if deps is None:
+                deps = current.deps()
+                stack.append((current, deps))
+                stack.extend((dep, None) for dep in deps if dep.task_id not in done)
+                continue
+            done[current.task_id] = self._combine(current, deps)
+        return done[task.task_id]
+
+    def _combine(self, task: Task, deps: list[Task]) -> Fingerprint:
+        code = self.code_of(type(task))
+        params = task.to_str_params(only_significant=True, only_public=True)
+        upstream = {dep.task_id: self._by_task[dep.task_id].digest for dep in deps}
+        blob = json.dumps([code, params, upstream], sort_keys=True)
+        return Fingerprint(
+            hashlib.sha256(blob.encode()).hexdigest()[:32], code, params, upstream
+        )
+
+    def code_of(self, cls: type) -> dict[str, str]:
+        """Return the digests of the code ``cls`` is made of, by component name."""
+        if cls not in self._code:
+            self._code[cls] = dict(sorted(_collect(cls)))
+        return self._code[cls]
+
+
+def _collect(cls: type) -> Iterator[tuple[str, str]]:
+    """Yield (name, digest) for the user classes in ``cls``'s MRO and what they call."""
+    seen: set[int] = set()
+    pending: list[Any] = [k for k in cls.__mro__ if _is_user_code(k)]
+    while pending:
+        obj = pending.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, type):
+            for name, digest, used in _class_parts(obj):
+                yield name, digest
+                pending.extend(_resolve(obj, used))
+        else:
+            digest, used = _function_digest(obj)
+            yield obj.__qualname__, digest
+            pending.extend(_resolve(obj, used))
+
+
+def _class_parts(cls: type) -> Iterator[tuple[str, str, set[str]]]:
+    bases = ",".join(base.__qualname__ for base in cls.__bases__)
+    constants = {
+        name: repr(value)
+        for name, value in sorted(cls.__dict__.items())
+        if isinstance(value, (str, int, float, bool, tuple, frozenset, type(None)))
+        and not name.startswith("__")
+    }
+    yield (
+        cls.__qualname__,
+        _hash(f"{bases}|{json.dumps(constants, sort_keys=True)}"),
+        set(),
+    )
+    for name, value in sorted(cls.__dict__.items()):
+        function = _function_of(value)
+        if function is not None:
+            digest, used = _function_digest(function)
+            yield f"{cls.__qualname__}.{name}", digest, used
+
+
+def _function_of(value: Any) -> types.FunctionType | None:
+    if isinstance(value, (staticmethod, classmethod)):
+        value = value.__func__
+    if isinstance(value, property):
+        value = value.fget
+    return value if isinstance(value, types.FunctionType) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalized(source: str) -> tuple[str, frozenset[str]]:
+    """Return (AST dump without docstrings, names used) of a function's source."""
+    tree = ast.parse(textwrap.dedent(source))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    names = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+    return ast.dump(tree, annotate_fields=False), names
+
+
+def _function_digest(function: types.FunctionType) -> tuple[str, set[str]]:
+    try:
+        source = inspect.getsource(function)
+    except (
+        OSError,
+        TypeError,
+    ):  # no source (built in a REPL without history): bytecode
+        code = function.__code__
+        return _hash(code.co_code.hex() + repr(code.co_consts)), set(code.co_names)
+    dump, names = _normalized(source)
+    return _hash(dump), set(names) | set(function.__code__.co_names)
+
+
+def _resolve(owner: Any, names: set[str]) -> Iterator[Any]:
+    """Yield the user-code functions and classes that ``names`` refer to in owner's module."""
+    module = sys.modules.get(getattr(owner, "__module__", "") or "")
+    namespace = vars(module) if module is not None else {}
+    for name in sorted(names):
+        value = namespace.get(name)
+        # a Task class used here is a requirement: its fingerprint arrives via upstream
+        is_helper = isinstance(value, types.FunctionType) or (
+            isinstance(value, type) and not issubclass(value, Task)
+        )
+        if is_helper and _is_user_code(value):
+            yield value
+
+
+def _is_user_code(obj: Any) -> bool:
+    """Return whether ``obj`` is defined in the project or a notebook (not a library)."""
+    module = sys.modules.get(getattr(obj, "__module__", "") or "")
+    if module is None:
+        return False
+    if module.__name__ == "__main__":
+        return True
+    path = getattr(module, "__file__", None)
+    if not path:
+        return module.__name__ not in sys.builtin_module_names
+    real = os.path.realpath(path)
+    if real.startswith(_NBFLOW_ROOT + os.sep):
+        return False
+    return not any(real.startswith(root + os.sep) for root in _LIBRARY_ROOTS)
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,228 @@
+"""Before running: why each task would (or would not) run, forcing, and accepting.
+
+- :func:`explain` answers ``why``: for every task in the graph, whether a build would
+  run it and the reason ("output missing", "stale: code changed in clean_rows",
+  "forced", "up to date", "unversioned", "not checked: ... is complete").
+- :func:`forced_ids` turns ``--force Task`` into the task and everything downstream of
+  it (within the requested graph).
+- :func:`accept` records the current fingerprint of tasks whose outputs exist, without
+  running them ("I know the code changed; the outputs are still right").
+
+Imports: stdlib, nbflow.core.{completeness, errors, events, fingerprint, graph, sidecar,
+structure, task}.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+from nbflow.core.completeness import FingerprintCheck
+from nbflow.core.errors import UnknownTaskError
+from nbflow.core.events import RetryPolicy
+from nbflow.core.graph import GraphBuilder
+from nbflow.core.structure import flatten
+from nbflow.core.task import Task
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from nbflow.core.fingerprint import Fingerprinter
+
+
+class Explanation(NamedTuple):
+    """Whether a build would run one task, and why."""
+
+    task_id: str
+    label: str
+    will_run: bool
+    reason: str
+
+
+def expand_all(roots: Iterable[Task]) -> dict[str, tuple[Task, list[str]]]:
+    """Return every task below ``roots`` (ignoring completeness) with its requirements."""
+    found: dict[str, tuple[Task, list[str]]] = {}
+    stack = list(flatten(list(roots)))
+    while stack:
+        task = stack.pop()
+        if task.task_id in found:
+            continue
+        deps = task.deps() if getattr(task, "run", None) is not None else []
+        found[task.task_id] = (task, [dep.task_id for dep in deps])
+        stack.extend(dep for dep in deps if dep.task_id not in found)
+    return found
+
+
+def _matches(task: Task, names: set[str]) -> bool:
+    return (
+        task.task_id in names or task.get_task_family() in names or repr(task) in names
+    )
+
+
+def forced_ids(roots: Iterable[Task], names: Iterable[str | Task]) -> frozenset[str]:
+    """Return the ids of the named tasks and of everything downstream of them.
+
+    ``names`` holds tasks, task ids, reprs or family names.
+
+    Raises
+    ------
+    UnknownTaskError
+        A name matches no task in the graph.
+    """
+    wanted = {name.task_id if isinstance(name, Task) else str(name) for name in names}
+    graph = expand_all(roots)
+    hits = {tid for tid, (task, _) in graph.items() if _matches(task, wanted)}
+    unmatched = sorted(
+        name
+        for name in wanted
+        if not any(_matches(graph[tid][0], {name}) for tid in hits)
+    )
+    if unmatched:
+        families = tuple(sorted({task.get_task_family() for task, _ in graph.values()}))
+        raise UnknownTaskError(unmatched[0], families)
+    dependents: dict[str, list[str]] = {}
+    for task_id, (_, deps) in graph.items():
+        for dep in deps:
+            dependents.setdefault(dep, []).append(task_id)
+    forced, stack = set(hits), list(hits)
+    while stack:
+        for parent in dependents.get(stack.pop(), ()):
+            if parent not in forced:
+                forced.add(parent)
+                stack.append(parent)
+    return frozenset(forced)
+
+
+def explain(
+    roots: Iterable[Task],
+    *,
+    mode: str = "fingerprint",
+    force: frozenset[str] = frozenset(),
+) -> list[Explanation]:
+    """Say, for every task in the graph, whether a build would run it and why."""
+    roots = list(roots)
+    checker = FingerprintCheck(mode, force=force)
+    builder = GraphBuilder(checker, RetryPolicy())
+    discovery = builder.discover(roots)
+    checked = {spec.task_id: spec for spec in discovery.specs}
+    out = []
+    for task_id, (task, _) in expand_all(roots).items():
+        spec = checked.get(task_id)
+        if spec is None:
+            out.append(
+                Explanation(
+                    task_id,
+                    repr(task),
+                    will_run=False,
+                    reason="not checked: everything that needs it is complete",
+                )
+            )
+        elif spec.broken:
+            out.append(
+                Explanation(
+                    task_id,
+                    repr(task),
+                    will_run=False,
+                    reason=f"cannot be scheduled: {spec.broken}",
+                )
+            )
+        elif not spec.runnable and not spec.complete:
+            out.append(
+                Explanation(
+                    task_id, repr(task), will_run=False, reason="external input missing"
+                )
+            )
+        else:
+            reason = spec.reason or ("complete" if spec.complete else "incomplete")
+            out.append(Explanation(task_id, repr(task), not spec.complete, reason))
+    return out
+
+
+def plan(
+    roots: Iterable[Task], *, mode: str = "exists", force: frozenset[str] = frozenset()
+) -> list[Explanation]:
+    """Return the tasks a build would run (a dry run), with their reasons."""
+    return [item for item in explain(roots, mode=mode, force=force) if item.will_run]
+
+
+def accept(roots: Iterable[Task], names: Iterable[str | Task]) -> list[str]:
+    """Record the current fingerprint of the named tasks, without running them.
+
+    Downstream tasks whose *only* change is that an accepted task changed are accepted
+    too (their inputs are the very outputs just vouched for); a downstream task with
+    changes of its own stays stale. A task whose outputs do not all exist is skipped.
+    Returns the labels of the tasks accepted.
+
+    Raises
+    ------
+    UnknownTaskError
+        A name matches no task in the graph.
+    """
+    roots = list(roots)
+    wanted = {name.task_id if isinstance(name, Task) else str(name) for name in names}
+    graph = expand_all(roots)
+    chosen = {tid for tid, (task, _) in graph.items() if _matches(task, wanted)}
+    if not chosen:
+        families = tuple(sorted({task.get_task_family() for task, _ in graph.values()}))
+        raise UnknownTaskError(min(wanted), families)
+    fingerprints = FingerprintCheck("fingerprint").fingerprinter
+    accepted: list[str] = []
+    done: set[str] = set()
+    for task_id in _upward_order(graph):
+        task, _ = graph[task_id]
+        wanted_here = task_id in chosen or _only_upstream_changed(
+            task, fingerprints, done
+        )
+        if wanted_here and _record(task, fingerprints):
+            done.add(task_id)
+            accepted.append(repr(task))
+    return accepted
+
+
+def _upward_order(graph: dict[str, tuple[Task, list[str]]]) -> list[str]:
+    """Return task ids requirements first (Kahn's algorithm; no recursion)."""
+    waiting = {task_id: len(deps) for task_id, (_, deps) in graph.items()}
+    dependents: dict[str, list[str]] = {}
+    for task_id, (_, deps) in graph.items():
+        for dep in deps:
+            dependents.setdefault(dep, []).append(task_id)
+    order = [task_id for task_id, count in waiting.items() if count == 0]
+    for task_id in order:
+        for parent in dependents.get(task_id, ()):
+            waiting[parent] -= 1
+            if waiting[parent] == 0:
+                order.append(parent)
+    return order
+
+
+def _only_upstream_changed(
+    task: Task, fingerprints: Fingerprinter, accepted: set[str]
+) -> bool:
+    from nbflow.core import sidecar  # noqa: PLC0415  (targets load lazily)
+
+    recorded = [sidecar.read(out) for out in flatten(task.output())]
+    if not recorded or recorded[0] is None:
+        return False
+    before, now = recorded[0], fingerprints.of(task)
+    changed = {
+        d
+        for d in set(now.upstream) | set(before.upstream)
+        if now.upstream.get(d) != before.upstream.get(d)
+    }
+    return (
+        before.code == now.code
+        and before.params == now.params
+        and bool(changed)
+        and changed <= accepted
+    )
+
+
+def _record(task: Task, fingerprints: Fingerprinter) -> bool:
+    from nbflow.core import sidecar  # noqa: PLC0415
+
+    outputs = flatten(task.output())
+    if not outputs or not all(output.exists() for output in outputs):
+        return False
+    fingerprint = fingerprints.of(task)
+    for output in outputs:
+        sidecar.write(output, fingerprint, task.task_id)
+    return True
