@@ -17,12 +17,15 @@ from __future__ import annotations
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from nbflow.core.fingerprint import Fingerprinter
+from nbflow.core.sidecar import SidecarIndex, can_record
+from nbflow.core.structure import flatten
+from nbflow.core.task import Task
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    from nbflow.core.task import Task
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +112,11 @@ class FingerprintCheck:
         threads: int = 1,
         force: frozenset[str] = frozenset(),
     ) -> None:
-        from nbflow.core.fingerprint import Fingerprinter  # noqa: PLC0415  (cycle)
-
         self.default_mode = default_mode
         self.force = force
         self.fingerprinter = Fingerprinter()
-        self._existence = ExistenceCheck(threads)
+        self.sidecars = SidecarIndex()
+        self.threads = threads
 
     def mode_of(self, task: Task) -> str:
         """Return the completeness mode used for ``task``."""
@@ -123,44 +125,63 @@ class FingerprintCheck:
 
     def check(self, tasks: Sequence[Task]) -> list[Verdict]:
         """Return one verdict per task: existence first, then the fingerprint."""
-        verdicts = self._existence.check(tasks)
-        return [self._refine(task, verdict) for task, verdict in zip(tasks, verdicts)]
+        if self.threads > 1 and len(tasks) > 1:
+            with ThreadPoolExecutor(
+                self.threads, thread_name_prefix="nbflow-check"
+            ) as pool:
+                return list(pool.map(self._verdict, tasks))
+        return [self._verdict(task) for task in tasks]
 
-    def _refine(self, task: Task, verdict: Verdict) -> Verdict:
+    def _verdict(self, task: Task) -> Verdict:
         if task.task_id in self.force:
             return _FORCED
-        if not verdict.complete or self.mode_of(task) != "fingerprint":
-            return verdict
         try:
-            return self._compare(task)
+            outputs = self._existing_outputs(task)
+            if outputs is None or isinstance(outputs, Verdict):
+                return outputs or _COMPLETE
+            if self.mode_of(task) != "fingerprint":
+                return _COMPLETE
+            return self._compare(task, outputs)
         except Exception as exc:  # noqa: BLE001  (a scheduling error for this task)
-            return Verdict(False, "fingerprint failed", exc, traceback.format_exc())
+            return Verdict(False, "complete() raised", exc, traceback.format_exc())
 
-    def _compare(self, task: Task) -> Verdict:
-        from nbflow.core import sidecar  # noqa: PLC0415  (targets load lazily)
-        from nbflow.core.structure import flatten  # noqa: PLC0415
+    def _existing_outputs(self, task: Task) -> list[Any] | Verdict | None:
+        """Return the outputs if all exist, else the verdict (None: custom complete())."""
+        if type(task).complete is not Task.complete:  # a custom complete() decides
+            verdict = _check_one(task)
+            if not verdict.complete:
+                return verdict
+            return (
+                flatten(task.output()) if self.mode_of(task) == "fingerprint" else None
+            )
+        outputs = flatten(task.output())
+        if not outputs:
+            return _NO_OUTPUTS
+        return outputs if all(out.exists() for out in outputs) else _MISSING
 
-        recorded = [sidecar.read(out) for out in flatten(task.output())]
-        known = [fingerprint for fingerprint in recorded if fingerprint is not None]
-        if not known:
+    def _compare(self, task: Task, all_outputs: list[Any]) -> Verdict:
+        outputs = [out for out in all_outputs if can_record(out)]
+        recorded = [self.sidecars.digests(out) for out in outputs]
+        if not any(recorded):
             return _UNVERSIONED
-        current = self.fingerprinter.of(task)
-        if all(fingerprint.digest == current.digest for fingerprint in known):
+        digest = self.fingerprinter.digest_of(task)
+        if all(digest in digests for digests in recorded if digests):
             return _UP_TO_DATE
+        output, digests = next((o, d) for o, d in zip(outputs, recorded) if d)
+        before = self.sidecars.read(output, min(digests))
+        if before is None:
+            return Verdict(False, "stale: fingerprint changed")
         labels = {dep.task_id: repr(dep) for dep in task.deps()}
-        changes = current.differences(known[0], labels)
+        changes = self.fingerprinter.of(task).differences(before, labels)
         return Verdict(False, "stale: " + "; ".join(changes))
 
     def record(self, task: Task) -> None:
         """Write the fingerprint beside each output of a task that just ran."""
         if self.mode_of(task) != "fingerprint":
             return
-        from nbflow.core import sidecar  # noqa: PLC0415
-        from nbflow.core.structure import flatten  # noqa: PLC0415
-
         fingerprint = self.fingerprinter.of(task)
         for output in flatten(task.output()):
-            sidecar.write(output, fingerprint, task.task_id)
+            self.sidecars.write(output, fingerprint, task.task_id)
 
 
 _FORCED = Verdict(complete=False, reason="forced")
@@ -197,6 +218,4 @@ def _any_class_wants_fingerprints() -> bool:
 
 
 def _default_complete() -> object:
-    from nbflow.core.task import Task  # noqa: PLC0415  (avoid an import cycle)
-
     return Task.complete

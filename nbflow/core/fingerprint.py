@@ -102,35 +102,57 @@ class Fingerprinter:
     """Compute fingerprints, caching per class and per task for one build."""
 
     def __init__(self) -> None:
-        self._by_task: dict[str, Fingerprint] = {}
+        self._digests: dict[str, str] = {}
+        self._deps: dict[str, list[Task]] = {}
         self._code: dict[type, dict[str, str]] = {}
+        self._class_digest: dict[type, str] = {}
 
-    def of(self, task: Task) -> Fingerprint:
-        """Return ``task``'s fingerprint (its requirements' first, without recursion)."""
-        done = self._by_task
-        if task.task_id in done:
-            return done[task.task_id]
-        stack: list[tuple[Task, list[Task] | None]] = [(task, None)]
+    def digest_of(self, task: Task) -> str:
+        """Return ``task``'s fingerprint digest, requirements first, without recursion."""
+        done = self._digests
+        found = done.get(task.task_id)
+        if found is not None:
+            return found
+        deps = self._deps[task.task_id] = task.deps()
+        if all(dep.task_id in done for dep in deps):  # the usual case: no walk needed
+            found = done[task.task_id] = self._digest(task)
+            return found
+        stack: list[tuple[Task, bool]] = [(task, True)]
+        stack.extend((dep, False) for dep in deps if dep.task_id not in done)
         while stack:
-            current, deps = stack.pop()
+            current, expanded = stack.pop()
             if current.task_id in done:
                 continue
-            if deps is None:
-                deps = current.deps()
-                stack.append((current, deps))
-                stack.extend((dep, None) for dep in deps if dep.task_id not in done)
+            if not expanded:
+                deps = self._deps[current.task_id] = current.deps()
+                stack.append((current, True))
+                stack.extend((dep, False) for dep in deps if dep.task_id not in done)
                 continue
-            done[current.task_id] = self._combine(current, deps)
+            done[current.task_id] = self._digest(current)
         return done[task.task_id]
 
-    def _combine(self, task: Task, deps: list[Task]) -> Fingerprint:
-        code = self.code_of(type(task))
-        params = task.to_str_params(only_significant=True, only_public=True)
-        upstream = {dep.task_id: self._by_task[dep.task_id].digest for dep in deps}
-        blob = json.dumps([code, params, upstream], sort_keys=True)
-        return Fingerprint(
-            hashlib.sha256(blob.encode()).hexdigest()[:32], code, params, upstream
+    def _digest(self, task: Task) -> str:
+        cls = type(task)
+        class_digest = self._class_digest.get(cls)
+        if class_digest is None:
+            class_digest = _hash(json.dumps(self.code_of(cls), sort_keys=True))
+            self._class_digest[cls] = class_digest
+        upstream = sorted(
+            f"{dep.task_id}={self._digests[dep.task_id]}"
+            for dep in self._deps[task.task_id]
         )
+        # the task id already hashes the significant parameters: no JSON per task
+        text = "\n".join([class_digest, task.task_id, *upstream])
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def of(self, task: Task) -> Fingerprint:
+        """Return ``task``'s full fingerprint, with the parts ``why`` compares."""
+        digest = self.digest_of(task)
+        upstream = {
+            dep.task_id: self._digests[dep.task_id] for dep in self._deps[task.task_id]
+        }
+        params = task.to_str_params(only_significant=True, only_public=True)
+        return Fingerprint(digest, self.code_of(type(task)), params, upstream)
 
     def code_of(self, cls: type) -> dict[str, str]:
         """Return the digests of the code ``cls`` is made of, by component name."""

@@ -26,8 +26,6 @@ from nbflow.core.task import Task
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from nbflow.core.fingerprint import Fingerprinter
-
 
 class Explanation(NamedTuple):
     """Whether a build would run one task, and why."""
@@ -164,15 +162,13 @@ def accept(roots: Iterable[Task], names: Iterable[str | Task]) -> list[str]:
     if not chosen:
         families = tuple(sorted({task.get_task_family() for task, _ in graph.values()}))
         raise UnknownTaskError(min(wanted), families)
-    fingerprints = FingerprintCheck("fingerprint").fingerprinter
+    check = FingerprintCheck("fingerprint")
     accepted: list[str] = []
     done: set[str] = set()
     for task_id in _upward_order(graph):
         task, _ = graph[task_id]
-        wanted_here = task_id in chosen or _only_upstream_changed(
-            task, fingerprints, done
-        )
-        if wanted_here and _record(task, fingerprints):
+        wanted_here = task_id in chosen or _only_upstream_changed(task, check, done)
+        if wanted_here and _record(task, check):
             done.add(task_id)
             accepted.append(repr(task))
     return accepted
@@ -195,18 +191,18 @@ def _upward_order(graph: dict[str, tuple[Task, list[str]]]) -> list[str]:
 
 
 def _only_upstream_changed(
-    task: Task, fingerprints: Fingerprinter, accepted: set[str]
+    task: Task, check: FingerprintCheck, accepted: set[str]
 ) -> bool:
-    from nbflow.core import sidecar  # noqa: PLC0415  (targets load lazily)
-
-    recorded = [sidecar.read(out) for out in flatten(task.output())]
-    if not recorded or recorded[0] is None:
+    outputs = flatten(task.output())
+    digests = check.sidecars.digests(outputs[0]) if outputs else set()
+    before = check.sidecars.read(outputs[0], min(digests)) if digests else None
+    if before is None:
         return False
-    before, now = recorded[0], fingerprints.of(task)
+    now = check.fingerprinter.of(task)
     changed = {
-        d
-        for d in set(now.upstream) | set(before.upstream)
-        if now.upstream.get(d) != before.upstream.get(d)
+        dep
+        for dep in set(now.upstream) | set(before.upstream)
+        if now.upstream.get(dep) != before.upstream.get(dep)
     }
     return (
         before.code == now.code
@@ -216,13 +212,11 @@ def _only_upstream_changed(
     )
 
 
-def _record(task: Task, fingerprints: Fingerprinter) -> bool:
-    from nbflow.core import sidecar  # noqa: PLC0415
-
+def _record(task: Task, check: FingerprintCheck) -> bool:
     outputs = flatten(task.output())
     if not outputs or not all(output.exists() for output in outputs):
         return False
-    fingerprint = fingerprints.of(task)
+    fingerprint = check.fingerprinter.of(task)
     for output in outputs:
-        sidecar.write(output, fingerprint, task.task_id)
+        check.sidecars.write(output, fingerprint, task.task_id)
     return True

@@ -1,9 +1,13 @@
-"""Sidecars: the small JSON file beside a task's output that records its fingerprint.
+"""Sidecars: the small JSON files beside a task's outputs that record fingerprints.
 
-For an output at ``data/clean.csv`` the sidecar is ``data/.clean.csv.nbflow.json``,
-written through the same filesystem as the output (local, ``memory://``, any fsspec
-URL) and atomically, like every nbflow write. Outputs of other target types (a
-database row, say) get no sidecar: such tasks are reported as unversioned.
+For an output ``data/clean.csv`` made with fingerprint ``3fa0...`` the sidecar is
+``data/.clean.csv.3fa0....nbflow.json``: the digest is in the *name*, so checking that an
+output is up to date needs no file to be opened — one directory listing per folder per
+build answers it for every output in that folder. The content (the fingerprint's parts)
+is read only to explain a change. Sidecars go through the same filesystem as the output
+(local, ``memory://``, any fsspec URL) and are written atomically; writing one removes
+the output's older sidecars. Outputs of other target types (a database row, say) get no
+sidecar, and their tasks are reported as unversioned.
 
 Imports: stdlib, nbflow.core.{fingerprint, fsspec_target, target}.
 """
@@ -11,57 +15,117 @@ Imports: stdlib, nbflow.core.{fingerprint, fsspec_target, target}.
 from __future__ import annotations
 
 import json
+import os
 import posixpath
+import re
 from typing import Any
 
 from nbflow.core.fingerprint import Fingerprint
 from nbflow.core.fsspec_target import FsspecTarget
 from nbflow.core.target import LocalTarget, MemoryTarget
 
-SUFFIX = ".nbflow.json"
+_NAME = re.compile(r"^\.(?P<output>.+)\.(?P<digest>[0-9a-f]{32})\.nbflow\.json$")
 
 
-def sidecar_path(path: str) -> str:
-    """Return the sidecar's path for an output path.
+def sidecar_path(path: str, digest: str) -> str:
+    """Return the path of the sidecar recording ``digest`` for the output at ``path``.
 
     Examples
     --------
-    >>> sidecar_path("data/clean.csv")
-    'data/.clean.csv.nbflow.json'
+    >>> sidecar_path("data/clean.csv", "0" * 32)
+    'data/.clean.csv.00000000000000000000000000000000.nbflow.json'
     """
     folder, name = posixpath.split(path)
-    return posixpath.join(folder, f".{name}{SUFFIX}")
+    return posixpath.join(folder, f".{name}.{digest}.nbflow.json")
 
 
-def sidecar_for(output: Any) -> Any:
-    """Return a target for ``output``'s sidecar, or None if it cannot have one."""
+def _sibling(output: Any, path: str) -> Any:
     if isinstance(output, LocalTarget):
-        return LocalTarget(sidecar_path(output.path))
+        return LocalTarget(path)
     if isinstance(output, MemoryTarget):
-        return MemoryTarget(sidecar_path(output.path), store=output.store)
+        return MemoryTarget(path, store=output.store)
     if isinstance(output, FsspecTarget):
-        return FsspecTarget(sidecar_path(output.path), **output.storage_options)
+        return FsspecTarget(path, **output.storage_options)
     return None
 
 
-def read(output: Any) -> Fingerprint | None:
-    """Return the fingerprint recorded beside ``output``, or None if there is none."""
-    sidecar = sidecar_for(output)
-    if sidecar is None or not sidecar.exists():
-        return None
-    with sidecar.open("r") as stream:
+def can_record(output: Any) -> bool:
+    """Return whether ``output`` is a kind of target that can have sidecars."""
+    return isinstance(output, (LocalTarget, MemoryTarget, FsspecTarget))
+
+
+class SidecarIndex:
+    """The sidecars of every folder looked at in one build (one listing per folder)."""
+
+    def __init__(self) -> None:
+        self._listed: set[tuple[int, str]] = set()
+        #: (filesystem key, output path) -> digests recorded for that output
+        self._digests: dict[tuple[int, str], set[str]] = {}
+
+    def digests(self, output: Any) -> set[str]:
+        """Return the digests recorded for ``output`` (empty: unversioned)."""
+        store = id(getattr(output, "store", None))
+        path = output.path
+        folder = path.rpartition("/")[0]
+        if (store, folder) not in self._listed:
+            self._list_folder(output, store, folder)
+        return self._digests.get((store, path), _NONE)
+
+    def read(self, output: Any, digest: str) -> Fingerprint | None:
+        """Return the fingerprint recorded under ``digest`` (None if unreadable)."""
+        sidecar = _sibling(output, sidecar_path(output.path, digest))
         try:
-            return Fingerprint.from_json(json.load(stream))
-        except (ValueError, KeyError, TypeError):
-            return None  # unreadable: treat the output as unversioned
+            with sidecar.open("r") as stream:
+                return Fingerprint.from_json(json.load(stream))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def write(self, output: Any, fingerprint: Fingerprint, task_id: str) -> None:
+        """Record ``fingerprint`` beside ``output`` and drop its older sidecars."""
+        if not can_record(output):
+            return
+        old = set(self.digests(output))
+        with _sibling(output, sidecar_path(output.path, fingerprint.digest)).open(
+            "w"
+        ) as f:
+            json.dump(
+                {"task_id": task_id, **fingerprint.to_json()},
+                f,
+                indent=1,
+                sort_keys=True,
+            )
+        for digest in old - {fingerprint.digest}:
+            _sibling(output, sidecar_path(output.path, digest)).remove()
+        store = id(getattr(output, "store", None))
+        self._digests[store, output.path] = {fingerprint.digest}
+
+    def _list_folder(self, output: Any, store: int, folder: str) -> None:
+        self._listed.add((store, folder))
+        prefix = folder + "/" if folder else ""
+        for name in _list(output, folder):
+            match = _NAME.match(name)
+            if match:
+                key = (store, prefix + match["output"])
+                self._digests.setdefault(key, set()).add(match["digest"])
 
 
-def write(output: Any, fingerprint: Fingerprint, task_id: str) -> bool:
-    """Record ``fingerprint`` beside ``output`` atomically; False if it cannot have one."""
-    sidecar = sidecar_for(output)
-    if sidecar is None:
-        return False
-    data = {"task_id": task_id, **fingerprint.to_json()}
-    with sidecar.open("w") as stream:
-        json.dump(data, stream, indent=1, sort_keys=True)
-    return True
+_NONE: set[str] = set()
+
+
+def _list(output: Any, folder: str) -> list[str]:
+    """Return the names of the files directly in ``folder`` (empty if it is missing)."""
+    if isinstance(output, LocalTarget):
+        try:
+            return os.listdir(folder or ".")  # noqa: PTH208  (names, not Paths: hot)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+    prefix = folder.rstrip("/") + "/" if folder else ""
+    names = []
+    for path in output.fs.listdir(folder):
+        text = str(path)
+        rest = (
+            text[len(prefix) :] if text.startswith(prefix) else posixpath.basename(text)
+        )
+        if "/" not in rest:
+            names.append(rest)
+    return names
