@@ -49,7 +49,10 @@ FLAG_OPTIONS = (
     "help_all",
     "detailed_summary",
     "assistant",
+    "dry_run",
 )
+#: Options that may be given several times; their values are collected in a list.
+LIST_OPTIONS = ("force", "accept")
 
 
 class UsageError(DefinitionError):
@@ -168,13 +171,16 @@ def _split_options(argv: list[str]) -> tuple[Invocation, list[str]]:
 def _take_option(arg: str, args: list[str], invocation: Invocation) -> bool:
     """Record ``arg`` if it is a run option (consuming its value); else return False."""
     name, value = _option(arg)
-    if name in VALUE_OPTIONS:
+    if name in VALUE_OPTIONS or name in LIST_OPTIONS:
         if value is None:
             if not args:
                 flag = f"--{name.replace('_', '-')}"
                 raise UsageError(f"{flag} needs a value", arg, f"write {flag} VALUE")
             value = args.pop(0)
-        invocation.options[name] = value
+        if name in LIST_OPTIONS:
+            invocation.options.setdefault(name, []).append(value)
+        else:
+            invocation.options[name] = value
         return True
     if name in FLAG_OPTIONS:
         invocation.options[name] = value is None or value.lower() in (

@@ -301,6 +301,8 @@ def run_options(invocation: cmdline.Invocation) -> dict[str, Any]:
     for name in ("executor", "keep_alive", "parallel_scheduling", "completeness"):
         if options.get(name) is not None:
             given[name] = options[name]
+    if options.get("force"):
+        given["force"] = list(options["force"])
     processes = options.get("parallel_scheduling_processes")
     if processes is not None:
         given["parallel_scheduling_processes"] = _positive_int(

@@ -83,3 +83,11 @@ def test_describe_params_lists_descriptions_and_defaults() -> None:
     assert "How many." in text
     assert "(default: 1)" in text
     assert "--verbose" in text
+
+
+def test_cmdline_force_and_accept_collect_every_value() -> None:
+    invocation = cmdline.parse(
+        ["Tool", "--force", "Tool", "--force=Other", "--accept", "X", "--dry-run"]
+    )
+
+    assert invocation.options == {"force": ["Tool", "Other"], "accept": ["X"], "dry_run": True}
