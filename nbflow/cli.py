@@ -9,7 +9,8 @@ and an exit code, never as a bare traceback (``NBFLOW_DEBUG=1`` adds it).
 
 Logging is configured here, and only here: importing nbflow never touches it.
 
-Imports: stdlib, nbflow (for ``__version__``), nbflow.core.*, nbflow.cli_progress.
+Imports: stdlib, nbflow (for ``__version__``), nbflow.core.*, nbflow.cli_progress;
+nbflow.cli_notebook lazily (``export``, ``graph``, ``run NOTEBOOK.ipynb``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 import traceback
 from typing import TYPE_CHECKING, TextIO
 
+from nbflow import cli_why
 from nbflow.cli_progress import first_line, progress_for, task_label
 from nbflow.core import cmdline, interface
 from nbflow.core.config import RetCodes, current_settings
@@ -48,7 +50,7 @@ logger = logging.getLogger("nbflow.cli")
 USAGE_EXIT = 2
 #: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
 INTERRUPTED_EXIT = 130
-COMMANDS = ("run",)
+COMMANDS = ("run", "export", "graph", "why")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: Failed tasks whose traceback is logged after a run; the rest are counted.
 _TRACEBACKS_SHOWN = 5
@@ -133,7 +135,13 @@ def _dispatch(args: list[str]) -> int:
 
         sys.stdout.write(f"nbflow {__version__}\n")
         return 0
-    if command == "run":
+    if command == "why":
+        return run_command(args[1:], explain=True)
+    if command in ("run", "export", "graph"):
+        from nbflow import cli_notebook  # noqa: PLC0415  (the notebook layer, on use)
+
+        if cli_notebook.handles(command, args[1:]):
+            return cli_notebook.main(command, args[1:])
         return run_command(args[1:])
     hint = "write `nbflow run " + " ".join(args) + "`"
     if not command.startswith("-"):
@@ -142,8 +150,8 @@ def _dispatch(args: list[str]) -> int:
     raise cmdline.UsageError(f"unknown command {command!r}", command, hint)
 
 
-def run_command(argv: list[str]) -> int:
-    """Carry out ``nbflow run ARGV`` and return the exit code."""
+def run_command(argv: list[str], *, explain: bool = False) -> int:
+    """Carry out ``nbflow run ARGV`` (or ``nbflow why ARGV``) and return the exit code."""
     show_progress = "--no-progress" not in argv
     # -h means --help, as in argparse; --no-progress is the CLI's own, not cmdline's.
     argv = ["--help" if arg == "-h" else arg for arg in argv if arg != "--no-progress"]
@@ -158,6 +166,11 @@ def run_command(argv: list[str]) -> int:
         return 0
     with interface.overrides_in_force(invocation):
         task = interface.instantiate(invocation)
+        if explain:
+            return cli_why.why_command(task, invocation)
+        stop = cli_why.before_run(task, invocation)
+        if stop is not None:
+            return stop
         options = interface.run_options(invocation)
         with _progress(enabled=show_progress, stream=sys.stderr) as listeners:
             result = interface.build(
@@ -347,11 +360,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nbflow",
         description="Luigi's pipeline model, at home in Jupyter.",
-        epilog="Run `nbflow run --help` for the options of run.",
+        epilog="Run `nbflow COMMAND --help` for the options of a command.",
     )
     parser.add_argument("--version", action="store_true", help="print the version")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     commands.add_parser("run", help="run a task and its missing requirements")
+    commands.add_parser("export", help="write a pipeline notebook's tasks to a module")
+    commands.add_parser("graph", help="draw a task's graph (dot, json, svg, png)")
+    commands.add_parser(
+        "why", help="say which tasks a run would run and why (same arguments as run)"
+    )
     return parser
 
 
@@ -360,7 +378,8 @@ def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nbflow run",
         usage="%(prog)s [OPTIONS] [--module MODULE] TASK [--PARAM VALUE ...]\n"
-        "       %(prog)s [OPTIONS] MODULE:TASK [--PARAM VALUE ...]",
+        "       %(prog)s [OPTIONS] MODULE:TASK [--PARAM VALUE ...]\n"
+        "       %(prog)s [OPTIONS] NOTEBOOK.ipynb TASK [--PARAM VALUE ...]",
         description=_RUN_DESCRIPTION,
         epilog=_RUN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -388,10 +407,35 @@ def _run_parser() -> argparse.ArgumentParser:
         "--log-level", metavar="LEVEL", help=f"one of {', '.join(LOG_LEVELS)} (WARNING)"
     )
     add("--no-progress", action="store_true", help="do not show progress on stderr")
+    add(
+        "--completeness",
+        metavar="MODE",
+        help="exists (outputs exist: Luigi's rule) or fingerprint (outputs exist and "
+        "were made by the same code, parameters and inputs) ([core] completeness; exists)",
+    )
+    add(
+        "--force",
+        metavar="TASK",
+        action="append",
+        help="run TASK (a family name or task id) again with everything downstream "
+        "of it, even if complete; repeatable",
+    )
+    add(
+        "--accept",
+        metavar="TASK",
+        action="append",
+        help="record TASK's current fingerprint without running it (and that of "
+        "downstream tasks whose only change is TASK); repeatable",
+    )
+    add(
+        "--dry-run",
+        action="store_true",
+        help="list what would run, and why; run nothing",
+    )
     luigi = parser.add_argument_group("accepted for Luigi compatibility, no effect")
     luigi.add_argument("--local-scheduler", action="store_true")
     for name in cmdline.VALUE_OPTIONS:
-        if name not in ("module", "workers", "executor", "log_level"):
+        if name not in ("module", "workers", "executor", "log_level", "completeness"):
             luigi.add_argument("--" + name.replace("_", "-"), metavar="VALUE")
     for name in ("no-lock", "take-lock", "assistant", "detailed-summary", "help-all"):
         luigi.add_argument(f"--{name}", action="store_true")

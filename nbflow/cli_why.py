@@ -43,8 +43,9 @@ def write_explanations(items: list[planning.Explanation], out: TextIO) -> None:
         out.write(f"{verdict}  {item.label:<{width}}  {item.reason}\n")
 
 
-def why_command(root: Task, invocation: Invocation, out: TextIO = sys.stdout) -> int:
+def why_command(root: Task, invocation: Invocation, out: TextIO | None = None) -> int:
     """Explain, for every task under ``root``, whether a run would run it and why."""
+    out = out or sys.stdout
     items = planning.explain(
         [root], mode=mode_of(invocation), force=forced(invocation, root)
     )
@@ -55,9 +56,10 @@ def why_command(root: Task, invocation: Invocation, out: TextIO = sys.stdout) ->
 
 
 def before_run(
-    root: Task, invocation: Invocation, out: TextIO = sys.stdout
+    root: Task, invocation: Invocation, out: TextIO | None = None
 ) -> int | None:
     """Carry out --accept and --dry-run; return an exit code if the run must stop here."""
+    out = out or sys.stdout
     accepted = invocation.options.get("accept") or []
     if accepted:
         out.writelines(

@@ -71,6 +71,8 @@ class Invocation:
     """A parsed command line: which task, its parameters, and the run options."""
 
     task_name: str | None = None
+    #: the class found for task_name (the --module's own class when names clash)
+    task_cls: type[Task] | None = None
     #: family -> {parameter: text}; the root task's own parameters are under its family.
     overrides: dict[str, dict[str, str]] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
@@ -97,6 +99,7 @@ def parse(argv: list[str], *, main_task_cls: type[Task] | None = None) -> Invoca
         import_module(module)
     if main_task_cls is not None:
         invocation.task_name = main_task_cls.get_task_family()
+        invocation.task_cls = main_task_cls
         task_cls = main_task_cls
     else:
         if not rest or rest[0].startswith("-"):
@@ -109,12 +112,23 @@ def parse(argv: list[str], *, main_task_cls: type[Task] | None = None) -> Invoca
             )
         name = rest.pop(0)
         if ":" in name:
-            module_name, name = name.split(":", 1)
-            import_module(module_name)
+            module, name = name.split(":", 1)
+            import_module(module)
+        task_cls = _lookup(name, module)
         invocation.task_name = name
-        task_cls = REGISTRY.lookup(name)
+        invocation.task_cls = task_cls
     _parse_params(task_cls, rest, invocation)
     return invocation
+
+
+def _lookup(name: str, module: str | None) -> type[Task]:
+    """Find ``name``, preferring the class the named module defines."""
+    if module:
+        qualified = f"{Path(module).stem if module.endswith('.py') else module}.{name}"
+        for cls in REGISTRY.classes():
+            if f"{cls.__module__}.{cls.__qualname__}" == qualified:
+                return cls
+    return REGISTRY.lookup(name)
 
 
 def import_module(name: str) -> None:

@@ -288,7 +288,7 @@ def overrides_in_force(invocation: cmdline.Invocation) -> Iterator[None]:
 def instantiate(invocation: cmdline.Invocation) -> Task:
     """Construct the invocation's root task (its parameters come from the overrides)."""
     assert invocation.task_name is not None  # noqa: S101  (parse() guarantees it)
-    task_cls = REGISTRY.lookup(invocation.task_name)
+    task_cls = invocation.task_cls or REGISTRY.lookup(invocation.task_name)
     return task_cls()
 
 
