@@ -1,0 +1,292 @@
+"""Lay a task graph out once, as SVG whose nodes can be recoloured by CSS class.
+
+:func:`lay_out` hands the DOT text of :func:`nbflow.core.dot.to_dot` to graphviz's
+``dot`` when it is installed, and otherwise (or when ``dot`` fails or takes too long)
+uses :func:`layered_svg`, a small pure-Python layered layout. Both produce the same
+shape of SVG: one ``<g class="node STATE">`` per node whose ``<title>`` is the node id,
+so the front end finds nodes and recolours them without laying anything out again.
+
+Graphs larger than ``group_above`` nodes are drawn one node per task family
+(:func:`group_by_family`): ``dot`` takes seconds on a thousand nodes, and nobody reads a
+drawing of two thousand boxes.
+
+Imports: stdlib, nbflow.core.dot.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+from collections import defaultdict
+from typing import TYPE_CHECKING, NamedTuple
+
+from nbflow.core.dot import COLOURS, DotNode, to_dot
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+#: Above this many nodes the graph is drawn one node per family.
+GROUP_ABOVE = 300
+#: Seconds ``dot`` may take before the pure-Python layout is used instead.
+DOT_TIMEOUT = 20.0
+#: Prefix of the node id of a family group.
+GROUP_PREFIX = "family:"
+#: Most characters of a label drawn in a node (the full text is in the details).
+LABEL_MAX = 60
+
+#: Aggregate state of a group: the first state in this order that any member is in.
+_GROUP_PRECEDENCE = (
+    "FAILED",
+    "RUNNING",
+    "BATCH_RUNNING",
+    "PENDING",
+    "DISABLED",
+    "UPSTREAM_FAILED",
+    "UPSTREAM_DISABLED",
+    "stale",
+    "DONE",
+)
+_XML_NOISE = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", re.DOTALL)
+
+
+class Layout(NamedTuple):
+    """An SVG drawing and how task ids map to the nodes drawn."""
+
+    svg: str
+    #: "dot" or "fallback".
+    engine: str
+    #: task_id -> the id of the node that shows it (itself unless grouped).
+    node_of: dict[str, str]
+
+
+def short_label(text: str, limit: int = LABEL_MAX) -> str:
+    """Return ``text`` cut to ``limit`` characters, marking the cut with an ellipsis.
+
+    Examples
+    --------
+    >>> short_label("Clean(day=2024-01-31)", 10)
+    'Clean(day…'
+    """
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def family_of_label(label: str) -> str:
+    """Return the family of a ``Family(param=value)`` label.
+
+    Examples
+    --------
+    >>> family_of_label("Clean(day=2024-01-31)")
+    'Clean'
+    """
+    return label.split("(", 1)[0]
+
+
+def group_state(states: Iterable[str]) -> str:
+    """Return the state shown for a group whose members are in ``states``.
+
+    Examples
+    --------
+    >>> group_state(["DONE", "RUNNING", "PENDING"])
+    'RUNNING'
+    >>> group_state(["complete", "complete"])
+    'complete'
+    """
+    present = set(states)
+    for state in _GROUP_PRECEDENCE:
+        if state in present:
+            return state
+    return "complete" if present else "PENDING"
+
+
+def group_by_family(
+    nodes: list[DotNode], families: Mapping[str, str] | None = None
+) -> tuple[list[DotNode], dict[str, str]]:
+    """Return one node per family (edges between families) and task_id -> group id.
+
+    ``families`` maps task ids to families; without it the family is read from labels.
+    """
+    node_of: dict[str, str] = {}
+    members: dict[str, list[DotNode]] = defaultdict(list)
+    for node in nodes:
+        family = (families or {}).get(node.task_id) or family_of_label(node.label)
+        node_of[node.task_id] = GROUP_PREFIX + family
+        members[family].append(node)
+    grouped = []
+    for family, group in members.items():
+        group_id = GROUP_PREFIX + family
+        deps = {node_of[dep] for node in group for dep in node.deps if dep in node_of}
+        deps.discard(group_id)
+        grouped.append(
+            DotNode(
+                group_id,
+                f"{family} \N{MULTIPLICATION SIGN}{len(group)}",
+                group_state(node.state for node in group),
+                tuple(sorted(deps)),
+            )
+        )
+    return grouped, node_of
+
+
+def lay_out(
+    nodes: list[DotNode],
+    *,
+    families: Mapping[str, str] | None = None,
+    group_above: int = GROUP_ABOVE,
+) -> Layout:
+    """Lay ``nodes`` out as SVG with ``dot`` if possible, else with :func:`layered_svg`."""
+    node_of = {node.task_id: node.task_id for node in nodes}
+    if len(nodes) > group_above:
+        nodes, node_of = group_by_family(nodes, families)
+    shown = [node._replace(label=short_label(node.label)) for node in nodes]
+    svg = dot_svg(shown) if len(shown) <= group_above else None
+    if svg is None:
+        return Layout(layered_svg(shown), "fallback", node_of)
+    return Layout(svg, "dot", node_of)
+
+
+def dot_svg(nodes: list[DotNode]) -> str | None:
+    """Return the SVG ``dot`` makes of ``nodes``, or None if ``dot`` is missing or fails."""
+    program = shutil.which("dot")
+    if program is None:
+        return None
+    try:
+        made = subprocess.run(  # noqa: S603  (a resolved program, our own DOT text on stdin)
+            [program, "-Tsvg"],
+            input=to_dot(nodes).encode(),
+            capture_output=True,
+            timeout=DOT_TIMEOUT,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        # broken or slow graphviz: the fallback layout still draws the graph
+        return None
+    return _XML_NOISE.sub("", made.stdout.decode("utf-8", "replace")).strip()
+
+
+# --- the pure-Python layered layout ---------------------------------------------------
+
+_NODE_HEIGHT = 28
+_ROW_GAP = 14
+_RANK_GAP = 48
+_CHAR_WIDTH = 6.2
+_PADDING = 16
+
+
+def rank_nodes(nodes: list[DotNode]) -> dict[str, int]:
+    """Return each node's rank: 0 for no dependencies, else one more than its deepest.
+
+    Examples
+    --------
+    >>> rank_nodes([DotNode("a", "A", "DONE", ()), DotNode("b", "B", "DONE", ("a",))])
+    {'a': 0, 'b': 1}
+    """
+    known = {node.task_id: node for node in nodes}
+    waiting = {
+        node.task_id: sum(dep in known for dep in set(node.deps)) for node in nodes
+    }
+    dependents: dict[str, list[str]] = defaultdict(list)
+    for node in nodes:
+        for dep in set(node.deps):
+            if dep in known:
+                dependents[dep].append(node.task_id)
+    rank = dict.fromkeys(known, 0)
+    ready = [task_id for task_id, count in waiting.items() if count == 0]
+    while ready:
+        task_id = ready.pop()
+        for child in dependents[task_id]:
+            rank[child] = max(rank[child], rank[task_id] + 1)
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    return rank
+
+
+def order_ranks(nodes: list[DotNode], rank: Mapping[str, int]) -> list[list[str]]:
+    """Return the node ids of each rank, ordered to shorten edges (barycentre sweeps)."""
+    ranks: list[list[str]] = [[] for _ in range(max(rank.values(), default=-1) + 1)]
+    for node in nodes:
+        ranks[rank[node.task_id]].append(node.task_id)
+    neighbours: dict[str, list[str]] = defaultdict(list)
+    for node in nodes:
+        for dep in node.deps:
+            if dep in rank:
+                neighbours[node.task_id].append(dep)
+                neighbours[dep].append(node.task_id)
+    for _sweep in range(4):
+        position = {task_id: i for layer in ranks for i, task_id in enumerate(layer)}
+        for layer in ranks:
+            layer.sort(key=lambda task_id: _barycentre(task_id, neighbours, position))
+    return ranks
+
+
+def _barycentre(
+    task_id: str, neighbours: Mapping[str, list[str]], position: Mapping[str, int]
+) -> float:
+    around = neighbours.get(task_id)
+    if not around:
+        return float(position[task_id])
+    return sum(position[other] for other in around) / len(around)
+
+
+def layered_svg(nodes: list[DotNode]) -> str:
+    """Return SVG for ``nodes`` laid out left to right in ranks, without graphviz."""
+    rank = rank_nodes(nodes)
+    ranks = order_ranks(nodes, rank)
+    by_id = {node.task_id: node for node in nodes}
+    boxes: dict[str, tuple[float, float, float]] = {}  # id -> (x, y, width)
+    x = 4.0
+    for layer in ranks:
+        width = max(len(by_id[task_id].label) for task_id in layer) * _CHAR_WIDTH
+        width += _PADDING
+        for row, task_id in enumerate(layer):
+            boxes[task_id] = (x, 4.0 + row * (_NODE_HEIGHT + _ROW_GAP), width)
+        x += width + _RANK_GAP
+    height = max((len(layer) for layer in ranks), default=0) * (_NODE_HEIGHT + _ROW_GAP)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {x:.0f} {height + 8:.0f}">',
+        '<g id="graph0" class="graph">',
+    ]
+    parts.extend(
+        _edge_svg(boxes[dep], boxes[node.task_id])
+        for node in nodes
+        for dep in node.deps
+        if dep in boxes
+    )
+    parts.extend(
+        _node_svg(number, node, boxes[node.task_id])
+        for number, node in enumerate(nodes, start=1)
+    )
+    parts.append("</g></svg>")
+    return "\n".join(parts)
+
+
+def _node_svg(number: int, node: DotNode, box: tuple[float, float, float]) -> str:
+    x, y, width = box
+    colour = COLOURS.get(node.state, COLOURS["PENDING"])
+    state = html.escape(node.state)
+    return (
+        f'<g id="node{number}" class="node {state}">'
+        f"<title>{html.escape(node.task_id)}</title>"
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{_NODE_HEIGHT}" '
+        f'rx="6" fill="{colour}" stroke="black"/>'
+        f'<text text-anchor="middle" x="{x + width / 2:.1f}" y="{y + 18:.1f}" '
+        f'font-family="Helvetica,sans-Serif" font-size="10.00">'
+        f"{html.escape(node.label)}</text></g>"
+    )
+
+
+def _edge_svg(
+    source: tuple[float, float, float], target: tuple[float, float, float]
+) -> str:
+    x1, y1 = source[0] + source[2], source[1] + _NODE_HEIGHT / 2
+    x2, y2 = target[0] - 6, target[1] + _NODE_HEIGHT / 2
+    middle = (x1 + x2) / 2
+    return (
+        f'<g class="edge"><path fill="none" stroke="#555" '
+        f'd="M{x1:.1f},{y1:.1f} C{middle:.1f},{y1:.1f} {middle:.1f},{y2:.1f} '
+        f'{x2:.1f},{y2:.1f}"/>'
+        f'<polygon fill="#555" stroke="#555" points="{x2:.1f},{y2 - 3:.1f} '
+        f'{x2 + 6:.1f},{y2:.1f} {x2:.1f},{y2 + 3:.1f}"/></g>'
+    )

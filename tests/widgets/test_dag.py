@@ -1,0 +1,357 @@
+"""RunView and GraphView, tested through their synced traits (never pixels)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+import nbflow
+from nbflow.core.dot import DotNode
+from nbflow.core.events import Status
+from nbflow.widgets import GraphView, RunView
+from nbflow.widgets.dag import colour_css
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+P, R, D, F = Status.PENDING, Status.RUNNING, Status.DONE, Status.FAILED
+
+
+@pytest.fixture
+def views() -> Iterator[list[RunView]]:
+    """Views made by a test, closed at its end (their flusher threads stop)."""
+    made: list[RunView] = []
+    yield made
+    for view in made:
+        view.close()
+
+
+def wait_for(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail("condition not met in time")
+        time.sleep(0.02)
+
+
+class Leaf(nbflow.Task):
+    """A task that reports progress, a message and a tracking URL."""
+
+    number = nbflow.IntParameter()
+    fail = nbflow.BoolParameter(default=False)
+
+    def complete(self) -> bool:
+        return False
+
+    def run(self) -> None:
+        self.set_progress_percentage(50)
+        self.set_status_message(f"working on {self.number}")
+        self.set_tracking_url(f"https://ci.example/{self.number}?a=1&b=2")
+        if self.fail:
+            raise ValueError("boom <script>alert(1)</script>")
+
+
+class Top(nbflow.WrapperTask):
+    """Needs three leaves; the last one fails when asked."""
+
+    fail = nbflow.BoolParameter(default=False)
+
+    def requires(self) -> list[Leaf]:
+        return [Leaf(number=i, fail=self.fail and i == 2) for i in range(3)]
+
+
+def test_run_view_real_build_ends_with_every_node_done(views: list[RunView]) -> None:
+    run = nbflow.build([Top()], wait=False, workers=2)
+    view = RunView(run)
+    views.append(view)
+
+    run.wait(timeout=30)
+
+    assert set(view.states.values()) == {"DONE"}
+    assert len(view.states) == 4
+    assert 'aria-valuenow="100"' in view.progress
+    assert "4/4 done (100%)" in view.progress
+    assert "succeeded: 4 tasks: 4 done" in view.progress
+    assert view.failures == ""
+    assert view.svg.count('class="node ') == 4
+
+
+def test_run_view_failure_panel_escapes_and_collapses_traceback(
+    views: list[RunView],
+) -> None:
+    run = nbflow.build([Top(fail=True)], wait=False, workers=1)
+    view = RunView(run)
+    views.append(view)
+
+    run.wait(timeout=30)
+
+    failed = [node for node, state in view.states.items() if state == "FAILED"]
+    assert len(failed) == 1
+    assert "UPSTREAM_FAILED" in view.states.values()
+    assert "<script>" not in view.failures
+    assert "boom &lt;script&gt;alert(1)&lt;/script&gt;" in view.failures
+    assert "<details><summary>Traceback</summary><pre>Traceback" in view.failures
+    assert "<details open" not in view.failures
+    assert "<th>number</th><td>2</td>" in view.failures
+    assert "failed: 4 tasks" in view.progress
+
+
+def test_run_view_attached_after_the_run_shows_the_same(views: list[RunView]) -> None:
+    run = nbflow.build([Top()], wait=False)
+    run.wait(timeout=30)
+
+    view = RunView(run)
+    views.append(view)
+
+    assert set(view.states.values()) == {"DONE"}
+    assert "4/4 done (100%)" in view.progress
+    assert view._thread is None  # nothing left to flush: no thread
+
+
+def test_run_view_detail_on_selected_node(views: list[RunView]) -> None:
+    run = nbflow.build([Top()], wait=False)
+    view = RunView(run)
+    views.append(view)
+    run.wait(timeout=30)
+    leaf = Leaf(number=1).task_id
+
+    view.selected = leaf
+
+    assert view.detail["label"] == "Leaf(number=1, fail=False)"
+    assert view.detail["state"] == "DONE"
+    assert view.detail["params"] == [["number", "1"], ["fail", "False"]]
+    assert view.detail["message"] == "working on 1"
+    assert view.detail["progress"] == 50
+    assert view.detail["url"] == "https://ci.example/1?a=1&b=2"
+
+
+def test_run_view_running_task_shows_bar_message_link_and_elapsed(
+    fake_run: Any, views: list[RunView]
+) -> None:
+    fake_run.add("a", params=(("x", "<img src=x onerror=alert(1)>"),))
+    fake_run.start()
+    view = RunView(fake_run, interval=0.01)
+    views.append(view)
+
+    fake_run.change("a", R, P)
+    fake_run.progress("a", 40)
+    fake_run.message("a", "<b>loading</b>")
+    fake_run.url("a", 'https://x.example/?q="1"&r=<2>')
+    wait_for(lambda: "nbflow-task" in view.progress and "40%" in view.progress)
+
+    html = view.progress
+    assert view.states == {"a": "RUNNING"}
+    assert "<img" not in html
+    assert "<b>" not in html
+    assert "a(x=&lt;img src=x onerror=alert(1)&gt;)" in html
+    assert '<span class="nbflow-message">&lt;b&gt;loading&lt;/b&gt;</span>' in html
+    assert (
+        '<a href="https://x.example/?q=&quot;1&quot;&amp;r=&lt;2&gt;" '
+        'target="_blank" rel="noopener noreferrer">'
+    ) in html
+    assert 'class="nbflow-elapsed">' in html
+
+
+def test_run_view_links_only_web_urls(fake_run: Any, views: list[RunView]) -> None:
+    fake_run.add("a")
+    fake_run.start()
+    fake_run.change("a", R, P)
+    fake_run.url("a", "javascript:alert(1)")
+    view = RunView(fake_run)
+    views.append(view)
+    fake_run.finish()
+
+    fake_run_html = view.failures + view.progress
+    view.selected = "a"
+
+    assert "href" not in fake_run_html
+    assert view.detail["url"] == ""
+
+
+def test_run_view_coalesces_a_burst_into_few_messages(
+    fake_run: Any, views: list[RunView], record: Any
+) -> None:
+    fake_run.add("a")
+    fake_run.start()
+    view = RunView(fake_run)
+    views.append(view)
+    fake_run.change("a", R, P)
+    wait_for(lambda: view.states == {"a": "RUNNING"})
+    sent = record(view)
+    started = time.monotonic()
+
+    for i in range(1000):
+        fake_run.progress("a", i / 10)
+        fake_run.message("a", f"step {i}")
+    burst = time.monotonic() - started
+    wait_for(lambda: "step 999" in view.progress)
+
+    assert burst < 1.0  # notifications only touch Python state
+    assert len(sent.messages) <= 3 + 10 * (time.monotonic() - started)
+    assert len(sent.messages) < 20
+    assert 'class="nbflow-percent">100%</span>' in sent.updates("progress")[-1]
+
+
+def test_run_view_2000_tasks_do_not_flood_the_front_end(
+    fake_run: Any, views: list[RunView], record: Any
+) -> None:
+    ids = [f"T{i % 7}_{i}" for i in range(2000)]
+    view = RunView(fake_run)
+    views.append(view)
+    sent = record(view)
+    started = time.monotonic()
+
+    for i, task_id in enumerate(ids):
+        fake_run.add(task_id, *([ids[i - 1]] if i % 10 else []))
+    fake_run.start()
+    for task_id in ids:
+        fake_run.change(task_id, R, P)
+        fake_run.progress(task_id, 50)
+        fake_run.change(task_id, D, R)
+    fake_run.finish()
+    elapsed = time.monotonic() - started
+
+    assert len(sent.messages) <= 2 + 10 * elapsed + 1
+    assert len(sent.updates("svg")) == 1  # laid out once
+    assert sorted(view.states) == [f"family:T{i}" for i in range(7)]  # grouped
+    assert set(view.states.values()) == {"DONE"}
+    assert "2000/2000 done (100%)" in view.progress
+
+
+def test_run_view_lays_out_once_then_sends_only_states(
+    fake_run: Any, views: list[RunView], record: Any
+) -> None:
+    fake_run.add("a")
+    fake_run.add("b", "a")
+    view = RunView(fake_run, interval=0.01)
+    views.append(view)
+    sent = record(view)
+    fake_run.start()
+    wait_for(lambda: bool(view.svg))
+
+    fake_run.change("a", R, P)
+    fake_run.change("a", D, R)
+    fake_run.change("b", R, P)
+    fake_run.finish()
+
+    assert len(sent.updates("svg")) == 1
+    assert sent.updates("states")[-1] == {"a": "DONE", "b": "RUNNING"}
+    assert all("svg" not in m["state"] for m in sent.messages[1:])
+
+
+def test_run_view_shows_complete_before_the_run(
+    fake_run: Any, views: list[RunView]
+) -> None:
+    fake_run.add("old", status=D, complete_before=True)
+    fake_run.add("new", "old")
+    fake_run.start()
+    fake_run.change("new", R, P)
+    fake_run.change("new", D, R)
+    fake_run.finish()
+
+    view = RunView(fake_run)
+    views.append(view)
+
+    assert view.states == {"old": "complete", "new": "DONE"}
+    assert "1 done, 1 complete before the run" in view.progress
+
+
+def test_run_view_close_unsubscribes_and_stops_its_thread(fake_run: Any) -> None:
+    fake_run.add("a")
+    view = RunView(fake_run)
+
+    view.close()
+    fake_run.start()
+
+    assert fake_run.listeners == []
+    assert view._thread is not None
+    assert not view._thread.is_alive()
+
+
+def test_run_view_repr_is_plain_text(fake_run: Any, views: list[RunView]) -> None:
+    fake_run.add("a")
+    fake_run.start()
+    fake_run.change("a", R, P)
+    fake_run.change("a", D, R)
+    fake_run.finish()
+    view = RunView(fake_run)
+    views.append(view)
+
+    text = repr(view)
+    bundle = view._repr_mimebundle_()
+
+    assert text == "nbflow run : succeeded: 1 tasks: 1 done · wall 0.0 s"
+    assert bundle[0]["text/plain"] == text
+
+
+def test_graph_view_static_states_detail_and_repr() -> None:
+    nodes = [
+        DotNode("a", "A()", "complete", ()),
+        DotNode("b", "B(x=<script>)", "FAILED", ("a",)),
+    ]
+
+    view = GraphView(nodes, title="demo")
+    view.selected = "b"
+
+    assert view.states == {"a": "complete", "b": "FAILED"}
+    assert view.detail == {
+        "task_id": "b",
+        "label": "B(x=<script>)",
+        "state": "FAILED",
+        "deps": 1,
+    }
+    assert "<script>" not in view.svg
+    assert (
+        repr(view)
+        == "nbflow graph 'demo': 2 tasks\n  A() [complete]\n  B(x=<script>) [FAILED]"
+    )
+    view.close()
+
+
+def test_colour_css_covers_every_state() -> None:
+    css = colour_css()
+
+    for state in (
+        "PENDING",
+        "RUNNING",
+        "DONE",
+        "FAILED",
+        "DISABLED",
+        "UPSTREAM_FAILED",
+        "complete",
+        "stale",
+    ):
+        assert f"g.node.{state} >" in css
+
+
+def test_import_nbflow_widgets_loads_no_widget_library() -> None:
+    code = (
+        "import sys, nbflow.widgets\n"
+        "print(sorted(m for m in ('ipywidgets', 'anywidget', 'traitlets') if m in sys.modules))"
+    )
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+    assert out.strip() == "[]"
+
+
+def test_run_view_deselecting_clears_the_detail(
+    fake_run: Any, views: list[RunView]
+) -> None:
+    fake_run.add("a")
+    fake_run.start()
+    fake_run.finish()
+    view = RunView(fake_run)
+    views.append(view)
+    view.selected = "a"
+    assert view.detail["task_id"] == "a"
+
+    view.selected = ""
+
+    assert view.detail == {}
