@@ -8,6 +8,9 @@ no config is read and nothing is started.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from nbflow import (
     event,
     execution_summary,
@@ -74,7 +77,26 @@ from nbflow.core.task import (
 )
 from nbflow.core.worker import Worker
 
+if TYPE_CHECKING:
+    from nbflow.notebook.task import NotebookTask
+
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """Register the ``%nbflow`` magic: ``%load_ext nbflow`` calls this (IPython's hook).
+
+    IPython is imported only here, when the extension is loaded, never by ``import nbflow``
+    (by name, so the import graph keeps the kernel shell above everything that imports
+    nbflow).
+    """
+    importlib.import_module("nbflow.kernel").load_ipython_extension(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    """Remove the ``%nbflow`` magic (``%unload_ext nbflow``); runs in progress go on."""
+    importlib.import_module("nbflow.kernel").unload_ipython_extension(ipython)
+
 
 __all__ = [
     "BoolParameter",
@@ -101,6 +123,7 @@ __all__ = [
     "MonthParameter",
     "NbflowError",
     "NbflowWarning",
+    "NotebookTask",
     "NumericalParameter",
     "OptionalBoolParameter",
     "OptionalChoiceParameter",
@@ -145,3 +168,12 @@ __all__ = [
     "task",
     "worker",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``NotebookTask`` on first use (nbflow.notebook; papermill loads on run)."""
+    # By name, like the kernel: the import graph keeps the facade above nbflow.notebook.
+    if name == "NotebookTask":
+        return importlib.import_module("nbflow.notebook.task").NotebookTask
+    message = f"module 'nbflow' has no attribute {name!r}"
+    raise AttributeError(message)

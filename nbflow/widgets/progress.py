@@ -165,6 +165,10 @@ class RunBoard:
         state = notification.status.value
         if notification.status is Status.DONE and notification.complete_before:
             state = "complete"
+        elif notification.status is Status.PENDING and notification.reason.startswith(
+            "stale"
+        ):
+            state = "stale"  # outputs exist but were made by other code or inputs
         if notification.task_id in self.tasks:
             return
         self.tasks[notification.task_id] = TaskRecord(

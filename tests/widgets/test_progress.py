@@ -90,3 +90,29 @@ def test_widget_doctests_pass(module: object, monkeypatch: pytest.MonkeyPatch) -
     failures, _ = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)  # type: ignore[arg-type]
 
     assert failures == 0
+
+
+def test_stale_tasks_are_shown_apart_from_missing_ones() -> None:
+    from nbflow.core.events import Status, TaskAdded
+    from nbflow.widgets.progress import RunBoard
+
+    record = RunBoard()
+    record.apply(
+        TaskAdded(
+            1,
+            0.0,
+            "a",
+            "A",
+            (),
+            (),
+            Status.PENDING,
+            False,
+            "stale: code changed in clean",
+        )
+    )
+    record.apply(
+        TaskAdded(2, 0.0, "b", "B", (), (), Status.PENDING, False, "output missing")
+    )
+
+    assert record.tasks["a"].state == "stale"
+    assert record.tasks["b"].state == "PENDING"
