@@ -37,10 +37,8 @@ def forced(invocation: Invocation, root: Task) -> frozenset[str]:
 
 def write_explanations(items: list[planning.Explanation], out: TextIO) -> None:
     """Print one line per task: RUN or skip, its label, and the reason."""
-    width = max((len(item.label) for item in items), default=0)
-    for item in items:
-        verdict = "RUN " if item.will_run else "skip"
-        out.write(f"{verdict}  {item.label:<{width}}  {item.reason}\n")
+    if items:
+        out.write(planning.format_explanations(items) + "\n")
 
 
 def why_command(root: Task, invocation: Invocation, out: TextIO | None = None) -> int:

@@ -171,16 +171,16 @@ def _collect(cls: type) -> Iterator[tuple[str, str]]:
             continue
         seen.add(id(obj))
         if isinstance(obj, type):
-            for name, digest, used in _class_parts(obj):
+            for name, digest, used, namespace in _class_parts(obj):
                 yield name, digest
-                pending.extend(_resolve(obj, used))
+                pending.extend(_resolve(namespace, used))
         else:
             digest, used = _function_digest(obj)
             yield obj.__qualname__, digest
-            pending.extend(_resolve(obj, used))
+            pending.extend(_resolve(obj.__globals__, used))
 
 
-def _class_parts(cls: type) -> Iterator[tuple[str, str, set[str]]]:
+def _class_parts(cls: type) -> Iterator[tuple[str, str, set[str], dict[str, Any]]]:
     bases = ",".join(base.__qualname__ for base in cls.__bases__)
     constants = {
         name: repr(value)
@@ -192,12 +192,14 @@ def _class_parts(cls: type) -> Iterator[tuple[str, str, set[str]]]:
         cls.__qualname__,
         _hash(f"{bases}|{json.dumps(constants, sort_keys=True)}"),
         set(),
+        {},
     )
     for name, value in sorted(cls.__dict__.items()):
         function = _function_of(value)
         if function is not None:
             digest, used = _function_digest(function)
-            yield f"{cls.__qualname__}.{name}", digest, used
+            # names resolve where the method runs (a notebook's namespace, a module)
+            yield f"{cls.__qualname__}.{name}", digest, used, function.__globals__
 
 
 def _function_of(value: Any) -> types.FunctionType | None:
@@ -239,10 +241,8 @@ def _function_digest(function: types.FunctionType) -> tuple[str, set[str]]:
     return _hash(dump), set(names) | set(function.__code__.co_names)
 
 
-def _resolve(owner: Any, names: set[str]) -> Iterator[Any]:
-    """Yield the user-code functions and classes that ``names`` refer to in owner's module."""
-    module = sys.modules.get(getattr(owner, "__module__", "") or "")
-    namespace = vars(module) if module is not None else {}
+def _resolve(namespace: dict[str, Any], names: set[str]) -> Iterator[Any]:
+    """Yield the user-code functions and classes ``names`` refer to in ``namespace``."""
     for name in sorted(names):
         value = namespace.get(name)
         # a Task class used here is a requirement: its fingerprint arrives via upstream

@@ -179,7 +179,7 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     settings = settings or _config.current_settings()
     if completeness is None or isinstance(completeness, str):
         with _config.use_settings(settings):
-            completeness = _completeness_for(
+            completeness = completeness_for(
                 settings, completeness, roots, force, parallel_scheduling
             )
     options = worker_options(
@@ -206,13 +206,14 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     return result if detailed_summary else result.scheduling_succeeded
 
 
-def _completeness_for(
+def completeness_for(
     settings: _config.Settings,
     mode: str | None,
     roots: list[Task],
     force: Iterable[Task | str],
     parallel: bool | None,
 ) -> CompletenessCheck:
+    """Return the completeness check for a run: its mode, forced tasks and threads."""
     mode = mode or settings.get("core", "completeness", "exists")
     forced = forced_ids(roots, force) if force else frozenset()
     threads = 1

@@ -36,6 +36,21 @@ class Explanation(NamedTuple):
     reason: str
 
 
+def format_explanations(items: list[Explanation]) -> str:
+    """Return one line per task: RUN or skip, its label and the reason.
+
+    Examples
+    --------
+    >>> print(format_explanations([Explanation("a", "A()", True, "output missing")]))
+    RUN   A()  output missing
+    """
+    width = max((len(item.label) for item in items), default=0)
+    return "\n".join(
+        f"{'RUN ' if item.will_run else 'skip'}  {item.label:<{width}}  {item.reason}"
+        for item in items
+    )
+
+
 def expand_all(roots: Iterable[Task]) -> dict[str, tuple[Task, list[str]]]:
     """Return every task below ``roots`` (ignoring completeness) with its requirements."""
     found: dict[str, tuple[Task, list[str]]] = {}

@@ -17,13 +17,16 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from nbflow.core import cmdline, interface
+from nbflow.core import cmdline, interface, planning
+from nbflow.core.config import current_settings
 from nbflow.core.errors import NbflowError, did_you_mean
 from nbflow.kernel import display as _display
-from nbflow.kernel.session import Session, current_session
+from nbflow.kernel.session import Session, completeness_mode, current_session
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from nbflow.core.task import Task
 
 #: Switches the magics take themselves (the rest goes to nbflow.core.cmdline).
 RUN_FLAGS = ("background", "text")
@@ -97,6 +100,7 @@ class NbflowMagics(Magics):
             "status": self._status,
             "attach": self._attach,
             "show": self._show,
+            "why": self._why,
             "cancel": self._cancel,
             "help": self._help,
         }
@@ -128,10 +132,20 @@ class NbflowMagics(Magics):
               Show a task's parameters, state, status message, tracking URL and
               error with traceback, from the latest run that contains it (else
               whether it is complete).
+          why TASK [--PARAM V ...] [--completeness exists|fingerprint] [--force T]
+              For every task in TASK's graph: would a run run it, and why (output
+              missing; stale: code changed in a function, a parameter changed, an
+              upstream task changed; forced) -- or why not (up to date, unversioned).
           cancel [N]
               Cancel run N (default: the latest), interrupting its running tasks.
           help [SUBCOMMAND]
               Show this help.
+
+        In a notebook a task is complete when its outputs exist *and* were made by the
+        same code, parameters and inputs (completeness "fingerprint"; set
+        [core] completeness = "exists" for Luigi's rule). `run` also takes
+        --completeness MODE, --force TASK (run it and everything downstream again),
+        --accept TASK (record its current fingerprint without running) and --dry-run.
 
         Runs are shown as live widgets in JupyterLab and Notebook, and as concise
         text elsewhere (papermill, nbconvert, terminals). NBFLOW_DISPLAY=widgets|text
@@ -165,6 +179,8 @@ class NbflowMagics(Magics):
         mode = "text" if "text" in flags else None
         with interface.overrides_in_force(invocation):
             task = cls()
+            if self._plan_only(task, invocation):
+                return None
             outcome = self.session.run(
                 task,
                 background="background" in flags,
@@ -181,6 +197,47 @@ class NbflowMagics(Magics):
                 f"%nbflow cancel {record.number} stops it."
             )
         return outcome
+
+    def _plan_only(self, task: Task, invocation: cmdline.Invocation) -> bool:
+        """Carry out --accept and --dry-run; True when nothing is to be run."""
+        accepted = invocation.options.get("accept") or []
+        for label in planning.accept([task], accepted) if accepted else ():
+            _print(f"accepted  {label}")
+        if not invocation.options.get("dry_run"):
+            return False
+        items = planning.plan(
+            [task],
+            mode=self._completeness(invocation),
+            force=self._forced(task, invocation),
+        )
+        if items:
+            _print(planning.format_explanations(items))
+        _print(f"{len(items)} tasks would run (dry run: nothing was run).")
+        return True
+
+    def _why(self, argv: list[str]) -> None:
+        if _wants_help(argv):
+            self._help(["why"])
+            return
+        cls, invocation = self.session.parse(argv)
+        with interface.overrides_in_force(invocation):
+            task = cls()
+            items = planning.explain(
+                [task],
+                mode=self._completeness(invocation),
+                force=self._forced(task, invocation),
+            )
+        _print(planning.format_explanations(items))
+        will_run = sum(item.will_run for item in items)
+        _print(f"{will_run} of {len(items)} tasks would run.")
+
+    def _completeness(self, invocation: cmdline.Invocation) -> str:
+        given = invocation.options.get("completeness")
+        return str(given or completeness_mode(current_settings()))
+
+    def _forced(self, task: Task, invocation: cmdline.Invocation) -> frozenset[str]:
+        names = invocation.options.get("force") or []
+        return planning.forced_ids([task], names) if names else frozenset()
 
     def _graph(self, argv: list[str]) -> None:
         flags = take_flags(argv, GRAPH_FLAGS, self._declared(argv))

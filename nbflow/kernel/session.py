@@ -57,8 +57,13 @@ _OPTIONS = frozenset(
         "keep_alive",
         "parallel_scheduling",
         "parallel_scheduling_processes",
+        "completeness",
+        "force",
     }
 )
+#: In a notebook, code-aware completeness is the default: edit a cell, re-run, and only
+#: what the edit reaches runs again ([core] completeness overrides it).
+NOTEBOOK_COMPLETENESS = "fingerprint"
 #: Seconds between looks at a run the cell waits for (it grows up to the maximum).
 _POLL_FIRST, _POLL_MAX = 0.002, 0.1
 
@@ -202,9 +207,21 @@ class Session:
         self, roots: list[Task], mode: str, options: dict[str, Any]
     ) -> RunRecord:
         settings = _config.current_settings()
+        completeness_name = options.pop("completeness", None) or completeness_mode(
+            settings
+        )
+        completeness = interface.completeness_for(
+            settings,
+            completeness_name,
+            roots,
+            options.pop("force", ()),
+            options.get("parallel_scheduling"),
+        )
         worker_options = interface.worker_options(settings, **options)
         executor = make_kernel_executor(worker_options)
-        worker = Worker(options=worker_options, executor=executor)
+        worker = Worker(
+            options=worker_options, executor=executor, completeness=completeness
+        )
         run = Run(worker, roots, settings)
         record = RunRecord(len(self.runs) + 1, run, roots)
         record.executor = executor
@@ -309,6 +326,11 @@ class Session:
         record.run.view = view
         if show:
             _display.show_widget(view)
+
+
+def completeness_mode(settings: _config.Settings) -> str:
+    """Return the notebook's completeness mode: [core] completeness, else fingerprint."""
+    return settings.get("core", "completeness") or NOTEBOOK_COMPLETENESS
 
 
 def _is_task_class(value: object) -> bool:
