@@ -266,10 +266,10 @@ def _owner(body: str, family: str, own: dict[str, Any]) -> tuple[str, str]:
     raise UnknownParameterError(family, name, tuple(own))
 
 
-def describe_params(task_cls: type[Task]) -> str:
+def describe_params(task_cls: type[Task], prog: str = "nbflow run") -> str:
     """Return help text listing a task's parameters with their descriptions."""
     family = task_cls.get_task_family()
-    lines = [f"usage: nbflow run {family} [--PARAM VALUE ...]", ""]
+    lines = [f"usage: {prog} {family} [--PARAM VALUE ...]", ""]
     doc = (task_cls.__doc__ or "").strip().splitlines()
     if doc:
         lines += [doc[0], ""]

@@ -32,6 +32,7 @@ from nbflow.core.worker import Worker, WorkerOptions
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
+    from concurrent.futures import Executor
 
     from nbflow.core.completeness import CompletenessCheck
     from nbflow.core.events import Listener
@@ -101,7 +102,7 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     detailed_summary: bool = False,
     *,
     workers: int | None = None,
-    executor: str | None = None,
+    executor: str | Executor | None = None,
     listeners: Iterable[Listener] = (),
     completeness: CompletenessCheck | str | None = None,
     force: Iterable[Task | str] = (),
@@ -126,7 +127,8 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     workers
         How many tasks run at once (default ``[core] workers``, else 1).
     executor
-        "auto", "sync", "threads", "processes" or an executor plugin's name.
+        "auto", "sync", "threads", "processes", an executor plugin's name, or any
+        ``concurrent.futures.Executor`` instance (which the caller shuts down).
     listeners
         Subscribers of the event stream (widgets, progress displays).
     completeness
@@ -185,13 +187,17 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     options = worker_options(
         settings,
         workers=workers,
-        executor=executor,
+        executor=executor if isinstance(executor, str) else None,
         keep_alive=keep_alive,
         parallel_scheduling=parallel_scheduling,
         parallel_scheduling_processes=parallel_scheduling_processes,
     )
     worker = Worker(
-        scheduler, options=options, completeness=completeness, listeners=listeners
+        scheduler,
+        options=options,
+        completeness=completeness,
+        listeners=listeners,
+        executor=None if executor is None or isinstance(executor, str) else executor,
     )
     if not wait:
         return Run(worker, roots, settings).start()

@@ -86,6 +86,14 @@ class Run:
                 worker=self.worker,
             )
             logger.info(self._result.summary_text)
+        except (
+            KeyboardInterrupt
+        ):  # a task was interrupted: the run is cancelled, not broken
+            self._result = summarize(
+                self.worker.scheduler.tasks(),
+                self.worker.scheduling_errors,
+                worker=self.worker,
+            )
         except BaseException as exc:  # noqa: BLE001  (re-raised by wait() in the caller)
             self._error = exc
         finally:

@@ -175,6 +175,7 @@ class Worker:
                 self._carry_out(self.scheduler.handle(began, started))
                 self._loop()
         except KeyboardInterrupt:
+            self._cancelled = True
             self._cancel("interrupted")
             self._feed(RunEnded(self.run_id, "cancelled", at=time.time()))
             raise
@@ -393,7 +394,7 @@ class Worker:
             )
         self._inflight.clear()
         self.run_succeeded = False
-        if self._executor is not None:
+        if self._executor is not None and self._owns_executor:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 

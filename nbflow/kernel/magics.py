@@ -174,7 +174,7 @@ class NbflowMagics(Magics):
             return self._help(["run"])
         cls, invocation = self.session.parse(argv)
         if invocation.wants_help:
-            _print(cmdline.describe_params(cls).replace("nbflow run", "%nbflow run"))
+            _print(cmdline.describe_params(cls, prog="%nbflow run"))
             return None
         mode = "text" if "text" in flags else None
         with interface.overrides_in_force(invocation):

@@ -103,3 +103,26 @@ def test_run_with_task_and_wait_false_returns_handle() -> None:
 
     assert isinstance(handle, Run)
     assert handle.wait(5).scheduling_succeeded
+
+
+def test_build_accepts_an_executor_instance_and_leaves_it_open() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    class OnPool(nbflow.Task):
+        n = nbflow.IntParameter()
+
+    with ThreadPoolExecutor(2) as pool:
+        assert nbflow.build([OnPool(1), OnPool(2)], executor=pool, workers=2)
+        assert pool.submit(lambda: 42).result() == 42
+
+
+def test_interrupted_task_in_run_thread_makes_the_run_cancelled() -> None:
+    class Interrupted(nbflow.Task):
+        def run(self):
+            raise KeyboardInterrupt
+
+    handle = nbflow.build([Interrupted()], wait=False)
+    result = handle.wait(5)
+
+    assert handle.state == "cancelled"
+    assert result.tasks["failed"] == [Interrupted().task_id]
