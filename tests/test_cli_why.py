@@ -8,7 +8,7 @@ import pytest
 
 from nbflow.cli import main
 
-PIPELINE = '''
+PIPELINE = """
 import nbflow
 
 OUT = {out!r}
@@ -37,7 +37,7 @@ class Top(nbflow.Task):
     def run(self):
         with self.output().open("w") as f:
             f.write("top")
-'''
+"""
 
 
 @pytest.fixture
@@ -58,20 +58,34 @@ def _run(capsys, *argv: str) -> tuple[int, str]:
 def test_why_before_and_after_a_fingerprinted_run(pipeline, capsys) -> None:
     folder, name = pipeline
 
-    code, before = _run(capsys, "why", "--module", name, "Top", "--completeness", "fingerprint")
+    code, before = _run(
+        capsys, "why", "--module", name, "Top", "--completeness", "fingerprint"
+    )
     assert code == 0
     assert "RUN   Top()" in before
     assert "output missing" in before
     assert "2 of 2 tasks would run" in before
 
-    assert _run(capsys, "run", "--module", name, "Top", "--completeness", "fingerprint",
-                "--no-progress")[0] == 0
+    assert (
+        _run(
+            capsys,
+            "run",
+            "--module",
+            name,
+            "Top",
+            "--completeness",
+            "fingerprint",
+            "--no-progress",
+        )[0]
+        == 0
+    )
     source = (folder / f"{name}.py").read_text().replace("2 * x", "3 * x")
     (folder / f"{name}.py").write_text(source)
     sys.modules.pop(name, None)
 
-    code, after = _run(capsys, "why", "--module", name, "Top", "--completeness",
-                       "fingerprint")
+    code, after = _run(
+        capsys, "why", "--module", name, "Top", "--completeness", "fingerprint"
+    )
     assert "RUN   Base()  stale: code changed in double" in after
     assert "upstream Base() changed" in after
 
@@ -91,8 +105,9 @@ def test_force_reruns_task_and_downstream(pipeline, capsys) -> None:
     _run(capsys, "run", "--module", name, "Top", "--no-progress")
     (folder / "top.txt").write_text("old")
 
-    code, out = _run(capsys, "run", "--module", name, "Top", "--force", "Base",
-                     "--no-progress")
+    code, out = _run(
+        capsys, "run", "--module", name, "Top", "--force", "Base", "--no-progress"
+    )
 
     assert code == 0
     assert "2 ran successfully" in out
@@ -101,14 +116,32 @@ def test_force_reruns_task_and_downstream(pipeline, capsys) -> None:
 
 def test_accept_then_nothing_is_stale(pipeline, capsys) -> None:
     folder, name = pipeline
-    _run(capsys, "run", "--module", name, "Top", "--completeness", "fingerprint",
-         "--no-progress")
+    _run(
+        capsys,
+        "run",
+        "--module",
+        name,
+        "Top",
+        "--completeness",
+        "fingerprint",
+        "--no-progress",
+    )
     source = (folder / f"{name}.py").read_text().replace("2 * x", "x + x")
     (folder / f"{name}.py").write_text(source)
     sys.modules.pop(name, None)
 
-    code, out = _run(capsys, "run", "--module", name, "Top", "--completeness",
-                     "fingerprint", "--accept", "Base", "--dry-run")
+    code, out = _run(
+        capsys,
+        "run",
+        "--module",
+        name,
+        "Top",
+        "--completeness",
+        "fingerprint",
+        "--accept",
+        "Base",
+        "--dry-run",
+    )
 
     assert code == 0
     assert "accepted  Base()" in out

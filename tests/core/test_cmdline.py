@@ -90,4 +90,8 @@ def test_cmdline_force_and_accept_collect_every_value() -> None:
         ["Tool", "--force", "Tool", "--force=Other", "--accept", "X", "--dry-run"]
     )
 
-    assert invocation.options == {"force": ["Tool", "Other"], "accept": ["X"], "dry_run": True}
+    assert invocation.options == {
+        "force": ["Tool", "Other"],
+        "accept": ["X"],
+        "dry_run": True,
+    }

@@ -53,8 +53,9 @@ def _ran(output: str) -> list[str]:
     return [line.split()[2] for line in output.splitlines() if "] done" in line]
 
 
-def test_redefining_a_cell_reruns_exactly_that_task_and_downstream(shell, tmp_path,
-                                                                   capsys) -> None:
+def test_redefining_a_cell_reruns_exactly_that_task_and_downstream(
+    shell, tmp_path, capsys
+) -> None:
     for cell in (CELL_A, CELL_B, CELL_C):
         shell.run_cell(cell)
     shell.run_cell("%nbflow run Final")
