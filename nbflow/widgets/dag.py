@@ -36,7 +36,7 @@ import anywidget
 import traitlets
 
 from nbflow.core.dot import COLOURS, DotNode
-from nbflow.core.events import RunFinished
+from nbflow.core.events import RunFinished, RunStarted
 from nbflow.widgets.layout import GROUP_ABOVE, group_state, lay_out
 from nbflow.widgets.progress import (
     STATE_WORDS,
@@ -172,6 +172,8 @@ class RunView(DagWidget):
         self._flush_lock = threading.Lock()  # one flush at a time
         self._wake = threading.Event()
         self._stop = threading.Event()
+        #: cuts the pause between flushes short: the run has started, lay it out now
+        self._hurry = threading.Event()
         self._layout: Layout | None = None
         self._members: dict[str, list[str]] = {}
         self._node_states: dict[str, str] = {}
@@ -194,15 +196,22 @@ class RunView(DagWidget):
             return
         with self._lock:
             self._board.apply(notification)
+        if isinstance(notification, RunStarted):
+            # lay the graph out now, in the flusher thread (dot runs beside the run),
+            # rather than at RunFinished in the run's own thread
+            self._hurry.set()
         if isinstance(notification, RunFinished):
             self._flush()
             self._stop.set()
-        self._wake.set()
+            self._hurry.set()
+        if not self._wake.is_set():  # one wake per flush cycle: Event.set takes a lock
+            self._wake.set()
 
     def close(self) -> None:
         """Unsubscribe from the run, stop the flusher and close the widget."""
         self._unsubscribe()
         self._stop.set()
+        self._hurry.set()
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
@@ -218,7 +227,8 @@ class RunView(DagWidget):
             self._wake.clear()
             if woke or self._board.running:
                 self._flush()
-            self._stop.wait(self.interval)
+            if self._hurry.wait(self.interval):
+                self._hurry.clear()
 
     def _on_selected(self, _change: dict[str, Any]) -> None:
         self._flush()
@@ -252,8 +262,12 @@ class RunView(DagWidget):
         ):
             return None
         self._grown = False
+        # a big graph is drawn one node per family: no per-task labels are needed
+        labelled = len(board.tasks) <= self.group_above
         nodes = [
-            DotNode(task_id, record.label, record.state, record.deps)
+            DotNode(
+                task_id, record.label if labelled else "", record.state, record.deps
+            )
             for task_id, record in board.tasks.items()
         ]
         families = {task_id: record.family for task_id, record in board.tasks.items()}
