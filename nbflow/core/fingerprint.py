@@ -113,7 +113,7 @@ class Fingerprinter:
         found = done.get(task.task_id)
         if found is not None:
             return found
-        deps = self._deps[task.task_id] = task.deps()
+        deps = self._deps[task.task_id] = _deps_of(task)
         if all(dep.task_id in done for dep in deps):  # the usual case: no walk needed
             found = done[task.task_id] = self._digest(task)
             return found
@@ -124,7 +124,7 @@ class Fingerprinter:
             if current.task_id in done:
                 continue
             if not expanded:
-                deps = self._deps[current.task_id] = current.deps()
+                deps = self._deps[current.task_id] = _deps_of(current)
                 stack.append((current, True))
                 stack.extend((dep, False) for dep in deps if dep.task_id not in done)
                 continue
@@ -159,6 +159,14 @@ class Fingerprinter:
         if cls not in self._code:
             self._code[cls] = dict(sorted(_collect(cls)))
         return self._code[cls]
+
+
+def _deps_of(task: Task) -> list[Task]:
+    """Return ``task.deps()``, skipping the call for classes that require nothing."""
+    cls = type(task)
+    if cls.requires is Task.requires and cls._requires is Task._requires:  # noqa: SLF001
+        return []
+    return task.deps()
 
 
 def _collect(cls: type) -> Iterator[tuple[str, str]]:

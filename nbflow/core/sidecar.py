@@ -24,6 +24,7 @@ from nbflow.core.fingerprint import Fingerprint
 from nbflow.core.fsspec_target import FsspecTarget
 from nbflow.core.target import LocalTarget, MemoryTarget
 
+_SUFFIX = ".nbflow.json"
 _NAME = re.compile(r"^\.(?P<output>.+)\.(?P<digest>[0-9a-f]{32})\.nbflow\.json$")
 
 
@@ -103,6 +104,8 @@ class SidecarIndex:
         self._listed.add((store, folder))
         prefix = folder + "/" if folder else ""
         for name in _list(output, folder):
+            if not name.endswith(_SUFFIX) or not name.startswith("."):
+                continue  # most files in an output folder are outputs, not sidecars
             match = _NAME.match(name)
             if match:
                 key = (store, prefix + match["output"])
