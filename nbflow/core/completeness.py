@@ -160,14 +160,16 @@ class FingerprintCheck:
         return outputs if all(out.exists() for out in outputs) else _MISSING
 
     def _compare(self, task: Task, all_outputs: list[Any]) -> Verdict:
-        outputs = [out for out in all_outputs if can_record(out)]
-        recorded = [self.sidecars.digests(out) for out in outputs]
-        if not any(recorded):
+        digests_of = self.sidecars.digests
+        recorded = [(out, digests_of(out)) for out in all_outputs if can_record(out)]
+        versioned = [(out, digests) for out, digests in recorded if digests]
+        if not versioned:
             return _UNVERSIONED
         digest = self.fingerprinter.digest_of(task)
-        if all(digest in digests for digests in recorded if digests):
+        stale = [(out, digests) for out, digests in versioned if digest not in digests]
+        if not stale:
             return _UP_TO_DATE
-        output, digests = next((o, d) for o, d in zip(outputs, recorded) if d)
+        output, digests = stale[0]
         before = self.sidecars.read(output, min(digests))
         if before is None:
             return Verdict(False, "stale: fingerprint changed")

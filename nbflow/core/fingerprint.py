@@ -137,12 +137,14 @@ class Fingerprinter:
         if class_digest is None:
             class_digest = _hash(json.dumps(self.code_of(cls), sort_keys=True))
             self._class_digest[cls] = class_digest
-        upstream = sorted(
-            f"{dep.task_id}={self._digests[dep.task_id]}"
-            for dep in self._deps[task.task_id]
-        )
         # the task id already hashes the significant parameters: no JSON per task
-        text = "\n".join([class_digest, task.task_id, *upstream])
+        text = class_digest + "\n" + task.task_id
+        deps = self._deps[task.task_id]
+        if deps:
+            digests = self._digests
+            text += "".join(
+                sorted(f"\n{dep.task_id}={digests[dep.task_id]}" for dep in deps)
+            )
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def of(self, task: Task) -> Fingerprint:

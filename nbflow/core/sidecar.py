@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-import re
 from typing import Any
 
 from nbflow.core.fingerprint import Fingerprint
@@ -25,7 +24,8 @@ from nbflow.core.fsspec_target import FsspecTarget
 from nbflow.core.target import LocalTarget, MemoryTarget
 
 _SUFFIX = ".nbflow.json"
-_NAME = re.compile(r"^\.(?P<output>.+)\.(?P<digest>[0-9a-f]{32})\.nbflow\.json$")
+_DIGEST_LENGTH = 32
+_HEX = frozenset("0123456789abcdef")
 
 
 def sidecar_path(path: str, digest: str) -> str:
@@ -61,16 +61,20 @@ class SidecarIndex:
     def __init__(self) -> None:
         self._listed: set[tuple[int, str]] = set()
         #: (filesystem key, output path) -> digests recorded for that output
-        self._digests: dict[tuple[int, str], set[str]] = {}
+        self._digests: dict[tuple[int, str], tuple[str, ...]] = {}
 
-    def digests(self, output: Any) -> set[str]:
+    def digests(self, output: Any) -> tuple[str, ...]:
         """Return the digests recorded for ``output`` (empty: unversioned)."""
-        store = id(getattr(output, "store", None))
         path = output.path
+        key = (id(getattr(output, "store", None)), path)
+        found = self._digests.get(key)
+        if found is not None:
+            return found
         folder = path.rpartition("/")[0]
-        if (store, folder) not in self._listed:
-            self._list_folder(output, store, folder)
-        return self._digests.get((store, path), _NONE)
+        if (key[0], folder) in self._listed:
+            return _NONE
+        self._list_folder(output, key[0], folder)
+        return self._digests.get(key, _NONE)
 
     def read(self, output: Any, digest: str) -> Fingerprint | None:
         """Return the fingerprint recorded under ``digest`` (None if unreadable)."""
@@ -98,21 +102,22 @@ class SidecarIndex:
         for digest in old - {fingerprint.digest}:
             _sibling(output, sidecar_path(output.path, digest)).remove()
         store = id(getattr(output, "store", None))
-        self._digests[store, output.path] = {fingerprint.digest}
+        self._digests[store, output.path] = (fingerprint.digest,)
 
     def _list_folder(self, output: Any, store: int, folder: str) -> None:
         self._listed.add((store, folder))
         prefix = folder + "/" if folder else ""
+        cut = len(_SUFFIX)
         for name in _list(output, folder):
             if not name.endswith(_SUFFIX) or not name.startswith("."):
                 continue  # most files in an output folder are outputs, not sidecars
-            match = _NAME.match(name)
-            if match:
-                key = (store, prefix + match["output"])
-                self._digests.setdefault(key, set()).add(match["digest"])
+            stem, _, digest = name[1:-cut].rpartition(".")
+            if stem and len(digest) == _DIGEST_LENGTH and _HEX.issuperset(digest):
+                key = (store, prefix + stem)
+                self._digests[key] = (*self._digests.get(key, ()), digest)
 
 
-_NONE: set[str] = set()
+_NONE: tuple[str, ...] = ()
 
 
 def _list(output: Any, folder: str) -> list[str]:
