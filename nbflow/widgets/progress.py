@@ -179,18 +179,23 @@ class RunBoard:
         self._enter(notification.task_id, state, notification.at)
 
     def _change(self, notification: TaskStatusChanged) -> None:
-        record = self.tasks.get(notification.task_id)
+        # the hot path of a big run (two per task): local names, no helper calls
+        task_id = notification.task_id
+        record = self.tasks.get(task_id)
         if record is None:
             return
-        self._count(record.state, -1)
-        self.running.pop(notification.task_id, None)
-        record.state = notification.status.value
-        self._count(record.state, 1)
-        record.error = notification.error or record.error
-        record.traceback = notification.traceback or record.traceback
+        counts = self.counts
+        counts[record.state] -= 1
+        self.running.pop(task_id, None)
+        state = record.state = notification.status._value_  # Enum.value is slow
+        counts[state] = counts.get(state, 0) + 1
+        if notification.error:
+            record.error = notification.error
+        if notification.traceback:
+            record.traceback = notification.traceback
         record.cause = notification.cause
-        self.changed.add(notification.task_id)
-        self._enter(notification.task_id, record.state, notification.at)
+        self.changed.add(task_id)
+        self._enter(task_id, state, notification.at)
 
     def _enter(self, task_id: str, state: str, at: float) -> None:
         record = self.tasks[task_id]
