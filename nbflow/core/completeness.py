@@ -87,7 +87,7 @@ def _check_one(task: Task) -> Verdict:
             return _COMPLETE
     except Exception as exc:  # noqa: BLE001  (becomes a scheduling error for this task)
         return Verdict(False, "complete() raised", exc, traceback.format_exc())
-    if type(task).complete is _default_complete() and not task.output():
+    if type(task).complete is Task.complete and not task.output():
         return _NO_OUTPUTS
     return _MISSING
 
@@ -217,7 +217,3 @@ def _any_class_wants_fingerprints() -> bool:
         getattr(cls, "completeness_mode", None) == "fingerprint"
         for cls in REGISTRY.classes()
     )
-
-
-def _default_complete() -> object:
-    return Task.complete
