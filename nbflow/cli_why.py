@@ -32,7 +32,7 @@ def mode_of(invocation: Invocation) -> str:
 def forced(invocation: Invocation, root: Task) -> frozenset[str]:
     """Return the task ids --force names, with everything downstream of them."""
     names = invocation.options.get("force") or []
-    return planning.forced_ids([root], names) if names else frozenset()
+    return planning.forced_ids([root], names)
 
 
 def write_explanations(items: list[planning.Explanation], out: TextIO) -> None:

@@ -221,7 +221,7 @@ def completeness_for(
 ) -> CompletenessCheck:
     """Return the completeness check for a run: its mode, forced tasks and threads."""
     mode = mode or settings.get("core", "completeness", "exists")
-    forced = forced_ids(roots, force) if force else frozenset()
+    forced = forced_ids(roots, force)
     threads = 1
     if parallel or (
         parallel is None and settings.get_bool("core", "parallel_scheduling", False)

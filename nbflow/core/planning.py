@@ -74,7 +74,8 @@ def _matches(task: Task, names: set[str]) -> bool:
 def forced_ids(roots: Iterable[Task], names: Iterable[str | Task]) -> frozenset[str]:
     """Return the ids of the named tasks and of everything downstream of them.
 
-    ``names`` holds tasks, task ids, reprs or family names.
+    ``names`` holds tasks, task ids, reprs or family names; with none, nothing is
+    forced and the graph is not walked.
 
     Raises
     ------
@@ -82,6 +83,8 @@ def forced_ids(roots: Iterable[Task], names: Iterable[str | Task]) -> frozenset[
         A name matches no task in the graph.
     """
     wanted = {name.task_id if isinstance(name, Task) else str(name) for name in names}
+    if not wanted:
+        return frozenset()
     graph = expand_all(roots)
     hits = {tid for tid, (task, _) in graph.items() if _matches(task, wanted)}
     unmatched = sorted(

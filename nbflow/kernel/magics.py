@@ -237,7 +237,7 @@ class NbflowMagics(Magics):
 
     def _forced(self, task: Task, invocation: cmdline.Invocation) -> frozenset[str]:
         names = invocation.options.get("force") or []
-        return planning.forced_ids([task], names) if names else frozenset()
+        return planning.forced_ids([task], names)
 
     def _graph(self, argv: list[str]) -> None:
         flags = take_flags(argv, GRAPH_FLAGS, self._declared(argv))
