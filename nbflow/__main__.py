@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from nbflow.cli import main
+from nbflow.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,7 +12,7 @@ lines would land in whichever cell happens to be running).
 
 The text renderings of ``%nbflow status``, ``attach`` and ``show`` live here too.
 
-Imports: stdlib, nbflow.core.*, nbflow.cli_progress, nbflow.kernel.record;
+Imports: stdlib, nbflow.core.*, nbflow.kernel.record;
 nbflow.widgets and IPython lazily.
 """
 
@@ -25,9 +25,9 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
-from nbflow.cli_progress import first_line
 from nbflow.core.errors import NbflowError
 from nbflow.core.events import RunStarted, Status, TaskStatusChanged
+from nbflow.core.progress import first_line
 
 if TYPE_CHECKING:
     from nbflow.core.events import Notification

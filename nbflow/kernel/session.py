@@ -27,11 +27,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from nbflow.cli_progress import first_line
 from nbflow.core import cmdline, interface
 from nbflow.core import config as _config
 from nbflow.core.errors import DefinitionTypeError
 from nbflow.core.executor import make_executor
+from nbflow.core.progress import first_line
 from nbflow.core.registry import REGISTRY
 from nbflow.core.run import Run
 from nbflow.core.task import Task

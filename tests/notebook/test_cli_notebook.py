@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from nbflow.cli import main
-from nbflow.cli_notebook import GraphvizNotFoundError, notebook_index
+from nbflow.cli.graph import GraphvizNotFoundError
+from nbflow.cli.notebook import notebook_index
 
 from .conftest import PIPELINE_CELLS
 

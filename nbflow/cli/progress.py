@@ -30,6 +30,7 @@ from nbflow.core.events import (
     TaskStatusChanged,
     TaskTrackingUrl,
 )
+from nbflow.core.progress import first_line, task_label
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,17 +43,6 @@ RUNNING_LIKE = frozenset({Status.RUNNING, Status.BATCH_RUNNING})
 FAILED_LIKE = frozenset({Status.FAILED, Status.DISABLED})
 #: Running tasks listed by the live display; the rest are counted.
 _SHOWN_RUNNING = 8
-
-
-def task_label(family: str, params: tuple[tuple[str, str], ...]) -> str:
-    """Return ``Family(name=value, ...)``, the way the summary names tasks.
-
-    Examples
-    --------
-    >>> task_label("Clean", (("day", "2024-01-31"), ("n", "3")))
-    'Clean(day=2024-01-31, n=3)'
-    """
-    return f"{family}({', '.join(f'{name}={value}' for name, value in params)})"
 
 
 class RunningTask:
@@ -137,17 +127,6 @@ class TaskTally:
             self.running[notification.task_id] = RunningTask(notification.at)
             return None
         return self.running.pop(notification.task_id, None)
-
-
-def first_line(text: str) -> str:
-    r"""Return the first non-empty line of ``text`` (``""`` if there is none).
-
-    Examples
-    --------
-    >>> first_line("\nValueError: boom\nmore")
-    'ValueError: boom'
-    """
-    return next((line for line in text.splitlines() if line.strip()), "")
 
 
 class PlainProgress:

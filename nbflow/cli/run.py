@@ -1,41 +1,30 @@
-"""The ``nbflow`` command: parse the command line, run, print, exit with the right code.
+"""``nbflow run`` and ``nbflow why``: parse a task command line, run it, report.
 
 ``nbflow run [options] [--module m] Task [--param v] [--Family-param v]`` is Luigi's
 ``luigi --module m Task --param v``: the task's command line is parsed by
-:mod:`nbflow.core.cmdline` (shared with ``nbflow.run`` and the kernel magics), the task
-is built by :func:`nbflow.core.interface.build`, and the exit code comes from the
-``[retcode]`` settings. Every error ends as one ``nbflow: error: ...`` line on stderr
-and an exit code, never as a bare traceback (``NBFLOW_DEBUG=1`` adds it).
+:mod:`nbflow.core.cmdline` (shared with ``nbflow.run`` and the kernel magics), the run
+is started by :func:`nbflow.core.interface.build`, and the exit code comes from the
+``[retcode]`` settings. Logging is configured here, and only here: importing nbflow
+never touches it.
 
-Logging is configured here, and only here: importing nbflow never touches it.
-
-Imports: stdlib, nbflow (for ``__version__``), nbflow.core.*, nbflow.cli_progress;
-nbflow.cli_notebook lazily (``export``, ``graph``, ``run NOTEBOOK.ipynb``).
+Imports: stdlib, nbflow.core.*, nbflow.cli.{progress, why}.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import logging
-import os
 import sys
 import traceback
 from typing import TYPE_CHECKING, TextIO
 
-from nbflow import cli_why
-from nbflow.cli_progress import first_line, progress_for, task_label
+from nbflow.cli import why as _why
+from nbflow.cli.progress import progress_for
 from nbflow.core import cmdline, interface
 from nbflow.core.config import RetCodes, current_settings
-from nbflow.core.errors import (
-    DefinitionError,
-    GraphError,
-    NbflowError,
-    PluginError,
-    SchedulerError,
-    TaskFailedError,
-)
+from nbflow.core.errors import DefinitionError, NbflowError
+from nbflow.core.progress import first_line, task_label
 from nbflow.core.registry import REGISTRY
 from nbflow.core.summary import RunResult
 
@@ -46,11 +35,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("nbflow.cli")
 
-#: Exit code for command-line and definition errors (argparse's, too).
-USAGE_EXIT = 2
-#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
-INTERRUPTED_EXIT = 130
-COMMANDS = ("run", "export", "graph", "why")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: Failed tasks whose traceback is logged after a run; the rest are counted.
 _TRACEBACKS_SHOWN = 5
@@ -97,59 +81,6 @@ class ModuleImportError(DefinitionError):
         )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the ``nbflow`` command line and return its exit code.
-
-    Parameters
-    ----------
-    argv
-        The arguments after the program name (default ``sys.argv[1:]``).
-
-    Returns
-    -------
-    int
-        The process exit code (see ``nbflow run --help``).
-    """
-    args = list(sys.argv[1:] if argv is None else argv)
-    try:
-        return _dispatch(args)
-    except KeyboardInterrupt:
-        _print_error("interrupted")
-        return INTERRUPTED_EXIT
-    except Exception as exc:  # noqa: BLE001  (the boundary: every error becomes a code)
-        return _report(exc)
-
-
-def _dispatch(args: list[str]) -> int:
-    if not args:
-        _parser().print_usage(sys.stderr)
-        raise cmdline.UsageError(
-            "no command given", "", "write `nbflow run ...`, or `nbflow --help`"
-        )
-    command = args[0]
-    if command in ("-h", "--help"):
-        _parser().print_help(sys.stdout)
-        return 0
-    if command == "--version":
-        from nbflow import __version__  # noqa: PLC0415  (the facade; only needed here)
-
-        sys.stdout.write(f"nbflow {__version__}\n")
-        return 0
-    if command == "why":
-        return run_command(args[1:], explain=True)
-    if command in ("run", "export", "graph"):
-        from nbflow import cli_notebook  # noqa: PLC0415  (the notebook layer, on use)
-
-        if cli_notebook.handles(command, args[1:]):
-            return cli_notebook.main(command, args[1:])
-        return run_command(args[1:])
-    hint = "write `nbflow run " + " ".join(args) + "`"
-    if not command.startswith("-"):
-        close = difflib.get_close_matches(command, COMMANDS, n=1)
-        hint = f"use `nbflow {close[0]}`" if close else "use `nbflow run`"
-    raise cmdline.UsageError(f"unknown command {command!r}", command, hint)
-
-
 def run_command(argv: list[str], *, explain: bool = False) -> int:
     """Carry out ``nbflow run ARGV`` (or ``nbflow why ARGV``) and return the exit code."""
     show_progress = "--no-progress" not in argv
@@ -167,8 +98,8 @@ def run_command(argv: list[str], *, explain: bool = False) -> int:
     with interface.overrides_in_force(invocation):
         task = interface.instantiate(invocation)
         if explain:
-            return cli_why.why_command(task, invocation)
-        stop = cli_why.before_run(task, invocation)
+            return _why.why_command(task, invocation)
+        stop = _why.before_run(task, invocation)
         if stop is not None:
             return stop
         options = interface.run_options(invocation)
@@ -310,67 +241,6 @@ def _log_failures(result: RunResult) -> None:
         logger.error("%s failed:\n%s", task_label(info.family, info.params), trace)
     if len(failures) > _TRACEBACKS_SHOWN:
         logger.error("...and %d more failures", len(failures) - _TRACEBACKS_SHOWN)
-
-
-# --- errors ---------------------------------------------------------------------------
-
-
-def _report(exc: Exception) -> int:
-    """Print ``exc`` as one ``nbflow: error:`` line and return its exit code."""
-    debug = os.environ.get("NBFLOW_DEBUG", "").strip() not in ("", "0")
-    if debug:
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    if isinstance(exc, NbflowError):
-        _print_error(str(exc))
-    else:
-        hint = "" if debug else " (re-run with NBFLOW_DEBUG=1 for the traceback)"
-        message = first_line(str(exc))
-        _print_error(f"unexpected {type(exc).__name__}: {message}{hint}")
-    return exit_code_for(exc)
-
-
-def exit_code_for(exc: Exception) -> int:
-    """Return the exit code for an error that ended a command."""
-    if isinstance(exc, (DefinitionError, PluginError)):
-        return USAGE_EXIT
-    codes = _retcodes()
-    if isinstance(exc, (GraphError, SchedulerError)):
-        return codes.scheduling_error
-    if isinstance(exc, TaskFailedError):
-        return codes.task_failed
-    return codes.unhandled_exception
-
-
-def _retcodes() -> RetCodes:
-    try:
-        return RetCodes.from_settings(current_settings())
-    except NbflowError:  # the config itself is broken: fall back to the defaults
-        return RetCodes()
-
-
-def _print_error(message: str) -> None:
-    sys.stderr.write(f"nbflow: error: {message}\n")
-
-
-# --- help -------------------------------------------------------------------------------
-
-
-def _parser() -> argparse.ArgumentParser:
-    """Return the top-level parser (used for help; `run` parses its own arguments)."""
-    parser = argparse.ArgumentParser(
-        prog="nbflow",
-        description="Luigi's pipeline model, at home in Jupyter.",
-        epilog="Run `nbflow COMMAND --help` for the options of a command.",
-    )
-    parser.add_argument("--version", action="store_true", help="print the version")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    commands.add_parser("run", help="run a task and its missing requirements")
-    commands.add_parser("export", help="write a pipeline notebook's tasks to a module")
-    commands.add_parser("graph", help="draw a task's graph (dot, json, svg, png)")
-    commands.add_parser(
-        "why", help="say which tasks a run would run and why (same arguments as run)"
-    )
-    return parser
 
 
 def _run_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from nbflow.cli_progress import (
+from nbflow.cli.progress import (
     PlainProgress,
     RichProgress,
     TaskTally,
@@ -265,7 +265,7 @@ def test_progress_for_picks_rich_on_a_terminal_only() -> None:
     assert isinstance(progress_for(FakeTerminal()), RichProgress)
 
 
-@pytest.mark.parametrize("module", ["nbflow.cli", "nbflow.cli_progress"])
+@pytest.mark.parametrize("module", ["nbflow.cli.main", "nbflow.cli.progress"])
 def test_importing_the_cli_loads_no_rich_and_configures_no_logging(
     module: str,
 ) -> None:
