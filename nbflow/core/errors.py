@@ -305,3 +305,19 @@ class InvalidTransitionError(NbflowError):
             f"(story: {history}). Expected a legal move; this is a bug in nbflow. "
             f"Fix: please report it at {ISSUES_URL} with this message."
         )
+
+
+class UnknownEventError(NbflowError):
+    """The scheduler was handed something that is not one of its events: a bug."""
+
+    def __init__(self, got: str, known: tuple[str, ...]) -> None:
+        super().__init__(got, known)
+        #: ``repr()`` of what was handed over (a string, so the error pickles).
+        self.got, self.known = got, known
+
+    def __str__(self) -> str:
+        return (
+            f"Scheduler.handle: not a scheduler event (got {self.got}). "
+            f"Expected one of {', '.join(self.known)}; this is a bug in nbflow. "
+            f"Fix: please report it at {ISSUES_URL} with this message."
+        )

@@ -1,11 +1,12 @@
-"""The scheduler's vocabulary: statuses, Events (in), Actions (out), Notifications.
+"""The scheduler's vocabulary: statuses, events (in), actions (out), notifications.
 
 Everything here is a frozen, slotted dataclass of plain values (strings, numbers,
 tuples), so it pickles, serialises to JSON for the server, and never holds a live Task.
 
-- An **Event** is something that happened, fed to ``Scheduler.handle``; names are past
-  tense (``TaskSucceeded``). Every event carries ``at``, the time it happened: the
-  scheduler has no clock of its own.
+- A **SchedulerEvent** is something that happened, fed to ``Scheduler.handle``; names
+  are past tense (``TaskSucceeded``). Every event carries ``at``, the time it happened:
+  the scheduler has no clock of its own. (``nbflow.Event`` is another thing: Luigi's
+  names for task handler events, in :mod:`nbflow.core.task`.)
 - An **Action** is what the scheduler asks its shell to do; names are imperative
   (``RunTask``, ``Notify``).
 - A **Notification** is one entry on the ordered event stream that widgets, progress
@@ -84,7 +85,7 @@ class TaskSpec(NamedTuple):
     reason: str = ""
 
 
-# --- Events (in) ---------------------------------------------------------------------
+# --- Scheduler events (in) -----------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +206,8 @@ class Tick:
     at: float
 
 
-Event = (
+#: What ``Scheduler.handle`` accepts; each member has one handler in the scheduler.
+SchedulerEvent = (
     WorkerStarted
     | WorkerStopped
     | TasksDiscovered

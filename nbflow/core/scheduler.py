@@ -3,9 +3,11 @@
 Theory of operation
 -------------------
 The scheduler is a state machine with no threads, no clock, no randomness and no I/O.
-A shell (the embedded worker loop, or the HTTP server) feeds it Events and carries out
-the Actions it returns: ``RunTask`` (start a task on a worker) and ``Notify`` (publish a
-notification on the event stream). Time only arrives inside events (``at``).
+A shell (the embedded worker loop, or the HTTP server) feeds it SchedulerEvents and
+carries out the Actions it returns: ``RunTask`` (start a task on a worker) and ``Notify``
+(publish a notification on the event stream). Time only arrives inside events (``at``).
+One table, ``Scheduler._HANDLERS``, gives each event type its handler method; anything
+else raises ``UnknownEventError``.
 
 States are Luigi's (:class:`~nbflow.core.events.Status`). Every legal move is one entry
 of :data:`TRANSITIONS`; anything else raises ``InvalidTransitionError`` with the task's
@@ -37,13 +39,17 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from typing import TYPE_CHECKING, Protocol
+from collections import Counter
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from nbflow.core.errors import InvalidTransitionError, UnknownTaskIdError
+from nbflow.core.errors import (
+    InvalidTransitionError,
+    UnknownEventError,
+    UnknownTaskIdError,
+)
 from nbflow.core.events import (
     Action,
     DependenciesAdded,
-    Event,
     Notification,
     Notify,
     ProgressReported,
@@ -53,6 +59,7 @@ from nbflow.core.events import (
     RunFinished,
     RunStarted,
     RunTask,
+    SchedulerEvent,
     Status,
     StatusMessageSet,
     TaskAdded,
@@ -79,7 +86,7 @@ from nbflow.core.scheduler_node import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 #: Every legal move: (status before, move) -> status after.
 TRANSITIONS: dict[tuple[Status, Move], Status] = {
@@ -105,7 +112,7 @@ TRANSITIONS: dict[tuple[Status, Move], Status] = {
 class SchedulerAPI(Protocol):
     """What every scheduler offers, embedded in-process or remote over HTTP."""
 
-    def handle(self, *events: Event) -> list[Action]:
+    def handle(self, *events: SchedulerEvent) -> list[Action]:
         """Apply events in order and return the actions they call for."""
 
     def status(self, task_id: str) -> Status:
@@ -197,77 +204,63 @@ class Scheduler:
 
     # --- the one entry point --------------------------------------------------------
 
-    def handle(self, *events: Event) -> list[Action]:
+    def handle(self, *events: SchedulerEvent) -> list[Action]:
         """Apply ``events`` in order; return the actions they call for."""
         actions: list[Action] = []
         self._actions = actions
         for event in events:
+            handler = self._HANDLERS.get(type(event))
+            if handler is None:
+                known = tuple(kind.__name__ for kind in self._HANDLERS)
+                raise UnknownEventError(repr(event), known)
             self._now = max(self._now, getattr(event, "at", 0.0))
-            self._apply(event)
+            handler(self, event)
         self._dispatch()
         self._actions = []
         return actions
 
-    def _apply(self, event: Event) -> None:  # noqa: C901, PLR0912  (a branch per event type)
-        if isinstance(event, TaskSucceeded):
-            self._succeed(self._node(event.task_id))
-        elif isinstance(event, TaskFailed):
-            self._fail(self._node(event.task_id), event)
-        elif isinstance(event, TasksDiscovered):
-            self._add(event.specs)
-        elif isinstance(event, DependenciesAdded):
-            self._add(event.specs)
-            self._suspend(self._node(event.task_id), event.deps)
-        elif isinstance(event, ProgressReported):
-            self._node(event.task_id).progress = event.percentage
-            self._notify(
-                TaskProgressed(
-                    next(self._seq), self._now, event.task_id, event.percentage
-                )
-            )
-        elif isinstance(event, StatusMessageSet):
-            self._node(event.task_id).message = event.message
-            self._notify(
-                TaskMessage(next(self._seq), self._now, event.task_id, event.message)
-            )
-        elif isinstance(event, TrackingUrlSet):
-            self._node(event.task_id).tracking_url = event.url
-            self._notify(
-                TaskTrackingUrl(next(self._seq), self._now, event.task_id, event.url)
-            )
-        elif isinstance(event, ResourcesDecreased):
-            self._decrease(self._node(event.task_id), dict(event.amounts))
-        elif isinstance(event, RunBegan):
-            self._notify(
-                RunStarted(
-                    next(self._seq),
-                    self._now,
-                    event.run_id,
-                    event.roots,
-                    len(self._nodes),
-                )
-            )
-        elif isinstance(event, RunEnded):
-            counts: dict[str, int] = {}
-            for node in self._nodes.values():
-                counts[node.status.value] = counts.get(node.status.value, 0) + 1
-            self._notify(
-                RunFinished(
-                    next(self._seq),
-                    self._now,
-                    event.run_id,
-                    event.state,
-                    tuple(sorted(counts.items())),
-                )
-            )
-        elif isinstance(event, Tick):
-            self._retry_due(event.at)
-        elif isinstance(event, WorkerStarted):
-            self._slots[event.worker_id] = event.slots
-            self._running_on.setdefault(event.worker_id, set())
-            self._update_free(event.worker_id)
-        elif isinstance(event, WorkerStopped):
-            self._stop_worker(event.worker_id)
+    # --- events: one handler each (the _on_* methods; _HANDLERS is the table) ----
+
+    def _on_worker_started(self, event: WorkerStarted) -> None:
+        self._slots[event.worker_id] = event.slots
+        self._running_on.setdefault(event.worker_id, set())
+        self._update_free(event.worker_id)
+
+    def _on_tasks_discovered(self, event: TasksDiscovered) -> None:
+        self._add(event.specs)
+
+    def _on_dependencies_added(self, event: DependenciesAdded) -> None:
+        self._add(event.specs)
+        self._suspend(self._node(event.task_id), event.deps)
+
+    def _on_progress_reported(self, event: ProgressReported) -> None:
+        self._node(event.task_id).progress = event.percentage
+        self._notify(
+            TaskProgressed(next(self._seq), self._now, event.task_id, event.percentage)
+        )
+
+    def _on_status_message_set(self, event: StatusMessageSet) -> None:
+        self._node(event.task_id).message = event.message
+        self._notify(
+            TaskMessage(next(self._seq), self._now, event.task_id, event.message)
+        )
+
+    def _on_tracking_url_set(self, event: TrackingUrlSet) -> None:
+        self._node(event.task_id).tracking_url = event.url
+        self._notify(
+            TaskTrackingUrl(next(self._seq), self._now, event.task_id, event.url)
+        )
+
+    def _on_run_began(self, event: RunBegan) -> None:
+        roots, total = event.roots, len(self._nodes)
+        self._notify(RunStarted(next(self._seq), self._now, event.run_id, roots, total))
+
+    def _on_run_ended(self, event: RunEnded) -> None:
+        counts = Counter(node.status.value for node in self._nodes.values())
+        totals = tuple(sorted(counts.items()))
+        self._notify(
+            RunFinished(next(self._seq), self._now, event.run_id, event.state, totals)
+        )
 
     # --- graph ----------------------------------------------------------------------
 
@@ -367,7 +360,8 @@ class Scheduler:
             )
         )
 
-    def _succeed(self, node: Node) -> None:
+    def _on_task_succeeded(self, event: TaskSucceeded) -> None:
+        node = self._node(event.task_id)
         self._release(node)
         self._move(node, Move.SUCCEED, worker_id=node.worker or "")
         node.progress = 100.0 if node.progress is not None else None
@@ -377,7 +371,8 @@ class Scheduler:
             if dependent.is_ready():
                 self._push_ready(dependent)
 
-    def _fail(self, node: Node, event: TaskFailed) -> None:
+    def _on_task_failed(self, event: TaskFailed) -> None:
+        node = self._node(event.task_id)
         self._release(node)
         node.error, node.traceback = event.error, event.traceback
         window_start = event.at - node.retry.disable_window
@@ -405,8 +400,8 @@ class Scheduler:
         if node.is_ready():
             self._push_ready(node)
 
-    def _retry_due(self, now: float) -> None:
-        while self._retries and self._retries[0][0] <= now:
+    def _on_tick(self, event: Tick) -> None:
+        while self._retries and self._retries[0][0] <= event.at:
             at, task_id = heapq.heappop(self._retries)
             node = self._nodes[task_id]
             if node.status is not Status.FAILED or node.retry_at != at:
@@ -540,10 +535,11 @@ class Scheduler:
         self._update_free(leader.worker or "")
         self._give_back(dict(leader.resources))
 
-    def _decrease(self, node: Node, amounts: dict[str, int]) -> None:
+    def _on_resources_decreased(self, event: ResourcesDecreased) -> None:
+        node = self._node(event.task_id)
         give = {
             name: min(amount, node.resources.get(name, 0))
-            for name, amount in amounts.items()
+            for name, amount in event.amounts
         }
         for name, amount in give.items():
             node.resources[name] = node.resources.get(name, 0) - amount
@@ -564,18 +560,16 @@ class Scheduler:
         else:
             self._free.pop(worker_id, None)
 
-    def _stop_worker(self, worker_id: str) -> None:
-        for task_id in list(self._running_on.get(worker_id, ())):
-            node = self._nodes[task_id]
-            for member_id in node.batch or (task_id,):
-                self._fail(
-                    self._nodes[member_id],
+    def _on_worker_stopped(self, event: WorkerStopped) -> None:
+        for task_id in list(self._running_on.get(event.worker_id, ())):
+            for member_id in self._nodes[task_id].batch or (task_id,):
+                self._on_task_failed(
                     TaskFailed(
                         member_id, "worker stopped", at=self._now, kind="process"
-                    ),
+                    )
                 )
-        self._slots.pop(worker_id, None)
-        self._free.pop(worker_id, None)
+        self._slots.pop(event.worker_id, None)
+        self._free.pop(event.worker_id, None)
 
     # --- plumbing -------------------------------------------------------------------
 
@@ -587,3 +581,20 @@ class Scheduler:
 
     def _notify(self, notification: Notification) -> None:
         self._actions.append(Notify(notification))
+
+    #: The one dispatch table: event type (exactly) -> the method that applies it.
+    _HANDLERS: ClassVar[dict[type, Callable[[Scheduler, Any], None]]] = {
+        WorkerStarted: _on_worker_started,
+        WorkerStopped: _on_worker_stopped,
+        TasksDiscovered: _on_tasks_discovered,
+        TaskSucceeded: _on_task_succeeded,
+        TaskFailed: _on_task_failed,
+        DependenciesAdded: _on_dependencies_added,
+        ProgressReported: _on_progress_reported,
+        StatusMessageSet: _on_status_message_set,
+        TrackingUrlSet: _on_tracking_url_set,
+        ResourcesDecreased: _on_resources_decreased,
+        RunBegan: _on_run_began,
+        RunEnded: _on_run_ended,
+        Tick: _on_tick,
+    }

@@ -46,6 +46,7 @@ from nbflow.core.events import (
     RunBegan,
     RunEnded,
     RunTask,
+    SchedulerEvent,
     StatusMessageSet,
     TaskFailed,
     TasksDiscovered,
@@ -53,9 +54,6 @@ from nbflow.core.events import (
     Tick,
     TrackingUrlSet,
     WorkerStarted,
-)
-from nbflow.core.events import (
-    Event as SchedulerEvent,
 )
 from nbflow.core.execution import Outcome, QueueReporter, TaskRef, execute, pack
 from nbflow.core.executor import SyncExecutor, is_in_process, make_executor

@@ -6,7 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nbflow.core.errors import InvalidTransitionError, UnknownTaskIdError
+from nbflow.core.errors import (
+    InvalidTransitionError,
+    UnknownEventError,
+    UnknownTaskIdError,
+)
 from nbflow.core.events import (
     DependenciesAdded,
     Notify,
@@ -269,6 +273,21 @@ def test_scheduler_unknown_task_id_is_a_clear_error() -> None:
 
     with pytest.raises(UnknownTaskIdError, match="unknown task id 'nope'.*Fix:"):
         scheduler.status("nope")
+
+
+def test_scheduler_unknown_event_is_a_clear_error() -> None:
+    scheduler = Scheduler()
+
+    with pytest.raises(UnknownEventError) as caught:
+        scheduler.handle("TaskSucceeded('a')")  # type: ignore[arg-type]
+
+    message = str(caught.value)
+    assert message.startswith(
+        "Scheduler.handle: not a scheduler event (got \"TaskSucceeded('a')\"). "
+    )
+    assert "Expected one of WorkerStarted, WorkerStopped, TasksDiscovered" in message
+    assert "this is a bug in nbflow. Fix: please report it" in message
+    assert pickle.loads(pickle.dumps(caught.value)).known == caught.value.known
 
 
 def test_transitions_table_only_moves_between_real_statuses() -> None:
