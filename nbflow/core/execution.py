@@ -10,7 +10,8 @@ Tasks cross process boundaries as cloudpickle bytes (:func:`pack`), so classes d
 :class:`TaskRef` (module, qualified name, serialized parameters) and are rebuilt in the
 worker's process from its own classes, never from copies made by unpickling.
 
-Imports: stdlib, nbflow.core.{errors, structure, task}; cloudpickle lazily.
+Imports: stdlib, nbflow.core.{errors, journal, structure, task, temporary};
+cloudpickle lazily.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from nbflow.core.errors import (
     OutputMissingError,
     UnpicklableTaskError,
 )
+from nbflow.core.journal import Rerun
 from nbflow.core.structure import DynamicRequirements, flatten, getpaths
-from nbflow.core.target import temporary_sibling
 from nbflow.core.task import Task
+from nbflow.core.temporary import REPLACING
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,17 +111,23 @@ def _importable(name: str) -> bool:
 
 
 def execute(task: Task | bytes, reporter: Any = None) -> Outcome:
-    """Run one task and return its outcome; never raises for the task's own errors."""
+    """Run one task and return its outcome; never raises for the task's own errors.
+
+    Outputs that already exist (a stale or forced rerun) stay at their paths until
+    the new ones replace them; a failed, suspended or interrupted run puts them back,
+    and a killed one is recovered by the next run (see :mod:`nbflow.core.journal`).
+    """
     if isinstance(task, bytes):
         task = pickle.loads(task)  # noqa: S301  (bytes made by pack() in our own worker)
     assert isinstance(task, Task)  # noqa: S101  (narrowing for mypy)
     task.__dict__["_reporter"] = reporter
     started = time.perf_counter()
-    previous = _set_aside(task)
+    rerun = Rerun.begin(repr(task), flatten(task.output()))
+    replacing = REPLACING.set(rerun.replacing) if rerun else None
     try:
         new_deps = _run(task)
         if new_deps:
-            _restore(previous)
+            _roll_back(rerun)
             refs = tuple(TaskRef.of(dep) for dep in new_deps)
             return Outcome(
                 task.task_id,
@@ -127,47 +135,27 @@ def execute(task: Task | bytes, reporter: Any = None) -> Outcome:
                 new_deps=refs,
                 elapsed=time.perf_counter() - started,
             )
-        _check_outputs(task)
-        _discard(previous)
+        _check_outputs(task, rerun)
+        if rerun:
+            rerun.finish()
         task.on_success()
     except Exception as exc:  # noqa: BLE001  (the task's own error becomes its outcome)
-        _restore(previous)
+        _roll_back(rerun)
         return _failure(task, exc, time.perf_counter() - started)
     except BaseException:  # interrupted: put the old outputs back, then stop
-        _restore(previous)
+        _roll_back(rerun)
         raise
     finally:
+        if replacing:
+            REPLACING.reset(replacing)
         task.__dict__.pop("_reporter", None)
     return Outcome(task.task_id, "done", elapsed=time.perf_counter() - started)
 
 
-def _set_aside(task: Task) -> list[tuple[Any, str]]:
-    """Move outputs that already exist (a stale or forced rerun) to hidden backups.
-
-    The task then writes fresh outputs the usual way (``temporary_path()`` refuses to
-    overwrite); on failure the backups are put back, so a failed rerun loses nothing.
-    """
-    moved = []
-    for output in flatten(task.output()):
-        fs, path = getattr(output, "fs", None), getattr(output, "path", None)
-        if fs is None or path is None or not output.exists():
-            continue
-        backup = temporary_sibling(path) + ".previous"
-        fs.move(path, backup)
-        moved.append((output, backup))
-    return moved
-
-
-def _restore(moved: list[tuple[Any, str]]) -> None:
-    for output, backup in moved:
-        if output.exists():
-            output.fs.remove(output.path)
-        output.fs.move(backup, output.path)
-
-
-def _discard(moved: list[tuple[Any, str]]) -> None:
-    for output, backup in moved:
-        output.fs.remove(backup)
+def _roll_back(rerun: Rerun | None) -> None:
+    """Put back the outputs a rerun replaced (a no-op for a first run)."""
+    if rerun:
+        rerun.rollback()
 
 
 def _run(task: Task) -> list[Task]:
@@ -193,10 +181,21 @@ def _run(task: Task) -> list[Task]:
         sent = wanted.paths if wanted else getpaths(requested)
 
 
-def _check_outputs(task: Task) -> None:
-    missing = tuple(str(out) for out in flatten(task.output()) if not out.exists())
-    if missing:
-        raise OutputMissingError(repr(task), missing)
+def _check_outputs(task: Task, rerun: Rerun | None) -> None:
+    """Raise :class:`OutputMissingError` for each output that run() did not produce.
+
+    In a rerun, an output counts only if this run replaced it (a previous version
+    still at the path does not).
+    """
+    journaled = rerun.missing() if rerun else ()
+    checked = {entry.path for _, entry in rerun.entries} if rerun else set()
+    missing = [
+        str(out)
+        for out in flatten(task.output())
+        if getattr(out, "path", None) not in checked and not out.exists()
+    ]
+    if journaled or missing:
+        raise OutputMissingError(repr(task), (*journaled, *missing))
 
 
 def _failure(task: Task, exc: Exception, elapsed: float) -> Outcome:

@@ -7,8 +7,8 @@ use of a target's file system, so importing this module and creating targets is 
 and does no I/O.
 
 Writes keep the promise of :mod:`nbflow.core.target`: ``open("w")`` writes to a
-temporary sibling (``.nbflow-tmp-<random>-<name>`` in the same folder or prefix) and,
-only when ``close()`` succeeds, moves it onto the final URL with ``fs.mv``; on an
+temporary sibling (``.nbflow-tmp-<owner>-<random>-<name>`` in the same folder or
+prefix) and, only when ``close()`` succeeds, moves it onto the final URL with ``fs.mv``; on an
 error the temporary is removed.
 
 What each backend guarantees
@@ -23,9 +23,11 @@ object stores (``s3://``, ``gcs://``, ``abfs://``; needs s3fs, gcsfs, adlfs)
     An object becomes visible only when its upload completes, so no reader ever sees
     a partial object, at the temporary key or at the final one. A move is a
     server-side copy followed by a delete: the final key appears whole, but a crash
-    between copy and delete can leave a ``.nbflow-tmp-...`` key behind (delete it, or
-    set a lifecycle rule for that prefix). ``exists()`` is a single ``HEAD``/``LIST``.
-    Parent "directories" are not created (object stores do not have them).
+    between copy and delete can leave a ``.nbflow-tmp-...`` key behind: the next run
+    of a task writing to that prefix removes it if its owner is a dead process of this
+    host, and otherwise reports it (or set a lifecycle rule for that prefix). A rerun
+    backs up the previous object with a copy (no hard links there). ``exists()`` is a
+    single ``HEAD``/``LIST``. Parent "directories" are not created (object stores do not have them).
 
 Imports: the standard library, :mod:`nbflow.core.errors`, :mod:`nbflow.core.format`,
 :mod:`nbflow.core.target`; fsspec lazily.
@@ -43,6 +45,7 @@ from nbflow.core.target import (
     Staging,
     temporary_sibling,
 )
+from nbflow.core.temporary import note_commit
 
 if TYPE_CHECKING:
     import os
@@ -64,6 +67,17 @@ def _parent(url: str) -> str:
     protocol, separator, rest = url.rpartition("://")
     head = rest.rpartition("/")[0]
     return f"{protocol}{separator}{head}" if head else ""
+
+
+def _is_local_url(url: str) -> bool:
+    """Return whether ``url`` names a file on this machine.
+
+    Examples
+    --------
+    >>> _is_local_url("/tmp/x"), _is_local_url("file:///tmp/x"), _is_local_url("s3://b/k")
+    (True, True, False)
+    """
+    return "://" not in url or url.startswith(("file://", "local://"))
 
 
 class FsspecFileSystem(FileSystem):
@@ -155,6 +169,7 @@ class _FsspecStaging:
         except BaseException:
             self.discard()
             raise
+        note_commit(self.final)
 
     def discard(self) -> None:
         self.stream.close()
@@ -194,6 +209,9 @@ class FsspecTarget(FileSystemTarget):
         super().__init__(url, format)
         #: Options for the fsspec file system.
         self.storage_options = storage_options
+        #: Local paths are cleaned of dead runs' leftovers by ``exists()``; remote
+        #: folders only when a task writing there runs (a listing costs more there).
+        self.sweeps_leftovers = _is_local_url(self.path)
         self._filesystem: FsspecFileSystem | None = None
 
     @property

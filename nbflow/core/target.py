@@ -7,18 +7,21 @@ a :class:`FileSystem`; :class:`LocalTarget` is a file on this machine and
 
 Theory of operation: writes are atomic
 -------------------------------------
-``target.open("w")`` writes to a unique hidden sibling (``.nbflow-tmp-<random>-<name>``)
-through an :class:`AtomicFile`; only a successful ``close()`` publishes it at the final
-path (a rename, atomic on POSIX). When the ``with`` block raises, a format layer fails
-to flush, or the file is garbage collected unclosed, the temporary is removed and
-nothing appears at the final path: ``exists()`` never sees half an output.
+``target.open("w")`` writes to a unique hidden sibling (``.nbflow-tmp-<owner>-<random>-
+<name>``, see :mod:`nbflow.core.temporary`) through an :class:`AtomicFile`; only a
+successful ``close()`` publishes it at the final path (a rename, atomic on POSIX, which
+replaces a previous version in one step). When the ``with`` block raises, a format
+layer fails to flush, or the file is garbage collected unclosed, the temporary is
+removed and nothing appears at the final path: ``exists()`` never sees half an output.
+A killed process cannot remove its temporaries: the first ``exists()`` of a later run
+in that folder does (see :mod:`nbflow.core.journal`).
 
 Three parts do this: a :class:`Staging` owns the temporary location (``finish``,
 ``publish``, ``discard``); ``_AtomicRaw``, at the bottom of the format chain, writes
 into it; the :class:`AtomicFile` on top decides, on close, whether to publish.
 
-Imports: the standard library, :mod:`nbflow.core.errors` and :mod:`nbflow.core.format`;
-pandas only lazily, through :mod:`nbflow.core.dataframe`.
+Imports: the standard library, :mod:`nbflow.core.errors`, :mod:`nbflow.core.format`
+and :mod:`nbflow.core.temporary`; pandas only lazily, through :mod:`nbflow.core.dataframe`.
 """
 
 from __future__ import annotations
@@ -35,8 +38,22 @@ import threading
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar, Protocol
 
-from nbflow.core.errors import DefinitionError, NbflowError
+from nbflow.core.file_system_errors import (
+    FileAlreadyExists,
+    FileSystemException,
+    InvalidModeError,
+    MissingParentDirectory,
+    MissingPathError,
+    NotADirectory,
+    UnsupportedOperationError,
+)
 from nbflow.core.format import Format, Nop, get_default_format
+from nbflow.core.temporary import (
+    REPLACING,
+    note_commit,
+    sweep_folder_of,
+    temporary_sibling,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -65,90 +82,6 @@ __all__ = [
 ]
 
 
-class FileSystemException(NbflowError):  # noqa: N818 - Luigi's name
-    """A file system operation could not be done; ``path`` is the offending path."""
-
-    problem = "the file system operation failed"
-    expected = "the operation to succeed"
-    fix = "check the path and its permissions"
-
-    def __init__(self, path: str, operation: str) -> None:
-        super().__init__(path, operation)
-        self.path, self.operation = path, operation
-
-    def __str__(self) -> str:
-        return (
-            f"{self.operation}: {self.problem} (got {self.path!r}). "
-            f"Expected {self.expected}. Fix: {self.fix}."
-        )
-
-
-class FileAlreadyExists(FileSystemException):
-    """The destination of a move, copy, mkdir or commit already exists."""
-
-    problem = "the destination already exists"
-    expected = "nothing at the destination"
-    fix = (
-        "remove the existing file or choose another destination "
-        "(move, copy and mkdir also accept raise_if_exists=False)"
-    )
-
-
-class MissingParentDirectory(FileSystemException):
-    """``mkdir(parents=False)`` was asked for a path whose parent is missing."""
-
-    problem = "the parent directory does not exist"
-    expected = "an existing parent directory"
-    fix = "create the parent first, or pass parents=True"
-
-
-class NotADirectory(FileSystemException):
-    """A file stands where a directory is needed."""
-
-    problem = "a part of the path is a file, not a directory"
-    expected = "directories along the path"
-    fix = "remove or rename the file that is in the way"
-
-
-class UnsupportedOperationError(FileSystemException, NotImplementedError):
-    """A :class:`FileSystem` subclass does not implement an operation."""
-
-    problem = "this file system does not implement the operation"
-    expected = "a file system that implements it"
-    fix = "override the method in your FileSystem subclass"
-
-
-class InvalidModeError(DefinitionError, ValueError):
-    """A target was opened with a mode other than read or write."""
-
-    def __init__(self, where: str, mode: str) -> None:
-        super().__init__(where, mode)
-        self.where, self.mode = where, mode
-
-    def __str__(self) -> str:
-        return (
-            f"{self.where}: unsupported mode (got {self.mode!r}). Expected one of "
-            "'r', 'w', 'rb', 'wb', since a target is read or replaced whole. Fix: "
-            "open with 'r' to read or 'w' to write; to append, read the old content "
-            "and write old and new together."
-        )
-
-
-class MissingPathError(DefinitionError, ValueError):
-    """A target was created without a path."""
-
-    def __init__(self, target: str) -> None:
-        super().__init__(target)
-        self.target = target
-
-    def __str__(self) -> str:
-        return (
-            f"{self.target}: no path given (got path=None, is_tmp=False). Expected "
-            "a path, or is_tmp=True for a temporary file. Fix: pass "
-            f"{self.target}('data/out.csv') or {self.target}(is_tmp=True)."
-        )
-
-
 def _parse_mode(where: str, mode: str) -> tuple[bool, bool]:
     """Return ``(writing, binary)`` for an open mode."""
     chars = set(mode)
@@ -160,21 +93,6 @@ def _parse_mode(where: str, mode: str) -> tuple[bool, bool]:
     ):
         raise InvalidModeError(where, mode)
     return "w" in chars, "b" in chars
-
-
-def temporary_sibling(path: str) -> str:
-    """Return a unique hidden path in the same directory as ``path``.
-
-    The name ends with the original name, so suffix-based format detection works.
-
-    Examples
-    --------
-    >>> name = temporary_sibling("data/out.csv")
-    >>> name.startswith("data/.nbflow-tmp-"), name.endswith("-out.csv")
-    (True, True)
-    """
-    cut = max(path.rfind("/"), path.rfind(os.sep))
-    return f"{path[: cut + 1]}.nbflow-tmp-{secrets.token_hex(6)}-{path[cut + 1 :]}"
 
 
 class Staging(Protocol):
@@ -383,9 +301,22 @@ class FileSystemTarget(Target):
     def fs(self) -> FileSystem:
         """The file system the target lives on."""
 
+    #: Whether ``exists()`` cleans up after dead runs in the target's folder.
+    sweeps_leftovers: bool = False
+
     def exists(self) -> bool:
-        """Return whether something exists at :attr:`path` (one lookup)."""
-        return self.fs.exists(self.path)
+        """Return whether something exists at :attr:`path` (one lookup).
+
+        While a rerun replaces this output, the previous version is still at the path
+        but counts as missing until the rerun publishes the new one.
+        """
+        path = self.path
+        replacing = REPLACING.get()
+        if replacing is not None and replacing.hides(path):
+            return False
+        if self.sweeps_leftovers:
+            sweep_folder_of(self.fs, path)
+        return self.fs.exists(path)
 
     def remove(self) -> None:
         """Remove the target (recursively, if it is a directory)."""
@@ -422,13 +353,18 @@ class FileSystemTarget(Target):
         """Yield a temporary path next to the target, to write a file or directory at.
 
         A clean exit moves it to :attr:`path` (:class:`FileAlreadyExists` if taken,
-        as in Luigi); an exception removes it.
+        as in Luigi, unless a rerun replaces it); an exception removes it.
         """
         self._make_parent_dirs()
         temporary = temporary_sibling(self.path)
         try:
             yield temporary
-            self.fs.rename_dont_move(temporary, self.path)
+            replacing = REPLACING.get()
+            if replacing is not None and replacing.hides(self.path):
+                replacing.publish(self.fs, temporary, self.path)
+            else:
+                self.fs.rename_dont_move(temporary, self.path)
+                note_commit(self.path)
         except BaseException:
             if self.fs.exists(temporary):
                 self.fs.remove(temporary, recursive=True)
@@ -567,6 +503,7 @@ class _LocalStaging:
         except BaseException:
             self.discard()
             raise
+        note_commit(self.final)
 
     def discard(self) -> None:
         self.stream.close()
@@ -608,6 +545,8 @@ class LocalTarget(FileSystemTarget):
             number = secrets.randbelow(10**9)
             path = Path(tempfile.gettempdir()) / f"nbflow-tmp-{number:09d}"
         super().__init__(path, format)
+
+    sweeps_leftovers = True
 
     @property
     def fs(self) -> LocalFileSystem:
@@ -751,6 +690,7 @@ class _MemoryStaging:
 
     def publish(self) -> None:
         self.store.put_bytes(self.final, self._data)
+        note_commit(self.final)
 
     def discard(self) -> None:
         self._buffer.close()
