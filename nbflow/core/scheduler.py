@@ -88,6 +88,8 @@ from nbflow.core.scheduler_node import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
+_UNSTARTED = (Status.PENDING, Status.UPSTREAM_FAILED, Status.UPSTREAM_DISABLED)
+
 #: Every legal move: (status before, move) -> status after.
 TRANSITIONS: dict[tuple[Status, Move], Status] = {
     (Status.PENDING, Move.DISPATCH): Status.RUNNING,
@@ -106,6 +108,9 @@ TRANSITIONS: dict[tuple[Status, Move], Status] = {
     (Status.UPSTREAM_DISABLED, Move.UPSTREAM_FAIL): Status.UPSTREAM_FAILED,
     (Status.UPSTREAM_FAILED, Move.RECOVER): Status.PENDING,
     (Status.UPSTREAM_DISABLED, Move.RECOVER): Status.PENDING,
+    # Discovered broken or disabled (after wiring, so maybe already UPSTREAM_*).
+    **{(before, Move.BREAK): Status.FAILED for before in _UNSTARTED},
+    **{(before, Move.SWITCH_OFF): Status.DISABLED for before in _UNSTARTED},
 }
 
 
@@ -285,7 +290,7 @@ class Scheduler:
                     spec.reason,
                 )
             )
-            if spec.broken or spec.disabled:
+            if (spec.broken or spec.disabled) and not spec.complete:
                 self._mark_broken(node, spec)
             elif node.is_ready():
                 self._push_ready(node)
@@ -316,18 +321,9 @@ class Scheduler:
             self._spread(node)
 
     def _mark_broken(self, node: Node, spec: TaskSpec) -> None:
-        node.status = Status.DISABLED if spec.disabled else Status.FAILED
         node.error = spec.broken or "disabled"
-        node.log(self._now, "broken" if spec.broken else "disabled", node.status)
-        self._notify(
-            TaskStatusChanged(
-                next(self._seq),
-                self._now,
-                node.id,
-                node.status,
-                Status.PENDING,
-                error=node.error,
-            )
+        self._move(
+            node, Move.SWITCH_OFF if spec.disabled else Move.BREAK, error=node.error
         )
         self._spread(node)
 

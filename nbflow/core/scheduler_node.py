@@ -38,6 +38,9 @@ class Move(str, enum.Enum):
     UPSTREAM_FAIL = "upstream-failed"
     UPSTREAM_DISABLE = "upstream-disabled"
     RECOVER = "upstream-recovered"
+    #: Discovered broken (complete() or requires() raised) or disabled: never runs.
+    BREAK = "broken"
+    SWITCH_OFF = "disabled"
 
 
 class TaskInfo(NamedTuple):
