@@ -4,6 +4,15 @@ The public API keeps Luigi's names and meanings, so a pipeline module written fo
 Luigi's core runs after changing ``import luigi`` to ``import nbflow as luigi``.
 Importing nbflow is light: nothing of Jupyter, tornado, Dask or papermill is loaded,
 no config is read and nothing is started.
+
+Luigi compatibility modules
+---------------------------
+The modules at the top of the package are Luigi's module paths and hold nothing but
+re-exports of the core, so that ``luigi.task.flatten`` is ``nbflow.task.flatten``:
+``nbflow.event``, ``nbflow.execution_summary``, ``nbflow.format``,
+``nbflow.interface``, ``nbflow.parameter``, ``nbflow.target``, ``nbflow.task``,
+``nbflow.worker``. Real code lives in the subpackages (``nbflow.core``, ...), and only
+this facade imports the shims (tests/test_luigi_compat.py checks both).
 """
 
 from __future__ import annotations
@@ -11,7 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from nbflow import (
+from nbflow import (  # the Luigi compatibility modules, as luigi/__init__.py does
     event,
     execution_summary,
     format,  # noqa: A004  (Luigi's module name: luigi.format)

@@ -1,4 +1,8 @@
-"""Luigi's ``luigi.interface`` module: ``build`` and ``run``."""
+"""Luigi compatibility: re-exports only, at Luigi's path ``luigi.interface``.
+
+Holds ``build`` and ``run``. The code lives in nbflow.core.interface; nbflow's own
+modules import it from there, never from here (tests/test_luigi_compat.py checks both).
+"""
 
 from __future__ import annotations
 

@@ -1,19 +1,18 @@
-"""Luigi's ``luigi.parameter`` module: parameter types and their errors."""
+"""Luigi compatibility: re-exports only, at Luigi's path ``luigi.parameter``.
+
+Holds parameter types, and Luigi's names for their errors. The code lives in
+nbflow.core.parameter and nbflow.core.errors; nbflow's own modules import it from there,
+never from here (tests/test_luigi_compat.py checks both).
+"""
 
 from __future__ import annotations
 
-from nbflow.core.errors import (
-    MissingParameterError,
-    ParameterValueError,
-    UnknownParameterError,
-)
+# Luigi's names for nbflow's parameter errors.
+from nbflow.core.errors import MissingParameterError as MissingParameterException
+from nbflow.core.errors import ParameterValueError as ParameterException
+from nbflow.core.errors import UnknownParameterError as UnknownParameterException
 from nbflow.core.parameter import *  # noqa: F403
 from nbflow.core.parameter import __all__ as _names
-
-#: Luigi's names for nbflow's parameter errors.
-MissingParameterException = MissingParameterError
-UnknownParameterException = UnknownParameterError
-ParameterException = ParameterValueError
 
 __all__ = [  # noqa: PLE0604
     *_names,

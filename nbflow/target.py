@@ -1,4 +1,9 @@
-"""Luigi's ``luigi.target`` module: targets and filesystems."""
+"""Luigi compatibility: re-exports only, at Luigi's path ``luigi.target``.
+
+Holds targets and filesystems. The code lives in nbflow.core.target and
+nbflow.core.fsspec_target; nbflow's own modules import it from there, never from here
+(tests/test_luigi_compat.py checks both).
+"""
 
 from __future__ import annotations
 

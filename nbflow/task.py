@@ -1,4 +1,9 @@
-"""Luigi's ``luigi.task`` module: the task classes and structure helpers."""
+"""Luigi compatibility: re-exports only, at Luigi's path ``luigi.task``.
+
+Holds the task classes and structure helpers (``flatten``, ``getpaths``). The code lives
+in nbflow.core.task and nbflow.core.structure; nbflow's own modules import it from
+there, never from here (tests/test_luigi_compat.py checks both).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Luigi's ``luigi.worker`` module: the worker."""
+"""Luigi compatibility: re-exports only, at Luigi's path ``luigi.worker``.
+
+Holds the worker. The code lives in nbflow.core.worker; nbflow's own modules import it
+from there, never from here (tests/test_luigi_compat.py checks both).
+"""
 
 from __future__ import annotations
 

@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import ast
 import gzip
+import importlib
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+
+import nbflow
+
+PACKAGE = Path(nbflow.__file__).parent
+#: The Luigi compatibility modules (shims): Luigi's module paths, re-exports only.
+LUIGI_SHIMS = (
+    "event",
+    "execution_summary",
+    "format",
+    "interface",
+    "parameter",
+    "target",
+    "task",
+    "worker",
+)
+SHIM_HEADER = "Luigi compatibility: re-exports only"
 
 PIPELINE = textwrap.dedent("""
     import datetime
@@ -92,3 +112,73 @@ def test_luigi_pipeline_gives_same_files_ids_and_result(tmp_path) -> None:
         if name.endswith(".gz"):  # the gzip header holds a timestamp
             mine, luigis = gzip.decompress(mine), gzip.decompress(luigis)
         assert mine == luigis
+
+
+def test_luigi_shims_are_the_top_level_modules_the_facade_lists() -> None:
+    top_level = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
+    section = (nbflow.__doc__ or "").split("Luigi compatibility modules")[1]
+    section = section.split("Real code")[0]
+
+    assert sorted(top_level) == list(LUIGI_SHIMS)
+    assert re.findall(r"``nbflow\.(\w+)``", section) == list(LUIGI_SHIMS)
+
+
+def _is_shim_statement(node: ast.stmt) -> bool:
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return True
+    targets = node.targets if isinstance(node, ast.Assign) else []
+    return [ast.unparse(target) for target in targets] == ["__all__"]
+
+
+def test_luigi_shims_hold_only_a_docstring_imports_and_all() -> None:
+    for name in LUIGI_SHIMS:
+        tree = ast.parse((PACKAGE / f"{name}.py").read_text())
+        docstring = ast.get_docstring(tree) or ""
+
+        others = [ast.unparse(n) for n in tree.body[1:] if not _is_shim_statement(n)]
+
+        assert docstring.startswith(SHIM_HEADER), name
+        assert others == [], name
+
+
+def test_luigi_shims_export_what_their_all_names() -> None:
+    for name in LUIGI_SHIMS:
+        module = importlib.import_module(f"nbflow.{name}")
+
+        missing = [n for n in module.__all__ if not hasattr(module, n)]
+
+        assert missing == [], name
+        assert module.__all__, name
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Return every module an nbflow source file imports (``from m import x``: m.x)."""
+    package = list(path.relative_to(PACKAGE.parent).with_suffix("").parts[:-1])
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *filter(None, [node.module])])
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_no_nbflow_module_but_the_facade_imports_a_luigi_shim() -> None:
+    shims = {f"nbflow.{name}" for name in LUIGI_SHIMS}
+    offenders = {}
+
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == PACKAGE / "__init__.py":
+            continue  # the facade exposes them, as luigi/__init__.py does
+        imported = {
+            module
+            for module in _imported_modules(path)
+            if module in shims or module.startswith(tuple(f"{s}." for s in shims))
+        }
+        if imported:
+            offenders[str(path.relative_to(PACKAGE))] = sorted(imported)
+
+    assert offenders == {}
