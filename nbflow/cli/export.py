@@ -1,4 +1,4 @@
-"""``nbflow export NOTEBOOK.ipynb [-o MODULE.py]``: a pipeline notebook as a module.
+"""``nbflow export NOTEBOOK.ipynb [-o MODULE.py] [--force]``: a notebook as a module.
 
 Imports: stdlib, nbflow.core.cmdline, nbflow.notebook.export, nbflow.cli.arguments.
 """
@@ -13,11 +13,17 @@ from nbflow.core import cmdline
 from nbflow.notebook.export import export_notebook
 
 EXPORT_HELP = """\
-usage: nbflow export NOTEBOOK.ipynb [-o MODULE.py]
+usage: nbflow export NOTEBOOK.ipynb [-o MODULE.py] [--force]
 
 Write the task definitions of a pipeline notebook to an importable module (default:
 the notebook's name with .py, next to it), atomically. Then run it headless with
 `nbflow run --module MODULE TASK --param VALUE`.
+
+options:
+  -o, --output MODULE.py  the file to write; its folder must exist
+  --force                 replace MODULE.py if it exists (without it, an existing
+                          file is left alone and the command exits with 2: it may
+                          be a hand-written module)
 
 Which cells are definitions:
   - if any cell is tagged `nbflow`: exactly the code cells tagged `nbflow`
@@ -33,10 +39,12 @@ Which cells are definitions:
 
 
 def export_command(argv: list[str]) -> int:
-    """Carry out ``nbflow export NOTEBOOK.ipynb [-o MODULE.py]``."""
+    """Carry out ``nbflow export NOTEBOOK.ipynb [-o MODULE.py] [--force]``."""
     if {"-h", "--help"} & set(argv):
         sys.stdout.write(EXPORT_HELP + "\n")
         return 0
+    force = "--force" in argv
+    argv = [arg for arg in argv if arg != "--force"]
     options, positional = take_options(argv, {"-o": "output", "--output": "output"})
     if len(positional) != 1 or not positional[0].endswith(".ipynb"):
         raise cmdline.UsageError(
@@ -46,6 +54,6 @@ def export_command(argv: list[str]) -> int:
         )
     notebook = positional[0]
     output = options.get("output") or str(Path(notebook).with_suffix(".py"))
-    result = export_notebook(notebook, output)
+    result = export_notebook(notebook, output, force=force)
     sys.stdout.write(result.summary + "\n")
     return 0

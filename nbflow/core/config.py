@@ -17,7 +17,8 @@ interpolation, as in Luigi. Option names treat ``-`` and ``_`` alike.
 Nothing is read at import: shells call :meth:`Settings.load`, or the task layer calls
 :func:`current_settings`, which loads once, lazily, unless :func:`use_settings` set one.
 
-Imports: the standard library (``tomli`` before Python 3.11) and nbflow.core.errors.
+Imports: the standard library (``tomli`` before Python 3.11) and
+nbflow.core.{config_keys, errors}.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeAlias, TypeVar, overload
 
+from nbflow.core.config_keys import warn_unknown_keys
 from nbflow.core.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -161,6 +163,12 @@ class Settings:
         ------
         ConfigError
             A file is missing, unreadable or malformed, or names an unset variable.
+
+        Warns
+        -----
+        UnknownConfigKeyWarning
+            A key of [core], [worker], [scheduler] or [retcode] that nbflow does not
+            read, once per key (see :mod:`nbflow.core.config_keys`).
         """
         environ = os.environ if env is None else env
         base = Path.cwd() if cwd is None else Path(cwd)
@@ -300,10 +308,20 @@ def _read_file(path: Path, environ: Mapping[str, str]) -> Settings:
         sections = source.read_toml()
     else:
         sections = source.read_ini()
+    warn_unknown_keys(sections, source.path, _ini_defaults(text))
     origins = {
         (name, key): source.path for name, opts in sections.items() for key in opts
     }
     return Settings(sections, (source.path,), origins)
+
+
+def _ini_defaults(text: str) -> frozenset[str]:
+    """Return the keys of an INI file's [DEFAULT] section (in every section too)."""
+    if "[DEFAULT]" not in text:
+        return frozenset()
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(text)  # already parsed once without error
+    return frozenset(_option_key(key) for key in parser.defaults())
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,7 @@ Imports: nothing from nbflow.
 from __future__ import annotations
 
 import difflib
+import os.path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -43,6 +44,24 @@ class NbflowError(Exception):
 
 class NbflowWarning(UserWarning):
     """Root of every warning issued by nbflow."""
+
+
+class UnknownConfigKeyWarning(NbflowWarning):
+    """A section that nbflow reads holds a key that nbflow does not know."""
+
+    def __init__(
+        self, source: str, section: str, key: str, known: tuple[str, ...]
+    ) -> None:
+        super().__init__(source, section, key, known)
+        self.source, self.section, self.key, self.known = source, section, key, known
+
+    def __str__(self) -> str:
+        return (
+            f"{self.source}: unknown key in [{self.section}], ignored (got "
+            f"{self.key!r}). Expected a key that nbflow (or Luigi) reads there. "
+            "Fix: correct its spelling, or remove it."
+            f"{did_you_mean(self.key, self.known)}"
+        )
 
 
 class DefinitionError(NbflowError):
@@ -131,18 +150,45 @@ class AmbiguousTaskError(DefinitionError, LookupError):
 
 
 class DefinitionTypeError(DefinitionError, TypeError):
-    """A task method returned a value of the wrong type."""
+    """A task method returned a value of the wrong type.
 
-    def __init__(self, task: str, method: str, got: object, expected: str) -> None:
-        super().__init__(task, method, got, expected)
+    ``location`` is ``file:line`` of the offending method (or of the ``yield``), when
+    known, so the message points at the user's code rather than at nbflow's.
+    """
+
+    def __init__(
+        self, task: str, method: str, got: object, expected: str, location: str = ""
+    ) -> None:
+        super().__init__(task, method, got, expected, location)
         self.task, self.method, self.got, self.expected = task, method, got, expected
+        self.location = location
 
     def __str__(self) -> str:
+        at = f" ({self.location})" if self.location else ""
+        verb = "yielded" if self.method == "run" else "returned"
         return (
-            f"{self.task}.{self.method}(): returned a value of the wrong type "
+            f"{self.task}.{self.method}(){at}: {verb} a value of the wrong type "
             f"(got {self.got!r}). Expected {self.expected}. "
-            f"Fix: change {self.method}() to return {self.expected}."
+            f"Fix: {_definition_fix(self.method, self.got, self.expected)}."
         )
+
+
+def _definition_fix(method: str, got: object, expected: str) -> str:
+    """Return the fix for a wrong value from a task method, by what was given."""
+    is_target = callable(getattr(got, "exists", None))
+    if method in ("requires", "input") and is_target:
+        return (
+            "return the task that makes this target, not the target itself; for a "
+            "file made outside the pipeline, return an ExternalTask whose output() "
+            "is this target"
+        )
+    if method in ("requires", "input", "run") and isinstance(got, str):
+        return f"return an instance such as {got}(), not the name {got!r}"
+    if method == "output" and isinstance(got, str):
+        return f"wrap the path in a target: return LocalTarget({got!r})"
+    if method == "run":
+        return "yield Task instances (or lists/dicts of them) from run()"
+    return f"change {method}() to return {expected}"
 
 
 class ConfigError(DefinitionError):
@@ -179,6 +225,22 @@ class CyclicDependencyError(GraphError):
         )
 
 
+class TaskIdCollisionError(GraphError):
+    """Two different tasks have the same task id (its hash is only 40 bits)."""
+
+    def __init__(self, task_id: str, first: str, second: str) -> None:
+        super().__init__(task_id, first, second)
+        self.task_id, self.first, self.second = task_id, first, second
+
+    def __str__(self) -> str:
+        return (
+            f"task id {self.task_id!r}: two different tasks share it (got {self.first} "
+            f"and {self.second}). Expected one task per id; the second would silently "
+            "never run. Fix: change a parameter value of one of them, or rename one "
+            "class (the id is the family, a parameter summary and a 40-bit hash)."
+        )
+
+
 class TaskFailedError(NbflowError):
     """User code in ``run()`` raised; the original exception is ``__cause__``."""
 
@@ -188,6 +250,28 @@ class TaskFailedError(NbflowError):
 
     def __str__(self) -> str:
         return f"{self.task_id}: run() failed: {self.error}"
+
+
+class OutputWriteError(TaskFailedError):
+    """The file system refused to write one of a task's outputs.
+
+    ``path`` is the output's own path (never the temporary file nbflow wrote first);
+    ``problem`` is the operating system's reason, such as ``Permission denied``.
+    """
+
+    def __init__(self, task: str, path: str, problem: str) -> None:
+        NbflowError.__init__(self, task, path, problem)  # this class's own fields
+        self.task, self.path, self.problem = task, path, problem
+        self.task_id, self.error = task, problem
+
+    def __str__(self) -> str:
+        folder = os.path.dirname(self.path) or "."  # noqa: PTH120  (also URLs)
+        return (
+            f"{self.task}: cannot write output {self.path!r} (got {self.problem}). "
+            f"Expected a folder this process can write to ({folder!r}). "
+            f"Fix: make {folder!r} writable (or free space on its disk), or change "
+            "output() to a path you can write."
+        )
 
 
 class OutputMissingError(NbflowError):

@@ -9,7 +9,11 @@ requirements do not matter, as in Luigi). Each task is checked exactly once.
 A cycle among the incomplete tasks is found with :mod:`graphlib`; the tasks on it are
 marked broken with a :class:`~nbflow.core.errors.CyclicDependencyError` naming the cycle.
 
-Imports: stdlib, nbflow.core.{completeness, errors, events, structure, task}.
+Two different tasks with the same id (the id's hash has only 40 bits) would be merged
+silently, so discovery checks that a task id seen again belongs to the same task and
+raises :class:`~nbflow.core.errors.TaskIdCollisionError` otherwise.
+
+Imports: stdlib, nbflow.core.{completeness, diagnosis, errors, events, structure, task}.
 """
 
 from __future__ import annotations
@@ -20,10 +24,16 @@ import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nbflow.core.errors import CyclicDependencyError, DefinitionTypeError
+from nbflow.core.diagnosis import user_traceback
+from nbflow.core.errors import (
+    CyclicDependencyError,
+    DefinitionError,
+    DefinitionTypeError,
+    TaskIdCollisionError,
+)
 from nbflow.core.events import RetryPolicy, TaskSpec
 from nbflow.core.structure import flatten
-from nbflow.core.task import Event, Task, WrapperTask
+from nbflow.core.task import Event, Task, WrapperTask, check_targets
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -56,7 +66,7 @@ class GraphBuilder:
     def discover(self, roots: Iterable[Task]) -> Discovery:
         """Expand ``roots`` (and anything new below them) into specs."""
         result = Discovery()
-        frontier = [task for task in _unique(roots) if task.task_id not in self.tasks]
+        frontier = [task for task in _unique(roots) if self._is_new(task)]
         for task in frontier:
             self.tasks[task.task_id] = task
         deps_of: dict[str, list[str]] = {}
@@ -72,7 +82,7 @@ class GraphBuilder:
                 deps_of[task.task_id] = [dep.task_id for dep in found]
                 for dep in found:
                     task.trigger_event(Event.DEPENDENCY_DISCOVERED, task, dep)
-                    if dep.task_id not in self.tasks:
+                    if self._is_new(dep):
                         self.tasks[dep.task_id] = dep
                         next_level.append(dep)
             frontier = next_level
@@ -83,13 +93,34 @@ class GraphBuilder:
             result.specs.append(spec)
         return result
 
+    def _is_new(self, task: Task) -> bool:
+        """Return whether ``task`` is not known yet; raise if its id is taken.
+
+        Raises
+        ------
+        TaskIdCollisionError
+            Another task (other parameters, or another class) has the same id.
+        """
+        known = self.tasks.get(task.task_id)
+        if known is None:
+            return True
+        if known is not task and _identity(known) != _identity(task):
+            raise TaskIdCollisionError(task.task_id, repr(known), repr(task))
+        return False
+
     def _expand(
         self, task: Task, verdict: Verdict, result: Discovery, wrappers: list[Task]
     ) -> list[Task]:
         """Return the requirements to explore below ``task`` (none if complete)."""
         if verdict.error is not None:
-            message = f"{type(verdict.error).__name__} in complete(): {verdict.error}"
-            result.broken[task.task_id] = (message, verdict.traceback)
+            error, trace = verdict.error, verdict.traceback
+            message = f"{type(error).__name__} in complete(): {error}"
+            if isinstance(error, DefinitionError):  # output() is wrong: point there
+                message, trace = (
+                    f"{type(error).__name__}: {error}",
+                    user_traceback(error),
+                )
+            result.broken[task.task_id] = (message, trace)
             result.exceptions[task.task_id] = verdict.error
             task.trigger_event(Event.BROKEN_TASK, task, verdict.error)
             return []
@@ -100,13 +131,15 @@ class GraphBuilder:
             task.trigger_event(Event.DEPENDENCY_MISSING, task)
             return []
         try:
-            _check_output_types(task)
+            check_targets(task, flatten(task.output()))
             deps = task.deps()
         except Exception as exc:  # noqa: BLE001  (a scheduling error for this task only)
-            result.broken[task.task_id] = (
-                f"{type(exc).__name__}: {exc}",
-                traceback.format_exc(),
+            trace = (
+                user_traceback(exc)
+                if isinstance(exc, DefinitionError)
+                else traceback.format_exc()
             )
+            result.broken[task.task_id] = (f"{type(exc).__name__}: {exc}", trace)
             result.exceptions[task.task_id] = exc
             task.trigger_event(Event.BROKEN_TASK, task, exc)
             return []
@@ -153,19 +186,21 @@ def _unique(tasks: Iterable[Any]) -> list[Task]:
     for task in flatten(list(tasks)):
         if not isinstance(task, Task):
             raise DefinitionTypeError("build", "tasks", task, "Task instances")
-        seen.setdefault(task.task_id, task)
+        known = seen.setdefault(task.task_id, task)
+        if known is not task and _identity(known) != _identity(task):
+            raise TaskIdCollisionError(task.task_id, repr(known), repr(task))
     return list(seen.values())
 
 
-def _check_output_types(task: Task) -> None:
-    for output in flatten(task.output()):
-        if not callable(getattr(output, "exists", None)):
-            raise DefinitionTypeError(
-                repr(task),
-                "output",
-                output,
-                "a Target (such as LocalTarget), or lists/dicts of them",
-            )
+def _identity(task: Task) -> tuple[str, str, str, dict[str, str]]:
+    """Return what makes two tasks one: class, family and significant parameters.
+
+    The class counts by module and name, so a notebook cell that redefines it
+    still makes the same task.
+    """
+    kind = type(task)
+    params = task.to_str_params(only_significant=True, only_public=True)
+    return kind.__module__, kind.__qualname__, task.get_task_family(), params
 
 
 def _settle_wrappers(

@@ -9,20 +9,23 @@ Imports: stdlib only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
 def flatten(struct: Any) -> list[Any]:
-    """Return the leaves of a nested structure of lists, tuples, sets and dicts.
+    """Return the leaves of a nested structure: any iterables, and dicts' values.
 
-    ``None`` flattens to ``[]``; a string is a leaf, not a sequence of characters; a
-    dict contributes its values.
+    As in Luigi, every iterable is looked into (lists, tuples, sets, generators,
+    ``range``, dict views, ...), except that a string or bytes is a leaf; ``None``
+    flattens to ``[]``; a dict contributes its values.
 
     Examples
     --------
     >>> flatten([1, (2, [3]), {"a": 4}, None])
     [1, 2, 3, 4]
+    >>> flatten(x for x in "ab")
+    ['a', 'b']
     >>> flatten("abc")
     ['abc']
     >>> flatten(None)
@@ -30,11 +33,9 @@ def flatten(struct: Any) -> list[Any]:
     """
     if struct is None:
         return []
-    if not isinstance(struct, _NESTED) and not _is_generator(struct):
+    if not _is_nested(struct):
         return [struct]
-    if isinstance(struct, list) and not any(
-        isinstance(x, _NESTED) or x is None for x in struct
-    ):
+    if isinstance(struct, list) and not any(x is None or _is_nested(x) for x in struct):
         return list(struct)
     leaves: list[Any] = []
     stack = [struct]
@@ -44,37 +45,52 @@ def flatten(struct: Any) -> list[Any]:
             continue
         if isinstance(item, Mapping):
             stack.extend(reversed(list(item.values())))
-        elif isinstance(item, (str, bytes)):
-            leaves.append(item)
-        elif isinstance(item, (list, tuple, set, frozenset)) or _is_generator(item):
+        elif _is_nested(item):
             stack.extend(reversed(list(item)))
         else:
             leaves.append(item)
     return leaves
 
 
-#: types flatten() looks inside (a str or bytes is then kept whole by the slow path)
-_NESTED = (Mapping, str, bytes, list, tuple, set, frozenset)
-
-
-def _is_generator(item: object) -> bool:
-    return hasattr(item, "__next__") and hasattr(item, "__iter__")
+def _is_nested(item: object) -> bool:
+    """Whether flatten() looks inside ``item``: an iterable that is not text."""
+    return isinstance(item, Iterable) and not isinstance(item, (str, bytes))
 
 
 def map_structure(function: Callable[[Any], Any], struct: Any) -> Any:
-    """Apply ``function`` to every leaf, keeping the nesting (dicts stay dicts).
+    """Apply ``function`` to every leaf, keeping the nesting (Luigi's ``getpaths``).
+
+    Dicts, lists and tuples keep their type (an ``OrderedDict`` stays one, a named
+    tuple stays one); any other iterable that is not text (a generator, a set, a
+    ``range``) becomes a list, in iteration order.
 
     Examples
     --------
     >>> map_structure(lambda x: x * 10, {"a": [1, 2], "b": (3,)})
     {'a': [10, 20], 'b': (30,)}
+    >>> map_structure(lambda x: x + 1, (x for x in range(3)))
+    [1, 2, 3]
     """
     if isinstance(struct, Mapping):
-        return {key: map_structure(function, value) for key, value in struct.items()}
-    if isinstance(struct, (list, tuple)):
+        pairs = [(key, map_structure(function, value)) for key, value in struct.items()]
+        return _rebuild(type(struct), pairs, dict)
+    if _is_nested(struct):
         mapped = [map_structure(function, value) for value in struct]
-        return mapped if isinstance(struct, list) else tuple(mapped)
+        if isinstance(struct, tuple) and hasattr(struct, "_fields"):
+            return type(struct)(*mapped)
+        if isinstance(struct, (list, tuple)):
+            plain = list if isinstance(struct, list) else tuple
+            return _rebuild(type(struct), mapped, plain)
+        return mapped
     return function(struct)
+
+
+def _rebuild(kind: type, items: list[Any], fallback: type) -> Any:
+    """Return ``kind(items)``, or ``fallback(items)`` for a type built otherwise."""
+    try:
+        return kind(items)
+    except TypeError:  # e.g. a defaultdict: its first argument is the factory
+        return fallback(items)
 
 
 def getpaths(struct: Any) -> Any:

@@ -3,16 +3,18 @@
 Everything is derived from the scheduler's final task snapshots and the worker's
 scheduling errors, once, after the run; nothing here is on a hot path.
 
-Imports: stdlib, nbflow.core.{config, events, scheduler_node}.
+Imports: stdlib, nbflow.core.{config, errors, events, scheduler_node}.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nbflow.core.errors import DefinitionError
 from nbflow.core.events import Status
 
 if TYPE_CHECKING:
@@ -58,6 +60,13 @@ CATEGORIES = {
 }
 
 
+#: The logger ``build()`` writes the summary to at INFO (Luigi's name); a command that
+#: prints the summary itself leaves this logger's records out, so it appears once.
+SUMMARY_LOGGER = "nbflow-interface"
+#: Exit code when a task's definition is wrong (as for other definition errors).
+DEFINITION_ERROR_EXIT = 2
+
+
 @dataclass
 class RunResult:
     """The result of ``build(..., detailed_summary=True)``."""
@@ -69,6 +78,8 @@ class RunResult:
     #: Task ids by summary category (see :data:`CATEGORIES`).
     tasks: dict[str, list[str]] = field(default_factory=dict)
     worker: Any = None
+    #: Failed or unschedulable tasks whose error is in their definition (exit code 2).
+    definition_errors: list[str] = field(default_factory=list)
 
     @property
     def one_line_summary(self) -> str:
@@ -87,6 +98,8 @@ class RunResult:
             candidates.append(codes.missing_data)
         if self.tasks.get("not_run") or self.tasks.get("upstream_missing_dependency"):
             candidates.append(codes.not_run)
+        if self.definition_errors:
+            candidates.append(DEFINITION_ERROR_EXIT)
         return max(candidates)
 
 
@@ -157,11 +170,44 @@ def summarize(
             key: [info.task_id for info in members] for key, members in groups.items()
         },
         worker=worker,
+        definition_errors=_definition_errors(groups, scheduling_errors),
     )
     result.summary_text = _render(
         infos, groups, result.one_line_summary, scheduling_errors
     )
     return result
+
+
+def _definition_errors(
+    groups: Mapping[str, list[TaskInfo]], scheduling_errors: Mapping[str, Any]
+) -> list[str]:
+    """Return the tasks that failed, or could not be scheduled, on a definition error.
+
+    Errors reach the summary as text (``"ClassName: message"``, picklable from any
+    process), so the class is recognised by its name among nbflow's definition errors.
+    """
+    names = _definition_error_names()
+    found = []
+    for info in groups.get("scheduling_error", []):
+        message = scheduling_errors[info.task_id]
+        text = message[0] if isinstance(message, tuple) else str(message)
+        if text.partition(":")[0] in names:
+            found.append(info.task_id)
+    found += [
+        info.task_id
+        for info in groups.get("failed", [])
+        if info.error.partition(":")[0] in names
+    ]
+    return found
+
+
+def _definition_error_names() -> set[str]:
+    names, stack = set(), [DefinitionError]
+    while stack:
+        kind = stack.pop()
+        names.add(kind.__name__)
+        stack.extend(kind.__subclasses__())
+    return names
 
 
 def _render(
@@ -222,14 +268,53 @@ def _describe(family: str, group: list[TaskInfo]) -> str:
     ]
     if len(varying) == 1:
         name = varying[0]
-        values = sorted(str(dict(info.params).get(name)) for info in group)
         shown = dict(first)
-        shown[name] = f"{values[0]}...{values[-1]}"
+        shown[name] = _value_range([str(dict(info.params).get(name)) for info in group])
         return f"{len(group)} {_call(family, shown)}"
     more = len(group) - 2
     second = _call(family, dict(group[1].params))
     tail = f" and {more} other {family}" if more else ""
     return f"{len(group)} {_call(family, first)}, {second}{tail}"
+
+
+def _value_range(texts: list[str], shown: int = 5) -> str:
+    """Describe one parameter's values: ``first...last``, or a list if there are gaps.
+
+    Integers and ISO dates are ordered as numbers and days (not as text) and shown as
+    a range only when no value in between is missing, as in Luigi's summary.
+
+    Examples
+    --------
+    >>> _value_range([str(i) for i in range(1, 10000)])
+    '1...9999'
+    >>> _value_range(["10", "2", "3"])
+    '2,3,10'
+    >>> _value_range(["2024-01-31", "2024-02-01"])
+    '2024-01-31...2024-02-01'
+    >>> _value_range(["b", "a", "c"])
+    'a...c'
+    """
+    distinct = sorted(set(texts))
+    ordered = _enumerable(distinct)
+    if ordered is None:
+        return f"{distinct[0]}...{distinct[-1]}"
+    keys, labels = zip(*sorted(zip(ordered, distinct)))
+    if keys[-1] - keys[0] == len(keys) - 1:
+        return f"{labels[0]}...{labels[-1]}"
+    listed = ",".join(labels[:shown])
+    return listed if len(labels) <= shown else f"{listed},...,{labels[-1]}"
+
+
+def _enumerable(texts: list[str]) -> list[int] | None:
+    """Return each value as a step count (an integer, or a day's ordinal), or None."""
+    try:
+        return [int(text) for text in texts]
+    except ValueError:
+        pass
+    try:
+        return [dt.date.fromisoformat(text).toordinal() for text in texts]
+    except ValueError:
+        return None
 
 
 def _call(family: str, params: Mapping[str, Any]) -> str:

@@ -11,7 +11,7 @@ config section, the parameter's default. Instances are cached per class object (
 instance caching): ``Foo(a=1) is Foo(a=1)``. The cache lives on the class itself, so a
 class redefined by a notebook cell never hands out instances of the old code.
 
-Imports: nbflow.core.{errors, parameter, registry, structure, config}.
+Imports: nbflow.core.{errors, parameter, registry, structure, config, diagnosis}.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ import re
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 from nbflow.core import config as _config
+from nbflow.core.diagnosis import definition_site
 from nbflow.core.errors import (
     DefinitionTypeError,
     MissingParameterError,
@@ -35,7 +36,7 @@ from nbflow.core.errors import (
 )
 from nbflow.core.parameter import Parameter, ParameterVisibility
 from nbflow.core.registry import AUTO_NAMESPACE, REGISTRY
-from nbflow.core.structure import flatten, getpaths
+from nbflow.core.structure import flatten, map_structure
 
 logger = logging.getLogger("nbflow")
 
@@ -354,17 +355,30 @@ class Task(metaclass=_TaskMeta):
         found = flatten(self._requires())
         for dep in found:
             if not isinstance(dep, Task):
-                raise DefinitionTypeError(
-                    repr(self),
-                    "requires",
-                    dep,
-                    "a Task, or lists/tuples/dicts of Tasks",
-                )
+                self._wrong_requirement(dep)
         return found
 
     def input(self) -> Any:
-        """Return the outputs of ``requires()``, in the same shape."""
-        return getpaths(self.requires())
+        """Return the outputs of ``requires()``, in the same shape (Luigi's rules).
+
+        ``requires()`` is called again each time, so a generator is never exhausted;
+        lists, tuples and dicts keep their type, other iterables become lists.
+        """
+        return map_structure(self._output_of, self.requires())
+
+    def _output_of(self, requirement: Any) -> Any:
+        if not isinstance(requirement, Task):
+            self._wrong_requirement(requirement)
+        return requirement.output()
+
+    def _wrong_requirement(self, got: Any) -> NoReturn:
+        raise DefinitionTypeError(
+            repr(self),
+            "requires",
+            got,
+            "a Task, or lists/tuples/dicts/generators of Tasks",
+            definition_site(type(self).requires),
+        )
 
     def output(self) -> Any:
         """Return the targets this task makes: a target, or lists/dicts of them."""
@@ -375,6 +389,7 @@ class Task(metaclass=_TaskMeta):
         outputs = flatten(self.output())
         if not outputs:
             return False
+        check_targets(self, outputs)
         return all(output.exists() for output in outputs)
 
     def run(self) -> Any:
@@ -457,6 +472,25 @@ class Task(metaclass=_TaskMeta):
                     callback(*args)
                 except Exception:
                     logger.exception("event handler %r for %s failed", callback, event)
+
+
+def check_targets(task: Task, outputs: list[Any]) -> None:
+    """Raise a :class:`DefinitionTypeError` if an output of ``task`` is not a target.
+
+    Raises
+    ------
+    DefinitionTypeError
+        Naming the task, the value, and where ``output()`` is defined.
+    """
+    for output in outputs:
+        if not callable(getattr(output, "exists", None)):
+            raise DefinitionTypeError(
+                repr(task),
+                "output",
+                output,
+                "a Target (such as LocalTarget), or lists/dicts of them",
+                definition_site(type(task).output),
+            )
 
 
 def _resolve(

@@ -6,7 +6,9 @@ that ``nbflow run pipeline.ipynb Task`` runs), without magics, displays or explo
 each under a ``# %% [cell N]`` marker (the "percent" format editors open as cells). A
 header lists the cells taken and those skipped, with the reason. The module is compiled
 before it is written, and written atomically: the old file stays whole until the new
-one replaces it.
+one replaces it. An existing file is replaced only with ``force`` (it may be a
+hand-written module); a folder, a missing folder or an unwritable place is an
+:class:`ExportDestinationError` naming the file.
 
 Imports: stdlib, nbflow.core.{errors, fsspec_target}, nbflow.notebook.{loader, params}.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from nbflow.core.errors import DefinitionError
 from nbflow.core.fsspec_target import FsspecTarget
 from nbflow.notebook.loader import Selection, select_definitions
 from nbflow.notebook.params import NotebookFormatError, read_notebook
@@ -84,7 +87,23 @@ def render_module(selection: Selection, *, command: str = "") -> str:
     return "\n\n\n".join(parts) + "\n"
 
 
-def export_notebook(notebook: str | Path, output: str | Path) -> ExportResult:
+class ExportDestinationError(DefinitionError):
+    """The module file cannot be written where ``-o`` (or the default) points."""
+
+    def __init__(self, output: str, problem: str, got: str, fix: str) -> None:
+        super().__init__(output, problem, got, fix)
+        self.output, self.problem, self.got, self.fix = output, problem, got, fix
+
+    def __str__(self) -> str:
+        return (
+            f"nbflow export: {self.problem} (got {self.got}). Expected a new .py file "
+            f"in an existing, writable folder. Fix: {self.fix}."
+        )
+
+
+def export_notebook(
+    notebook: str | Path, output: str | Path, *, force: bool = False
+) -> ExportResult:
     """Write the definition cells of ``notebook`` to the module file ``output``.
 
     Parameters
@@ -93,6 +112,9 @@ def export_notebook(notebook: str | Path, output: str | Path) -> ExportResult:
         The pipeline notebook.
     output
         The ``.py`` file to write (a path or fsspec URL); replaced atomically.
+    force
+        Replace ``output`` if it exists (without it, an existing file is an error:
+        it may be a hand-written module).
 
     Returns
     -------
@@ -103,12 +125,18 @@ def export_notebook(notebook: str | Path, output: str | Path) -> ExportResult:
     ------
     NotebookNotFoundError, NotebookFormatError
         The notebook cannot be read, or the exported module would not compile.
+    ExportDestinationError
+        ``output`` exists (without ``force``), is a folder, is in a missing folder,
+        or cannot be written; the message names ``output``.
     """
-    source = str(notebook)
+    source, destination = str(notebook), str(output)
     selection = select_definitions(read_notebook(source), source)
+    target = FsspecTarget(destination)
+    _check_destination(target, destination, Path(source).stem, force=force)
     text = render_module(
         selection,
-        command=f"nbflow export {Path(source).name} -o {Path(str(output)).name}",
+        command=f"nbflow export {Path(source).name} -o {Path(destination).name} "
+        "--force",
     )
     try:
         compile(text, str(output), "exec")
@@ -121,6 +149,40 @@ def export_notebook(notebook: str | Path, output: str | Path) -> ExportResult:
             "move `from __future__` imports into the first definition cell, or tag "
             "the definition cells 'nbflow'",
         ) from None
-    with FsspecTarget(str(output)).open("w") as out:
-        out.write(text)
-    return ExportResult(str(output), selection)
+    try:
+        with target.open("w") as out:
+            out.write(text)
+    except OSError as exc:
+        raise ExportDestinationError(
+            destination,
+            "cannot write the module",
+            f"{type(exc).__name__}: {exc.strerror or exc} for {destination!r}",
+            "choose a file in a folder you can write to with -o",
+        ) from exc
+    return ExportResult(destination, selection)
+
+
+def _check_destination(
+    target: FsspecTarget, output: str, stem: str, *, force: bool
+) -> None:
+    """Raise :class:`ExportDestinationError` unless ``output`` can take the module."""
+    if target.fs.isdir(output):
+        name = f"{output.rstrip('/')}/{stem}.py"
+        raise ExportDestinationError(
+            output, "-o names a folder", repr(output), f"write -o {name}"
+        )
+    if target.exists() and not force:
+        raise ExportDestinationError(
+            output,
+            "the module file already exists and would be overwritten",
+            repr(output),
+            "add --force to replace it, or choose another file with -o",
+        )
+    folder = Path(output).parent
+    if "://" not in output and not folder.is_dir():
+        raise ExportDestinationError(
+            output,
+            "the folder of the module file does not exist",
+            repr(str(folder)),
+            f"create it first (mkdir -p {folder}), or choose another file with -o",
+        )

@@ -20,8 +20,10 @@ only the definitions are taken, by these rules:
 
 In both modes, IPython magics and shell escapes (lines starting with ``%`` or ``!``)
 are removed, and markdown and raw cells are ignored. A cell that is not valid Python
-after that is an error in tagged mode and skipped in inferred mode. Tag a cell
-``nbflow`` (and the others with it) when the inference gets a notebook wrong.
+after that is an error in tagged mode and skipped in inferred mode, with a
+:class:`SkippedCellWarning` when loading if it looks like definitions (a ``class``,
+``def`` or ``import`` line): a typo there would otherwise show only as "unknown task".
+Tag a cell ``nbflow`` (and the others with it) when the inference gets a notebook wrong.
 
 The definitions run, in notebook order, in a fresh module (``notebook_<stem>``)
 registered in ``sys.modules``, so their tasks join the registry as if imported.
@@ -37,11 +39,12 @@ import re
 import sys
 import traceback
 import types
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nbflow.core.errors import DefinitionError
+from nbflow.core.errors import DefinitionError, NbflowWarning
 from nbflow.notebook.params import (
     NotebookFormatError,
     cell_source,
@@ -54,6 +57,9 @@ from nbflow.notebook.params import (
 DEFINITION_TAG = "nbflow"
 _CONSTANT_NAME = re.compile(r"^_*[A-Z][A-Z0-9_]*$")
 _DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef)
+_INVALID = "not valid Python"
+#: A line that starts a definition: a cell with one is meant as definitions.
+_DEFINES = re.compile(r"^(?:class|def|async\s+def|import|from)\s", re.MULTILINE)
 _KINDS: dict[type, str] = {
     ast.Expr: "an expression",
     ast.Assign: "an assignment that is not a constant",
@@ -99,6 +105,26 @@ class SkippedCell:
 
     index: int
     reason: str
+    #: Not valid Python, though it looks like definitions (a ``class``, ``def`` or
+    #: ``import`` line): most likely a typo that hides a task.
+    broken_definition: bool = False
+
+
+class SkippedCellWarning(NbflowWarning):
+    """A cell that looks like definitions was skipped because it is not valid Python."""
+
+    def __init__(self, path: str, cell_index: int, reason: str) -> None:
+        super().__init__(path, cell_index, reason)
+        self.path, self.cell_index, self.reason = path, cell_index, reason
+
+    def __str__(self) -> str:
+        return (
+            f"{self.path} cell {self.cell_index}: skipped, its definitions are not "
+            f"loaded (got {self.reason}). Expected definition cells that are valid "
+            f"Python. Fix: correct cell {self.cell_index} (tasks it defines are "
+            "unknown until then), or tag the definition cells 'nbflow' to make such "
+            "a mistake an error."
+        )
 
 
 @dataclass(frozen=True)
@@ -142,7 +168,8 @@ def select_definitions(notebook: dict[str, Any], path: str = "notebook") -> Sele
             continue
         chosen, reason = (_tagged if tagged else _inferred)(source, path, index)
         if chosen is None:
-            skipped.append(SkippedCell(index, reason))
+            broken = reason.startswith(_INVALID) and bool(_DEFINES.search(source))
+            skipped.append(SkippedCell(index, reason, broken))
         else:
             kept.append(DefinitionCell(index, chosen))
     return Selection(path, tagged, tuple(kept), tuple(skipped))
@@ -175,7 +202,7 @@ def _inferred(source: str, path: str, index: int) -> tuple[str | None, str]:
     try:
         tree = ast.parse(code)
     except SyntaxError as exc:
-        return None, f"not valid Python ({exc.msg} at line {exc.lineno})"
+        return None, f"{_INVALID} ({exc.msg} at line {exc.lineno})"
     for stmt in tree.body:
         if not _is_definition(stmt):
             kind = _KINDS.get(type(stmt), f"a {type(stmt).__name__.lower()} statement")
@@ -290,6 +317,11 @@ def load_notebook(
         The notebook cannot be read.
     NotebookDefinitionError
         A definition cell raised; the message names the cell and line.
+
+    Warns
+    -----
+    SkippedCellWarning
+        A cell that looks like definitions is skipped as it is not valid Python.
     """
     text_path = str(path)
     selection = select_definitions(read_notebook(text_path), text_path)
@@ -298,6 +330,10 @@ def load_notebook(
     module.__file__ = (
         str(Path(text_path).absolute()) if "://" not in text_path else None
     )
+    for skipped in selection.skipped:
+        if skipped.broken_definition:
+            warning = SkippedCellWarning(text_path, skipped.index, skipped.reason)
+            warnings.warn(warning, stacklevel=2)
     previous = sys.modules.get(name)
     sys.modules[name] = module
     try:

@@ -6,6 +6,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,10 +23,18 @@ from nbflow.core.config import (
     use_overrides,
     use_settings,
 )
-from nbflow.core.errors import ConfigError, NbflowError
+from nbflow.core.config_keys import KNOWN_KEYS, forget_warnings
+from nbflow.core.errors import ConfigError, NbflowError, UnknownConfigKeyWarning
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+
+# These tests merge files with made-up keys, some in [core]; the warning about unknown
+# keys has its own tests below.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::nbflow.core.errors.UnknownConfigKeyWarning"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -566,3 +575,96 @@ def test_load_missing_variable_written_as_escape_has_no_line(tmp_path: Path) -> 
 
     assert caught.value.line is None
     assert str(caught.value).startswith(f"{path}: [core] x: ")
+
+
+# --- unknown keys in nbflow's own sections ---------------------------------------------
+
+
+@pytest.fixture
+def _fresh_warnings() -> Iterator[None]:
+    forget_warnings()
+    yield
+    forget_warnings()
+
+
+@pytest.mark.usefixtures("_fresh_warnings")
+def test_load_unknown_core_key_warns_with_the_closest_known_key(tmp_path: Path) -> None:
+    path = write(tmp_path / "luigi.cfg", "[core]\nworkerz = 3\n")
+
+    with pytest.warns(UnknownConfigKeyWarning) as caught:
+        settings = Settings.load(env={})
+
+    message = str(caught[0].message)
+    assert message.startswith(f"{path}: unknown key in [core], ignored (got 'workerz')")
+    assert "Expected a key" in message
+    assert "Fix: correct its spelling" in message
+    assert message.endswith("Did you mean: workers?")
+    assert settings.get("core", "workerz") == "3"
+
+
+@pytest.mark.usefixtures("_fresh_warnings")
+@pytest.mark.parametrize(
+    ("section", "key", "close"),
+    [
+        ("worker", "keep_alvie", "keep_alive"),
+        ("scheduler", "retry-dealy", "retry_delay"),
+        ("retcode", "task_faild", "task_failed"),
+    ],
+)
+def test_load_unknown_key_in_each_own_section_warns(
+    tmp_path: Path, section: str, key: str, close: str
+) -> None:
+    write(tmp_path / "nbflow.toml", f"[{section}]\n{key} = 1\n")
+
+    with pytest.warns(UnknownConfigKeyWarning, match=f"Did you mean: {close}"):
+        Settings.load(env={})
+
+
+@pytest.mark.usefixtures("_fresh_warnings")
+@pytest.mark.filterwarnings("error")
+def test_load_known_luigi_keys_defaults_and_other_sections_do_not_warn(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path / "luigi.cfg",
+        "[DEFAULT]\nroot = /srv\n\n[core]\ndefault-scheduler-host = h\nworkers = 2\n"
+        "no_lock = true\n\n[resources]\ngpu = 1\n\n[Report]\nanything = 1\n",
+    )
+    write(tmp_path / "nbflow.toml", '[worker]\nexecutor = "threads"\n')
+
+    settings = Settings.load(env={})
+
+    assert settings.get_int("core", "workers") == 2
+
+
+@pytest.mark.usefixtures("_fresh_warnings")
+def test_load_warns_once_per_key(tmp_path: Path) -> None:
+    write(tmp_path / "luigi.cfg", "[core]\nworkerz = 3\n")
+
+    with pytest.warns(UnknownConfigKeyWarning) as first:
+        Settings.load(env={})
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("always")
+        Settings.load(env={})
+
+    assert len(first) == 1
+    assert again == []
+
+
+def test_known_keys_cover_every_key_nbflow_reads() -> None:
+    read = {
+        ("core", "workers"),
+        ("core", "completeness"),
+        ("core", "log_level"),
+        ("core", "parallel_scheduling"),
+        ("core", "parallel_scheduling_processes"),
+        ("worker", "executor"),
+        ("worker", "keep_alive"),
+        ("scheduler", "retry_delay"),
+        ("scheduler", "retry_count"),
+        ("scheduler", "disable_window"),
+        ("scheduler", "disable_hard_timeout"),
+    }
+    read |= {("retcode", name) for name in RetCodes.__dataclass_fields__}
+
+    assert {pair for pair in read if pair[1] not in KNOWN_KEYS[pair[0]]} == set()

@@ -101,7 +101,7 @@ def test_export_failure_leaves_the_old_module_whole(
     cells = [("X = 1", ["nbflow"]), ("from __future__ import annotations", ["nbflow"])]
 
     with pytest.raises(NotebookFormatError) as caught:
-        export_notebook(write_notebook("late_future.ipynb", cells), target)
+        export_notebook(write_notebook("late_future.ipynb", cells), target, force=True)
 
     assert "the exported definitions do not compile as one module" in str(caught.value)
     assert "Fix: move `from __future__` imports into the first definition cell" in str(
@@ -118,3 +118,74 @@ def test_export_missing_notebook(tmp_path: Path) -> None:
         export_notebook(tmp_path / "none.ipynb", tmp_path / "x.py")
 
     assert not (tmp_path / "x.py").exists()
+
+
+# --- an existing file is never overwritten without --force --------------------------
+
+
+def test_export_refuses_to_overwrite_a_hand_written_module(
+    write_notebook: Callable[..., Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    notebook = write_notebook("nb.ipynb", PIPELINE_CELLS)
+    (tmp_path / "nb.py").write_text("HAND_WRITTEN = True\n")
+
+    code = main(["export", str(notebook)])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"(got {str(tmp_path / 'nb.py')!r})" in err
+    assert "already exists and would be overwritten" in err
+    assert "Fix: add --force to replace it" in err
+    assert (tmp_path / "nb.py").read_text() == "HAND_WRITTEN = True\n"
+
+
+def test_export_force_replaces_an_existing_module(
+    write_notebook: Callable[..., Path], tmp_path: Path
+) -> None:
+    notebook = write_notebook("nb.ipynb", PIPELINE_CELLS)
+    (tmp_path / "nb.py").write_text("OLD = 1\n")
+
+    code = main(["export", str(notebook), "--force"])
+
+    text = (tmp_path / "nb.py").read_text()
+    assert code == 0
+    assert text.startswith('"""Pipeline definitions exported from nb.ipynb')
+    assert "(nbflow export nb.ipynb -o nb.py --force)" in text
+
+
+def test_export_help_documents_force(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["export", "--help"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "[--force]" in out
+    assert "--force                 replace MODULE.py if it exists" in out
+
+
+@pytest.mark.parametrize(
+    ("output", "problem"),
+    [
+        (".", "-o names a folder (got '.')"),
+        ("missing/sub/nb.py", "the folder of the module file does not exist"),
+    ],
+)
+def test_export_to_a_folder_or_a_missing_folder_is_a_usage_error(
+    write_notebook: Callable[..., Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    output: str,
+    problem: str,
+) -> None:
+    notebook = write_notebook("nb.ipynb", PIPELINE_CELLS)
+
+    code = main(["export", str(notebook), "-o", output])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert problem in err
+    assert "Fix: " in err
+    assert "nbflow-tmp" not in err
+    assert not (tmp_path / "missing").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
