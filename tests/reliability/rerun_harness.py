@@ -9,13 +9,16 @@ a test can kill the process exactly there.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import signal
+    from pathlib import Path
 
 #: The steps of Pair.run(), in order.
 STEPS = ("started", "writing-a", "wrote-a", "writing-b", "wrote-b")
