@@ -150,7 +150,10 @@ class Rerun:
     def recover(self) -> None:
         """Finish the rerun of a dead process: keep a consistent set, and say so."""
         changed = [self._changed(fs, entry) for fs, entry in self.entries]
-        if all(changed):
+        gone = [
+            entry.existed and not fs.exists(entry.path) for fs, entry in self.entries
+        ]
+        if all(changed) and not any(gone):  # a directory is gone while it is swapped
             self.finish()
             logger.warning(
                 "%s: a killed run had replaced all its outputs (%s); kept them.",
@@ -297,7 +300,7 @@ def sweep(fs: Any, folder: str) -> None:
         logger.debug("cannot look for leftovers in %r: %s", folder, exc)
         return
     unknown = []
-    for name in names:
+    for name in sorted(names):
         leftover = parse_leftover(name)
         if leftover is None:
             continue
@@ -344,7 +347,7 @@ def _report(paths: list[str]) -> None:
         if path.endswith(BACKUP) and not Path(_original(path)).exists()
     ]
     logger.warning(
-        "%d temporaries were left by runs of another host or of an older nbflow (%s). "
+        "%d leftover temporaries of runs on another host or of an older nbflow (%s). "
         "If no such run is active, remove them: rm -rf -- %s%s",
         len(paths),
         ", ".join(paths[:3]) + (", ..." if len(paths) > 3 else ""),  # noqa: PLR2004
