@@ -270,7 +270,7 @@ def _write(fs: Any, path: str, data: bytes) -> None:
         else:
             fs.filesystem.pipe_file(path, data)  # an object appears whole
         return
-    partial = Path(local + ".part")
+    partial = Path(local.removesuffix(JOURNAL) + ".part")  # as long, or shorter
     partial.parent.mkdir(parents=True, exist_ok=True)
     with partial.open("wb") as stream:
         stream.write(data)
