@@ -7,6 +7,9 @@ a run would run it and why::
     RUN   Clean(day=2024-06-01)    stale: code changed in clean_rows
     skip  Download(day=2024-06-01) up to date
 
+The logic lives in :mod:`nbflow.core.planning` (shared with the ``%nbflow`` magic);
+this module only reads the options and prints.
+
 Imports: nbflow.core (the CLI layer).
 """
 
@@ -23,33 +26,15 @@ if TYPE_CHECKING:
     from nbflow.core.task import Task
 
 
-def mode_of(invocation: Invocation) -> str:
-    """Return the completeness mode: --completeness, else [core] completeness, else exists."""
-    given = invocation.options.get("completeness")
-    return str(given or current_settings().get("core", "completeness", "exists"))
-
-
-def forced(invocation: Invocation, root: Task) -> frozenset[str]:
-    """Return the task ids --force names, with everything downstream of them."""
-    names = invocation.options.get("force") or []
-    return planning.forced_ids([root], names)
-
-
-def write_explanations(items: list[planning.Explanation], out: TextIO) -> None:
-    """Print one line per task: RUN or skip, its label, and the reason."""
-    if items:
-        out.write(planning.format_explanations(items) + "\n")
+def plan_options(invocation: Invocation) -> planning.PlanOptions:
+    """Return the planning options; the mode defaults to [core] completeness, else exists."""
+    default = str(current_settings().get("core", "completeness", "exists"))
+    return planning.PlanOptions.from_invocation(invocation, default_mode=default)
 
 
 def why_command(root: Task, invocation: Invocation, out: TextIO | None = None) -> int:
     """Explain, for every task under ``root``, whether a run would run it and why."""
-    out = out or sys.stdout
-    items = planning.explain(
-        [root], mode=mode_of(invocation), force=forced(invocation, root)
-    )
-    write_explanations(items, out)
-    will_run = sum(item.will_run for item in items)
-    out.write(f"\n{will_run} of {len(items)} tasks would run.\n")
+    (out or sys.stdout).write(planning.why([root], plan_options(invocation)) + "\n")
     return 0
 
 
@@ -57,17 +42,7 @@ def before_run(
     root: Task, invocation: Invocation, out: TextIO | None = None
 ) -> int | None:
     """Carry out --accept and --dry-run; return an exit code if the run must stop here."""
-    out = out or sys.stdout
-    accepted = invocation.options.get("accept") or []
-    if accepted:
-        out.writelines(
-            f"accepted  {label}\n" for label in planning.accept([root], accepted)
-        )
-    if invocation.options.get("dry_run"):
-        items = planning.plan(
-            [root], mode=mode_of(invocation), force=forced(invocation, root)
-        )
-        write_explanations(items, out)
-        out.write(f"\n{len(items)} tasks would run (dry run: nothing was run).\n")
-        return 0
-    return None
+    preflight = planning.prepare_run([root], plan_options(invocation))
+    if preflight.text:
+        (out or sys.stdout).write(preflight.text + "\n")
+    return 0 if preflight.stop else None

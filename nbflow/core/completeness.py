@@ -100,9 +100,18 @@ class FingerprintCheck:
     """Complete when outputs exist *and* were made by the same code, parameters, inputs.
 
     A task whose class sets ``completeness_mode = "exists"`` (or "fingerprint") uses that
-    mode whatever the run's default. Outputs without a sidecar (made before, or by an
-    ExternalTask) count as complete and are reported as "unversioned". ``force`` lists
-    task ids to treat as incomplete ("forced").
+    mode whatever the run's default. ``force`` lists task ids to treat as incomplete
+    ("forced"); ``accepted`` lists task ids to treat as up to date when their outputs
+    exist (a dry run of ``--accept``, which records nothing).
+
+    Outputs that exist without a recorded fingerprint (made in exists mode, or their
+    sidecar was deleted) are *unversioned*: nbflow cannot tell what made them, so it
+    does not rebuild them (adopting an exists-mode pipeline rebuilds nothing), and says
+    so with the fix. A downstream task is judged by its own sidecar, which records the
+    fingerprints of its requirements: when that record shows that an unversioned
+    requirement changed, the requirement is stale too and runs again. (A requirement
+    already checked before the downstream task, through a shorter path, keeps its
+    verdict.) An ExternalTask's outputs are inputs from outside: simply complete.
     """
 
     def __init__(
@@ -111,12 +120,16 @@ class FingerprintCheck:
         *,
         threads: int = 1,
         force: frozenset[str] = frozenset(),
+        accepted: frozenset[str] = frozenset(),
     ) -> None:
         self.default_mode = default_mode
         self.force = force
+        self.accepted = accepted
         self.fingerprinter = Fingerprinter()
         self.sidecars = SidecarIndex()
         self.threads = threads
+        #: requirement id -> a task whose record shows that requirement changed
+        self._changed: dict[str, Task] = {}
 
     def mode_of(self, task: Task) -> str:
         """Return the completeness mode used for ``task``."""
@@ -129,8 +142,16 @@ class FingerprintCheck:
             with ThreadPoolExecutor(
                 self.threads, thread_name_prefix="nbflow-check"
             ) as pool:
-                return list(pool.map(self._verdict, tasks))
-        return [self._verdict(task) for task in tasks]
+                verdicts = list(pool.map(self._verdict, tasks))
+        else:
+            verdicts = [self._verdict(task) for task in tasks]
+        # a task later in this batch may have shown an unversioned one changed
+        return [
+            self._changed_since(task) or verdict
+            if verdict.reason.startswith("unversioned")
+            else verdict
+            for task, verdict in zip(tasks, verdicts)
+        ]
 
     def _verdict(self, task: Task) -> Verdict:
         if task.task_id in self.force:
@@ -139,8 +160,13 @@ class FingerprintCheck:
             outputs = self._existing_outputs(task)
             if outputs is None or isinstance(outputs, Verdict):
                 return outputs or _COMPLETE
-            if self.mode_of(task) != "fingerprint":
+            if (
+                self.mode_of(task) != "fingerprint"
+                or getattr(task, "run", None) is None
+            ):
                 return _COMPLETE
+            if task.task_id in self.accepted:
+                return _ACCEPTED
             return self._compare(task, outputs)
         except Exception as exc:  # noqa: BLE001  (a scheduling error for this task)
             return Verdict(False, "complete() raised", exc, traceback.format_exc())
@@ -163,19 +189,36 @@ class FingerprintCheck:
         digests_of = self.sidecars.digests
         recorded = [(out, digests_of(out)) for out in all_outputs if can_record(out)]
         versioned = [(out, digests) for out, digests in recorded if digests]
-        if not versioned:
-            return _UNVERSIONED
-        digest = self.fingerprinter.digest_of(task)
+        if not recorded:
+            return _UNRECORDABLE
+        digest = self.fingerprinter.digest_of(task) if versioned else ""
         stale = [(out, digests) for out, digests in versioned if digest not in digests]
         if not stale:
+            if len(versioned) < len(recorded):
+                return self._changed_since(task) or _unversioned(task)
             return _UP_TO_DATE
         output, digests = stale[0]
         before = self.sidecars.read(output, min(digests))
         if before is None:
             return Verdict(False, "stale: fingerprint changed")
-        labels = {dep.task_id: repr(dep) for dep in task.deps()}
-        changes = self.fingerprinter.of(task).differences(before, labels)
-        return Verdict(False, "stale: " + "; ".join(changes))
+        now = self.fingerprinter.of(task)
+        labels = {}
+        for dep in task.deps():
+            labels[dep.task_id] = repr(dep)
+            if now.upstream.get(dep.task_id) != before.upstream.get(dep.task_id):
+                self._changed.setdefault(dep.task_id, task)
+        return Verdict(False, "stale: " + "; ".join(now.differences(before, labels)))
+
+    def _changed_since(self, task: Task) -> Verdict | None:
+        """Return a stale verdict if a downstream record shows ``task`` changed."""
+        downstream = self._changed.get(task.task_id)
+        if downstream is None:
+            return None
+        return Verdict(
+            False,
+            f"stale: unversioned, and its code or inputs changed since {downstream!r} "
+            "was made",
+        )
 
     def record(self, task: Task) -> None:
         """Write the fingerprint beside each output of a task that just ran."""
@@ -186,8 +229,23 @@ class FingerprintCheck:
             self.sidecars.write(output, fingerprint, task.task_id)
 
 
+def _unversioned(task: Task) -> Verdict:
+    family = task.get_task_family()
+    return Verdict(
+        complete=True,
+        reason=(
+            "unversioned: outputs exist without a recorded fingerprint, so a change "
+            f"cannot be seen (fix: --accept {family} to adopt them, --force {family} "
+            "to rebuild)"
+        ),
+    )
+
+
 _FORCED = Verdict(complete=False, reason="forced")
-_UNVERSIONED = Verdict(complete=True, reason="unversioned")
+_ACCEPTED = Verdict(complete=True, reason="accepted")
+_UNRECORDABLE = Verdict(
+    complete=True, reason="unversioned: its targets keep no sidecar"
+)
 _UP_TO_DATE = Verdict(complete=True, reason="up to date")
 
 

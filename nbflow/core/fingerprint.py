@@ -4,9 +4,11 @@ A task's fingerprint is a hash of
 
 - its **code**: the source of its class (and of its base classes that are user code),
   and of every function and class its methods call that is defined in the project or
-  the notebook (found through the names the code uses, followed recursively) — never
-  third-party packages, the standard library or nbflow itself. Source is normalised
-  through the ``ast`` module, so comments, docstrings and formatting do not count;
+  the notebook (found through the names the code uses, ``name`` or
+  ``module.name``, followed recursively) — never third-party packages, the standard
+  library or nbflow itself. Source is normalised through the ``ast`` module, so
+  comments, docstrings and formatting do not count. The values of the simple
+  constants that code reads (:func:`constant_text`) count too;
 - its **significant parameters** (the ones in its task id);
 - the fingerprints of its **requirements**, so a change upstream reaches everything
   downstream of it.
@@ -21,6 +23,8 @@ Imports: stdlib, nbflow.core.{structure, task}.
 from __future__ import annotations
 
 import ast
+import dataclasses
+import enum
 import functools
 import hashlib
 import inspect
@@ -81,7 +85,9 @@ class Fingerprint(NamedTuple):
     def differences(self, recorded: Fingerprint, labels: dict[str, str]) -> list[str]:
         """Say what changed from ``recorded`` to this fingerprint, in plain words."""
         changes = [
-            f"code changed in {name}"
+            f"{name} changed"
+            if name.startswith("constant ")
+            else f"code changed in {name}"
             for name in sorted(set(self.code) | set(recorded.code))
             if self.code.get(name) != recorded.code.get(name)
         ]
@@ -183,20 +189,21 @@ def _collect(cls: type) -> Iterator[tuple[str, str]]:
         if isinstance(obj, type):
             for name, digest, used, namespace in _class_parts(obj):
                 yield name, digest
+                yield from _constants(namespace, used)
                 pending.extend(_resolve(namespace, used))
         else:
             digest, used = _function_digest(obj)
             yield obj.__qualname__, digest
+            yield from _constants(obj.__globals__, used)
             pending.extend(_resolve(obj.__globals__, used))
 
 
 def _class_parts(cls: type) -> Iterator[tuple[str, str, set[str], dict[str, Any]]]:
     bases = ",".join(base.__qualname__ for base in cls.__bases__)
     constants = {
-        name: repr(value)
+        name: text
         for name, value in sorted(cls.__dict__.items())
-        if isinstance(value, (str, int, float, bool, tuple, frozenset, type(None)))
-        and not name.startswith("__")
+        if not name.startswith("__") and (text := constant_text(value)) is not None
     }
     yield (
         cls.__qualname__,
@@ -234,8 +241,13 @@ def _normalized(source: str) -> tuple[str, frozenset[str]]:
             and isinstance(body[0].value.value, str)
         ):
             node.body = body[1:] or [ast.Pass()]
-    names = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
-    return ast.dump(tree, annotate_fields=False), names
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    names.update(  # module.attribute (``helpers.SUFFIX``, ``helpers.clean``)
+        f"{n.value.id}.{n.attr}"
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+    )
+    return ast.dump(tree, annotate_fields=False), frozenset(names)
 
 
 def _function_digest(function: types.FunctionType) -> tuple[str, set[str]]:
@@ -254,7 +266,7 @@ def _function_digest(function: types.FunctionType) -> tuple[str, set[str]]:
 def _resolve(namespace: dict[str, Any], names: set[str]) -> Iterator[Any]:
     """Yield the user-code functions and classes ``names`` refer to in ``namespace``."""
     for name in sorted(names):
-        value = namespace.get(name)
+        value = _lookup(namespace, name)
         # a Task class used here is a requirement: its fingerprint arrives via upstream
         is_helper = isinstance(value, types.FunctionType) or (
             isinstance(value, type) and not issubclass(value, Task)
@@ -263,11 +275,96 @@ def _resolve(namespace: dict[str, Any], names: set[str]) -> Iterator[Any]:
             yield value
 
 
+def _constants(namespace: dict[str, Any], names: set[str]) -> Iterator[tuple[str, str]]:
+    """Yield ("constant module.NAME", digest) for the simple constants ``names`` read."""
+    module = namespace.get("__name__", "")
+    prefix = "constant " if module == "__main__" else f"constant {module}."
+    for name in names:
+        value = (
+            _MISSING if name.startswith("__") else _lookup(namespace, name, _MISSING)
+        )
+        if value is _MISSING or callable(value) or isinstance(value, types.ModuleType):
+            continue
+        text = constant_text(value)
+        if text is not None:
+            yield prefix + name, _hash(text)
+
+
+_MISSING: Any = object()
+
+
+def _lookup(namespace: dict[str, Any], name: str, default: Any = None) -> Any:
+    """Return what ``name`` (or ``module.attribute`` of a user module) refers to."""
+    if "." not in name:
+        return namespace.get(name, default)
+    module = _user_module(namespace, name)
+    attribute = name.partition(".")[2]
+    return default if module is None else vars(module).get(attribute, default)
+
+
+def _user_module(namespace: dict[str, Any], name: str) -> types.ModuleType | None:
+    module = namespace.get(name.partition(".")[0])
+    if isinstance(module, types.ModuleType) and _is_user_module(module):
+        return module
+    return None
+
+
+def constant_text(value: Any) -> str | None:
+    """Return a stable text of a simple constant's value (None: not digested).
+
+    Covered: None, bools, numbers, strings, bytes, tuples and frozensets of those,
+    enum members and dataclass instances made of them. Mutable containers (lists,
+    dicts, sets) and other objects are left out: their contents can change while the
+    program runs, and their text is not stable from one process to the next.
+
+    Examples
+    --------
+    >>> constant_text(("a", 1, frozenset({2, 1})))
+    "('a', 1, frozenset({1, 2}))"
+    >>> constant_text([1]) is None
+    True
+    """
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        return repr(value)
+    if isinstance(value, (tuple, frozenset)):
+        return _collection_text(value)
+    if isinstance(value, enum.Enum):
+        inner = constant_text(value.value)
+        kind = type(value)
+        name = f"{kind.__module__}.{kind.__qualname__}.{value.name}"
+        return None if inner is None else f"{name}={inner}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _dataclass_text(value)
+    return None
+
+
+def _collection_text(value: tuple[Any, ...] | frozenset[Any]) -> str | None:
+    texts = [text for item in value if (text := constant_text(item)) is not None]
+    if len(texts) != len(value):
+        return None
+    if isinstance(value, frozenset):  # sorted: a set's order changes between runs
+        return f"frozenset({{{', '.join(sorted(texts))}}})"
+    return f"({', '.join(texts)}{',' if len(texts) == 1 else ''})"
+
+
+def _dataclass_text(value: Any) -> str | None:
+    parts = []
+    for field in dataclasses.fields(value):
+        text = constant_text(getattr(value, field.name))
+        if text is None:
+            return None
+        parts.append(f"{field.name}={text}")
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}({', '.join(parts)})"
+
+
 def _is_user_code(obj: Any) -> bool:
     """Return whether ``obj`` is defined in the project or a notebook (not a library)."""
     module = sys.modules.get(getattr(obj, "__module__", "") or "")
-    if module is None:
-        return False
+    return module is not None and _is_user_module(module)
+
+
+def _is_user_module(module: types.ModuleType) -> bool:
     if module.__name__ == "__main__":
         return True
     path = getattr(module, "__file__", None)

@@ -1,23 +1,29 @@
 """Before running: why each task would (or would not) run, forcing, and accepting.
 
+The one implementation of ``why``, ``--dry-run``, ``--force`` and ``--accept``: the
+``nbflow`` command and the ``%nbflow`` magic only parse their arguments into
+:class:`PlanOptions`, call :func:`why` or :func:`prepare_run`, and print the text.
+
 - :func:`explain` answers ``why``: for every task in the graph, whether a build would
   run it and the reason ("output missing", "stale: code changed in clean_rows",
-  "forced", "up to date", "unversioned", "not checked: ... is complete").
+  "forced", "up to date", "unversioned: ...", "not checked: ... is complete").
 - :func:`forced_ids` turns ``--force Task`` into the task and everything downstream of
   it (within the requested graph).
 - :func:`accept` records the current fingerprint of tasks whose outputs exist, without
-  running them ("I know the code changed; the outputs are still right").
+  running them ("I know the code changed; the outputs are still right"); in a dry run it
+  only says what it would record.
 
-Imports: stdlib, nbflow.core.{completeness, errors, events, fingerprint, graph, sidecar,
-structure, task}.
+Imports: stdlib, nbflow.core.{cmdline, completeness, errors, events, graph, structure,
+task}.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-from nbflow.core.completeness import FingerprintCheck
-from nbflow.core.errors import UnknownTaskError
+from nbflow.core.completeness import MODES, FingerprintCheck
+from nbflow.core.errors import ParameterValueError, UnknownTaskError
 from nbflow.core.events import RetryPolicy
 from nbflow.core.graph import GraphBuilder
 from nbflow.core.structure import flatten
@@ -25,6 +31,8 @@ from nbflow.core.task import Task
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from nbflow.core.cmdline import Invocation
 
 
 class Explanation(NamedTuple):
@@ -34,6 +42,81 @@ class Explanation(NamedTuple):
     label: str
     will_run: bool
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """The planning options of one command line: mode, --force, --accept, --dry-run."""
+
+    #: completeness mode: "exists" or "fingerprint"
+    mode: str = "fingerprint"
+    #: tasks (names, ids or reprs) to run again with everything downstream
+    force: tuple[str, ...] = ()
+    #: tasks whose current fingerprint to record without running them
+    accept: tuple[str, ...] = ()
+    dry_run: bool = False
+
+    @classmethod
+    def from_invocation(cls, invocation: Invocation, default_mode: str) -> PlanOptions:
+        """Read the options from a parsed command line; the shell gives the default mode.
+
+        Examples
+        --------
+        >>> from nbflow.core.cmdline import Invocation
+        >>> PlanOptions.from_invocation(Invocation(options={"dry_run": True}), "exists")
+        PlanOptions(mode='exists', force=(), accept=(), dry_run=True)
+        """
+        options = invocation.options
+        return cls(
+            mode=str(options.get("completeness") or default_mode),
+            force=tuple(options.get("force") or ()),
+            accept=tuple(options.get("accept") or ()),
+            dry_run=bool(options.get("dry_run")),
+        )
+
+
+class Preflight(NamedTuple):
+    """What :func:`prepare_run` did: the text to show, and whether to stop there."""
+
+    text: str
+    #: True for a dry run: nothing is to be run
+    stop: bool
+
+
+def why(roots: Iterable[Task], options: PlanOptions) -> str:
+    """Return the text of ``why``: one line per task, then how many would run."""
+    roots = list(roots)
+    items = explain(roots, mode=options.mode, force=forced_ids(roots, options.force))
+    will_run = sum(item.will_run for item in items)
+    return _with_summary(items, f"{will_run} of {len(items)} tasks would run.")
+
+
+def prepare_run(roots: Iterable[Task], options: PlanOptions) -> Preflight:
+    """Carry out --accept and --dry-run before a run; a dry run writes nothing.
+
+    In a dry run the accepted tasks are only listed ("would accept"), and the plan
+    treats them as accepted, so it shows what the real command would run.
+    """
+    roots = list(roots)
+    accepted = (
+        accept(roots, options.accept, dry_run=options.dry_run) if options.accept else {}
+    )
+    verb = "would accept" if options.dry_run else "accepted"
+    lines = [f"{verb}  {label}" for label in accepted.values()]
+    if not options.dry_run:
+        return Preflight("\n".join(lines), stop=False)
+    items = plan(
+        roots,
+        mode=options.mode,
+        force=forced_ids(roots, options.force),
+        accepted=frozenset(accepted),
+    )
+    summary = f"{len(items)} tasks would run (dry run: nothing was run)."
+    return Preflight("\n".join([*lines, _with_summary(items, summary)]), stop=True)
+
+
+def _with_summary(items: list[Explanation], summary: str) -> str:
+    return f"{format_explanations(items)}\n\n{summary}" if items else summary
 
 
 def format_explanations(items: list[Explanation]) -> str:
@@ -113,10 +196,21 @@ def explain(
     *,
     mode: str = "fingerprint",
     force: frozenset[str] = frozenset(),
+    accepted: frozenset[str] = frozenset(),
 ) -> list[Explanation]:
-    """Say, for every task in the graph, whether a build would run it and why."""
+    """Say, for every task in the graph, whether a build would run it and why.
+
+    ``accepted`` holds the ids of tasks to treat as accepted (a dry run of --accept).
+
+    Raises
+    ------
+    ParameterValueError
+        ``mode`` is not one of the completeness modes.
+    """
+    if mode not in MODES:
+        raise ParameterValueError("why", "completeness", mode, " or ".join(MODES))
     roots = list(roots)
-    checker = FingerprintCheck(mode, force=force)
+    checker = FingerprintCheck(mode, force=force, accepted=accepted)
     builder = GraphBuilder(checker, RetryPolicy())
     discovery = builder.discover(roots)
     checked = {spec.task_id: spec for spec in discovery.specs}
@@ -154,19 +248,27 @@ def explain(
 
 
 def plan(
-    roots: Iterable[Task], *, mode: str = "exists", force: frozenset[str] = frozenset()
+    roots: Iterable[Task],
+    *,
+    mode: str = "exists",
+    force: frozenset[str] = frozenset(),
+    accepted: frozenset[str] = frozenset(),
 ) -> list[Explanation]:
     """Return the tasks a build would run (a dry run), with their reasons."""
-    return [item for item in explain(roots, mode=mode, force=force) if item.will_run]
+    items = explain(roots, mode=mode, force=force, accepted=accepted)
+    return [item for item in items if item.will_run]
 
 
-def accept(roots: Iterable[Task], names: Iterable[str | Task]) -> list[str]:
+def accept(
+    roots: Iterable[Task], names: Iterable[str | Task], *, dry_run: bool = False
+) -> dict[str, str]:
     """Record the current fingerprint of the named tasks, without running them.
 
     Downstream tasks whose *only* change is that an accepted task changed are accepted
     too (their inputs are the very outputs just vouched for); a downstream task with
     changes of its own stays stale. A task whose outputs do not all exist is skipped.
-    Returns the labels of the tasks accepted.
+    Returns the ids and labels of the tasks accepted; with ``dry_run`` nothing is
+    written, and the result says what would be.
 
     Raises
     ------
@@ -181,14 +283,12 @@ def accept(roots: Iterable[Task], names: Iterable[str | Task]) -> list[str]:
         families = tuple(sorted({task.get_task_family() for task, _ in graph.values()}))
         raise UnknownTaskError(min(wanted), families)
     check = FingerprintCheck("fingerprint")
-    accepted: list[str] = []
-    done: set[str] = set()
+    accepted: dict[str, str] = {}
     for task_id in _upward_order(graph):
         task, _ = graph[task_id]
-        wanted_here = task_id in chosen or _only_upstream_changed(task, check, done)
-        if wanted_here and _record(task, check):
-            done.add(task_id)
-            accepted.append(repr(task))
+        wanted_here = task_id in chosen or _only_upstream_changed(task, check, accepted)
+        if wanted_here and _record(task, check, dry_run=dry_run):
+            accepted[task_id] = repr(task)
     return accepted
 
 
@@ -209,7 +309,7 @@ def _upward_order(graph: dict[str, tuple[Task, list[str]]]) -> list[str]:
 
 
 def _only_upstream_changed(
-    task: Task, check: FingerprintCheck, accepted: set[str]
+    task: Task, check: FingerprintCheck, accepted: dict[str, str]
 ) -> bool:
     outputs = flatten(task.output())
     digests = check.sidecars.digests(outputs[0]) if outputs else set()
@@ -226,14 +326,16 @@ def _only_upstream_changed(
         before.code == now.code
         and before.params == now.params
         and bool(changed)
-        and changed <= accepted
+        and changed.issubset(accepted)
     )
 
 
-def _record(task: Task, check: FingerprintCheck) -> bool:
+def _record(task: Task, check: FingerprintCheck, *, dry_run: bool) -> bool:
     outputs = flatten(task.output())
     if not outputs or not all(output.exists() for output in outputs):
         return False
+    if dry_run:
+        return True
     fingerprint = check.fingerprinter.of(task)
     for output in outputs:
         check.sidecars.write(output, fingerprint, task.task_id)

@@ -200,20 +200,10 @@ class NbflowMagics(Magics):
 
     def _plan_only(self, task: Task, invocation: cmdline.Invocation) -> bool:
         """Carry out --accept and --dry-run; True when nothing is to be run."""
-        accepted = invocation.options.get("accept") or []
-        for label in planning.accept([task], accepted) if accepted else ():
-            _print(f"accepted  {label}")
-        if not invocation.options.get("dry_run"):
-            return False
-        items = planning.plan(
-            [task],
-            mode=self._completeness(invocation),
-            force=self._forced(task, invocation),
-        )
-        if items:
-            _print(planning.format_explanations(items))
-        _print(f"{len(items)} tasks would run (dry run: nothing was run).")
-        return True
+        preflight = planning.prepare_run([task], _plan_options(invocation))
+        if preflight.text:
+            _print(preflight.text)
+        return preflight.stop
 
     def _why(self, argv: list[str]) -> None:
         if _wants_help(argv):
@@ -221,23 +211,8 @@ class NbflowMagics(Magics):
             return
         cls, invocation = self.session.parse(argv)
         with interface.overrides_in_force(invocation):
-            task = cls()
-            items = planning.explain(
-                [task],
-                mode=self._completeness(invocation),
-                force=self._forced(task, invocation),
-            )
-        _print(planning.format_explanations(items))
-        will_run = sum(item.will_run for item in items)
-        _print(f"{will_run} of {len(items)} tasks would run.")
-
-    def _completeness(self, invocation: cmdline.Invocation) -> str:
-        given = invocation.options.get("completeness")
-        return str(given or completeness_mode(current_settings()))
-
-    def _forced(self, task: Task, invocation: cmdline.Invocation) -> frozenset[str]:
-        names = invocation.options.get("force") or []
-        return planning.forced_ids([task], names)
+            text = planning.why([cls()], _plan_options(invocation))
+        _print(text)
 
     def _graph(self, argv: list[str]) -> None:
         flags = take_flags(argv, GRAPH_FLAGS, self._declared(argv))
@@ -302,6 +277,12 @@ class NbflowMagics(Magics):
         names = [arg for arg in argv if not arg.startswith("-")]
         cls = self.session.find_class(names[0]) if names else None
         return {name for name, _ in cls.get_params()} if cls is not None else set()
+
+
+def _plan_options(invocation: cmdline.Invocation) -> planning.PlanOptions:
+    """Return the planning options; the notebook's default mode is fingerprint."""
+    default = completeness_mode(current_settings())
+    return planning.PlanOptions.from_invocation(invocation, default_mode=default)
 
 
 def _wants_help(argv: list[str]) -> bool:

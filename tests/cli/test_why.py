@@ -114,7 +114,7 @@ def test_force_reruns_task_and_downstream(pipeline, capsys) -> None:
     assert (folder / "top.txt").read_text() == "top"
 
 
-def test_accept_then_nothing_is_stale(pipeline, capsys) -> None:
+def test_accept_with_dry_run_plans_as_if_accepted(pipeline, capsys) -> None:
     folder, name = pipeline
     _run(
         capsys,
@@ -144,9 +144,60 @@ def test_accept_then_nothing_is_stale(pipeline, capsys) -> None:
     )
 
     assert code == 0
-    assert "accepted  Base()" in out
-    assert "accepted  Top()" in out
+    assert "would accept  Base()" in out
+    assert "would accept  Top()" in out
     assert "0 tasks would run" in out
+
+
+def _sidecars(folder) -> set[str]:
+    return {path.name for path in folder.glob(".*.nbflow.json")}
+
+
+def test_accept_with_dry_run_writes_nothing(pipeline, capsys) -> None:
+    folder, name = pipeline
+    _run(capsys, "run", "--module", name, "Top", "--no-progress")  # exists: no sidecars
+
+    code, out = _run(
+        capsys, "run", "--module", name, "Top", "--accept", "Base", "--dry-run"
+    )
+
+    assert code == 0
+    assert "would accept  Base()" in out
+    assert _sidecars(folder) == set()
+
+
+def test_accept_without_dry_run_records_then_runs(pipeline, capsys) -> None:
+    folder, name = pipeline
+    _run(capsys, "run", "--module", name, "Top", "--no-progress")
+
+    code, out = _run(
+        capsys, "run", "--module", name, "Top", "--accept", "Top", "--no-progress"
+    )
+
+    assert code == 0
+    assert "accepted  Top()" in out
+    assert {path.split(".")[1] for path in _sidecars(folder)} == {"top"}
+
+
+def test_why_after_an_exists_mode_run_says_unversioned_and_the_fix(
+    pipeline, capsys
+) -> None:
+    folder, name = pipeline
+    _run(capsys, "run", "--module", name, "Top", "--no-progress")
+    source = (folder / f"{name}.py").read_text().replace("2 * x", "3 * x")
+    (folder / f"{name}.py").write_text(source)
+    sys.modules.pop(name, None)
+
+    code, out = _run(
+        capsys, "why", "--module", name, "Top", "--completeness", "fingerprint"
+    )
+
+    assert code == 0
+    line = next(line for line in out.splitlines() if "Top()" in line)
+    assert line.startswith("skip  Top()   unversioned")
+    assert "--accept Top" in line
+    assert "--force Top" in line
+    assert "up to date" not in out
 
 
 def test_unknown_completeness_mode_is_a_usage_error(pipeline, capsys) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import linecache
+import os
+import subprocess
 import sys
 import textwrap
 import types
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import nbflow
+from nbflow.core.fingerprint import Fingerprinter
 from nbflow.core.planning import accept, explain, plan
 
 if TYPE_CHECKING:
@@ -201,7 +204,7 @@ def test_accept_records_the_new_fingerprint_without_running(project) -> None:
     project.build()
     project.edit("return text.upper()", "return text.upper()  or ''")
 
-    accepted = accept([project.module.Report()], ["Loud"])
+    accepted = list(accept([project.module.Report()], ["Loud"]).values())
 
     assert accepted == ["Loud()", "Report(level=1)"]
     assert [e.label for e in plan([project.module.Report()], mode="fingerprint")] == []
@@ -210,9 +213,84 @@ def test_accept_records_the_new_fingerprint_without_running(project) -> None:
 def test_outputs_without_sidecar_are_complete_and_unversioned(project) -> None:
     (project.out / "raw.txt").write_text("Hello")
 
-    reasons = {e.label: e.reason for e in explain([project.module.Raw()])}
+    (item,) = explain([project.module.Raw()])
 
-    assert reasons == {"Raw()": "unversioned"}
+    assert not item.will_run
+    assert item.reason.startswith("unversioned: ")
+    assert "(fix: --accept Raw to adopt them, --force Raw to rebuild)" in item.reason
+
+
+def test_exists_mode_outputs_after_an_edit_are_unversioned_not_up_to_date(
+    project,
+) -> None:
+    nbflow.build([project.module.Report()])
+    project.edit("return text.upper()", "return text.upper() + '!'")
+
+    reasons = {e.label: e for e in explain([project.module.Report()])}
+
+    assert not reasons["Report(level=1)"].will_run
+    assert reasons["Report(level=1)"].reason.startswith("unversioned")
+    assert "--accept Report" in reasons["Report(level=1)"].reason
+    assert project.build() == []  # adopting an exists-mode pipeline rebuilds nothing
+
+
+def test_adopted_pipeline_reruns_an_edited_unversioned_upstream(project) -> None:
+    nbflow.build([project.module.Report()])
+    accept([project.module.Report()], ["Report"])
+
+    project.edit("return text.upper()", "return text.upper() + '!'")
+    reasons = {e.label: e.reason for e in explain([project.module.Report()])}
+
+    assert reasons["Loud()"].startswith("stale: unversioned")
+    assert sorted(project.build()) == ["Loud", "Report"]
+    assert (project.out / "loud.txt").read_text() == "HELLO!"
+
+
+def test_deleted_sidecar_and_an_upstream_edit_rerun_everything_it_reaches(
+    project,
+) -> None:
+    project.build()
+    for sidecar in project.out.glob(".loud.txt.*.nbflow.json"):
+        sidecar.unlink()
+
+    project.edit('f.write("Hello")', 'f.write("Hi")')
+
+    assert sorted(project.build()) == ["Loud", "Quiet", "Raw", "Report"]
+    assert (project.out / "report.txt").read_text() == "HI|hi"
+
+
+def test_one_output_without_sidecar_makes_the_task_unversioned(tmp_path) -> None:
+    class Pair(nbflow.Task):
+        def output(self):
+            return [
+                nbflow.LocalTarget(str(tmp_path / "a.txt")),
+                nbflow.LocalTarget(str(tmp_path / "b.txt")),
+            ]
+
+        def run(self):
+            for target in self.output():
+                with target.open("w") as out:
+                    out.write("x")
+
+    nbflow.build([Pair()], completeness="fingerprint")
+    next(tmp_path.glob(".b.txt.*.nbflow.json")).unlink()
+
+    (item,) = explain([Pair()])
+
+    assert item.reason.startswith("unversioned")
+
+
+def test_external_task_outputs_are_complete_not_unversioned(tmp_path) -> None:
+    (tmp_path / "in.txt").write_text("x")
+
+    class Given(nbflow.ExternalTask):
+        def output(self):
+            return nbflow.LocalTarget(str(tmp_path / "in.txt"))
+
+    (item,) = explain([Given()])
+
+    assert not item.will_run
+    assert item.reason == "complete"
 
 
 def test_exists_mode_writes_no_sidecars(project) -> None:
@@ -296,3 +374,166 @@ def test_redefined_notebook_cell_reruns_exactly_that_task(tmp_path) -> None:
 
     assert would_run == ["B()"]
     assert (tmp_path / "b.txt").read_text() == "v2"
+
+
+HELPER = """
+SUFFIX = "!"
+MARK = 1
+TABLE = {"a": 1}
+"""
+
+CONSTANTS = """
+import dataclasses
+import enum
+
+import nbflow
+
+import {helper}
+from {helper} import SUFFIX
+
+
+class Colour(enum.Enum):
+    RED = 1
+    BLUE = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    low: int
+    high: float
+
+
+COLOUR = Colour.RED
+LIMITS = Limits(1, 2.0)
+NAMES = frozenset({{"a", "b"}})
+RAW = b"x"
+NOTHING = None
+FLAG = False
+SIZES = (1, 2.5, "x")
+
+
+class Out(nbflow.Task):
+    def output(self):
+        return nbflow.MemoryTarget(__name__)
+
+    def run(self):
+        with self.output().open("w") as out:
+            out.write(repr((SUFFIX, {helper}.MARK, {helper}.TABLE, COLOUR, LIMITS)))
+        return NAMES, RAW
+
+    def more(self):
+        return (NOTHING, FLAG, SIZES)
+"""
+
+
+class Modules:
+    """A task module and the helper module it imports, on disk, edited by tests."""
+
+    def __init__(self, tmp_path: Path, name: str) -> None:
+        self.folder, self.name, self.helper = tmp_path, name, f"{name}_helper"
+        self.sources = {
+            self.helper: HELPER,
+            name: CONSTANTS.format(helper=self.helper),
+        }
+        for module, source in self.sources.items():
+            (tmp_path / f"{module}.py").write_text(source)
+        sys.path.insert(0, str(tmp_path))
+
+    def digest(self) -> str:
+        for module in (self.name, self.helper):
+            sys.modules.pop(module, None)
+        importlib.invalidate_caches()
+        task = importlib.import_module(self.name).Out()
+        return Fingerprinter().digest_of(task)
+
+    def edit(self, module: str, old: str, new: str) -> None:
+        source = self.sources[module]
+        assert old in source
+        self.sources[module] = source.replace(old, new)
+        (self.folder / f"{module}.py").write_text(self.sources[module])
+
+    def close(self) -> None:
+        for module in (self.name, self.helper):
+            sys.modules.pop(module, None)
+        sys.path.remove(str(self.folder))
+
+
+@pytest.fixture
+def modules(tmp_path, request):
+    found = Modules(tmp_path, f"fp_constants_{request.node.name.split('[')[0]}")
+    yield found
+    found.close()
+
+
+@pytest.mark.parametrize(
+    ("where", "old", "new"),
+    [
+        ("helper", 'SUFFIX = "!"', 'SUFFIX = "?"'),
+        ("helper", "MARK = 1", "MARK = 2"),
+        ("task", "RED = 1", "RED = 3"),
+        ("task", "LIMITS = Limits(1, 2.0)", "LIMITS = Limits(1, 2.5)"),
+        ("task", "COLOUR = Colour.RED", "COLOUR = Colour.BLUE"),
+        ("task", '{"a", "b"}', '{"a", "c"}'),
+        ("task", 'RAW = b"x"', 'RAW = b"y"'),
+        ("task", "NOTHING = None", "NOTHING = 0"),
+        ("task", "FLAG = False", "FLAG = True"),
+        ("task", '(1, 2.5, "x")', '(1, 2.5, "y")'),
+    ],
+)
+def test_fingerprint_includes_constants_the_code_reads(
+    modules, where, old, new
+) -> None:
+    before = modules.digest()
+
+    modules.edit(modules.helper if where == "helper" else modules.name, old, new)
+
+    assert modules.digest() != before
+
+
+def test_fingerprint_leaves_out_mutable_containers(modules) -> None:
+    before = modules.digest()
+
+    modules.edit(modules.helper, 'TABLE = {"a": 1}', 'TABLE = {"a": 2}')
+
+    assert modules.digest() == before
+
+
+def test_why_names_the_constant_that_changed(tmp_path, modules) -> None:
+    task = importlib.import_module(modules.name).Out()
+    nbflow.build([task], completeness="fingerprint")
+    modules.edit(modules.helper, 'SUFFIX = "!"', 'SUFFIX = "?"')
+    modules.digest()  # re-imports both modules
+
+    (item,) = explain([importlib.import_module(modules.name).Out()])
+
+    assert item.reason == f"stale: constant {modules.name}.SUFFIX changed"
+
+
+def test_frozenset_constants_digest_the_same_under_any_hash_seed(tmp_path) -> None:
+    (tmp_path / "fp_seeded.py").write_text(
+        "import nbflow\n"
+        "class Seeded(nbflow.Task):\n"
+        "    NAMES = frozenset({'alpha', 'beta', 'gamma', 'delta', 'epsilon'})\n"
+        "    def run(self):\n"
+        "        return self.NAMES\n"
+    )
+    script = (
+        "import fp_seeded\n"
+        "from nbflow.core.fingerprint import Fingerprinter\n"
+        "print(Fingerprinter().digest_of(fp_seeded.Seeded()))\n"
+    )
+
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        for seed in (1, 2, 3)
+    }
+
+    assert len(digests) == 1

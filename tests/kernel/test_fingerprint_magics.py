@@ -108,3 +108,44 @@ def test_dry_run_and_force_through_the_magic(shell, tmp_path, capsys) -> None:
     shell.run_cell("%nbflow run Final --force Shaped")
 
     assert sorted(_ran(capsys.readouterr().out)) == ["Final()", "Shaped()"]
+
+
+def _sidecars(folder) -> set[str]:
+    return {path.name for path in folder.glob(".*.nbflow.json")}
+
+
+def test_accept_with_dry_run_through_the_magic_writes_nothing(
+    shell, tmp_path, capsys
+) -> None:
+    for cell in (CELL_A, CELL_B, CELL_C):
+        shell.run_cell(cell)
+    shell.run_cell("%nbflow run Final")
+    shell.run_cell(CELL_B.replace("text.upper()", "text.lower()"))
+    before = _sidecars(tmp_path)
+    capsys.readouterr()
+
+    shell.run_cell("%nbflow run Final --accept Shaped --dry-run")
+    out = capsys.readouterr().out
+
+    assert _sidecars(tmp_path) == before
+    assert "would accept  Shaped()" in out
+    assert "would accept  Final()" in out
+    assert "0 tasks would run (dry run" in out
+
+
+def test_why_magic_shows_an_output_without_sidecar_as_unversioned(
+    shell, tmp_path, capsys
+) -> None:
+    for cell in (CELL_A, CELL_B, CELL_C):
+        shell.run_cell(cell)
+    shell.run_cell("%nbflow run Final")
+    for sidecar in tmp_path.glob(".final.txt.*.nbflow.json"):
+        sidecar.unlink()
+    capsys.readouterr()
+
+    shell.run_cell("%nbflow why Final")
+    out = capsys.readouterr().out
+
+    assert "skip  Final()   unversioned" in out
+    assert "--accept Final to adopt" in out
+    assert "up to date" not in out
