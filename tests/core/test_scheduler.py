@@ -396,7 +396,7 @@ def test_scheduler_unknown_event_is_a_clear_error() -> None:
 
 
 def test_scheduler_handles_every_scheduler_event_type() -> None:
-    assert list(Scheduler._HANDLERS) == list(get_args(SchedulerEvent))
+    assert set(Scheduler._HANDLERS) == set(get_args(SchedulerEvent))
 
 
 def test_scheduler_notifies_only_status_changes_that_transitions_allows() -> None:
