@@ -16,6 +16,8 @@ import difflib
 import os
 import sys
 import traceback
+import warnings
+from typing import TextIO
 
 from nbflow.cli.run import ModuleImportError, run_command
 from nbflow.core import cmdline
@@ -24,6 +26,7 @@ from nbflow.core.errors import (
     DefinitionError,
     GraphError,
     NbflowError,
+    NbflowWarning,
     PluginError,
     SchedulerError,
     TaskFailedError,
@@ -54,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        return _dispatch(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", NbflowWarning)  # shown, once per place
+            warnings.showwarning = _show_warning
+            return _dispatch(args)
     except KeyboardInterrupt:
         _print_error("interrupted")
         return INTERRUPTED_EXIT
@@ -143,6 +149,22 @@ def _retcodes() -> RetCodes:
 
 def _print_error(message: str) -> None:
     sys.stderr.write(f"nbflow: error: {message}\n")
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Show nbflow's warnings as one ``nbflow: warning:`` line, others as usual."""
+    if issubclass(category, NbflowWarning):
+        (file or sys.stderr).write(f"nbflow: warning: {message}\n")
+        return
+    text = warnings.formatwarning(message, category, filename, lineno, line)
+    (file or sys.stderr).write(text)
 
 
 # --- help -------------------------------------------------------------------------------

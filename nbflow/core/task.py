@@ -367,6 +367,8 @@ class Task(metaclass=_TaskMeta):
         return map_structure(self._output_of, self.requires())
 
     def _output_of(self, requirement: Any) -> Any:
+        if requirement is None:  # no requirement, as in flatten() (Luigi raises)
+            return None
         if not isinstance(requirement, Task):
             self._wrong_requirement(requirement)
         return requirement.output()

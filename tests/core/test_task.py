@@ -232,3 +232,169 @@ def test_task_externalize_never_runs() -> None:
     assert external.run is None
     assert external.task_id == Made().task_id
     assert REGISTRY.lookup("Made") is Made
+
+
+# --- requires() shapes: input(), deps(), flatten(), as Luigi ---------------------------
+
+_SHAPES = {
+    "task": lambda part: part(i=0),
+    "list": lambda part: [part(i=0), part(i=1)],
+    "tuple": lambda part: (part(i=0), part(i=1)),
+    "dict": lambda part: {"a": part(i=0), "b": part(i=1)},
+    "generator": lambda part: (part(i=i) for i in range(3)),
+    "nested": lambda part: {"a": [part(i=0), (part(i=1),)], "b": {"c": part(i=2)}},
+    "nested generator": lambda part: [(part(i=i) for i in range(2)), part(i=5)],
+    "set": lambda part: {part(i=0)},
+    "map object": lambda part: map(lambda i: part(i=i), range(2)),  # noqa: C417
+    "dict values": lambda part: {"a": part(i=0), "b": part(i=1)}.values(),
+}
+
+
+def _shaped_pair(lib, shape: str):
+    """Define Part and Whole under nbflow or luigi; Whole.requires() has ``shape``."""
+
+    class Part(lib.Task):
+        task_namespace = f"shape_{lib.__name__}"
+        i = lib.IntParameter()
+
+        def output(self):
+            return lib.LocalTarget(f"part/{self.i}.txt")
+
+    class Whole(lib.Task):
+        task_namespace = f"shape_{lib.__name__}"
+
+        def requires(self):
+            return _SHAPES[shape](Part)
+
+    return Whole()
+
+
+def _paths(struct):
+    """Replace targets by their paths, keeping Luigi's or nbflow's shape and types."""
+    if hasattr(struct, "path"):
+        return struct.path
+    if isinstance(struct, dict):
+        return (type(struct).__name__, {k: _paths(v) for k, v in struct.items()})
+    if isinstance(struct, (list, tuple)):
+        return (type(struct).__name__, [_paths(v) for v in struct])
+    return struct
+
+
+@pytest.mark.parametrize("shape", list(_SHAPES))
+def test_task_input_deps_and_flatten_match_luigi_for_every_requires_shape(
+    shape: str,
+) -> None:
+    ours, theirs = _shaped_pair(nbflow, shape), _shaped_pair(luigi, shape)
+
+    first_input, second_input = ours.input(), ours.input()
+    deps = [d.i for d in ours.deps()]
+
+    assert _paths(first_input) == _paths(theirs.input())
+    assert _paths(second_input) == _paths(first_input)  # requires() evaluated again
+    assert deps == [d.i for d in theirs.deps()]
+    assert [d.i for d in ours.deps()] == deps
+    assert [d.i for d in flatten(ours.requires())] == [
+        d.i for d in luigi.task.flatten(theirs.requires())
+    ]
+
+
+def test_task_generator_requires_runs_with_inputs_in_order(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    class GenPart(nbflow.Task):
+        i = nbflow.IntParameter()
+
+        def output(self):
+            return nbflow.LocalTarget(f"gen/{self.i}.txt")
+
+        def run(self):
+            with self.output().open("w") as out:
+                out.write(str(self.i))
+
+    class GenWhole(nbflow.Task):
+        def requires(self):
+            for i in (2, 0, 1):
+                yield GenPart(i=i)
+
+        def output(self):
+            return nbflow.LocalTarget("gen/whole.txt")
+
+        def run(self):
+            with self.output().open("w") as out:
+                out.write(",".join(_read(target) for target in self.input()))
+
+    assert nbflow.build([GenWhole()], local_scheduler=True)
+    assert (tmp_path / "gen" / "whole.txt").read_text() == "2,0,1"
+
+
+def test_task_requires_none_means_no_requirements() -> None:
+    class NoneRequired(nbflow.Task):
+        def requires(self):
+            return None
+
+    assert NoneRequired().deps() == []
+    assert NoneRequired().input() is None
+
+
+def _read(target) -> str:
+    with target.open() as stream:
+        return stream.read()
+
+
+def test_task_flatten_matches_luigi_on_plain_values() -> None:
+    values = [None, "abc", 42, [1, (2, {3}), {"k": [4, None]}], (x for x in "ab"), {}]
+
+    for value in values:
+        copy = list(value) if hasattr(value, "__next__") else value
+        assert flatten(copy) == luigi.task.flatten(copy)
+
+
+def test_task_input_names_a_requirement_that_is_not_a_task() -> None:
+    class NotATaskInput(nbflow.Task):
+        def requires(self):
+            return ["NotATaskInputPart"]
+
+    with pytest.raises(DefinitionTypeError) as caught:
+        NotATaskInput().input()
+
+    message = str(caught.value)
+    assert message.startswith("NotATaskInput().requires() (")
+    assert f"{__file__}:" in message
+    assert "got 'NotATaskInputPart'" in message
+    assert (
+        "Fix: return an instance such as NotATaskInputPart(), not the name" in message
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "method", "fix"),
+    [
+        (
+            "def requires(self):\n        return nbflow.LocalTarget('x')",
+            "requires",
+            "Fix: return the task that makes this target",
+        ),
+        (
+            "def output(self):\n        return 'out.txt'",
+            "output",
+            "Fix: wrap the path in a target: return LocalTarget('out.txt')",
+        ),
+    ],
+)
+def test_task_definition_error_names_the_method_file_and_line(
+    tmp_path, body: str, method: str, fix: str
+) -> None:
+    source = tmp_path / "defs_with_error.py"
+    source.write_text(
+        f"import nbflow\n\n\nclass Wrong(nbflow.Task):\n    {body}\n", "utf-8"
+    )
+    namespace: dict[str, object] = {}
+    exec(compile(source.read_text(), str(source), "exec"), namespace)
+    task = namespace["Wrong"]()
+
+    with pytest.raises(DefinitionTypeError) as caught:
+        task.deps() if method == "requires" else task.complete()
+
+    message = str(caught.value)
+    assert message.startswith(f"Wrong().{method}() ({source}:5): ")
+    assert fix in message

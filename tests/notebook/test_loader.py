@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from typing import TYPE_CHECKING
 
 import pytest
 
+from nbflow.cli import main
 from nbflow.core.registry import REGISTRY
 from nbflow.notebook.loader import (
     NotebookDefinitionError,
+    SkippedCellWarning,
     load_notebook,
     module_name_for,
     select_definitions,
@@ -144,3 +147,46 @@ def test_load_notebook_failing_cell_names_cell_and_line(
     assert "(got ZeroDivisionError: division by zero)" in message
     assert "Fix: correct cell 1" in message
     assert "notebook_p" not in sys.modules
+
+
+def test_load_notebook_warns_about_a_definition_cell_that_is_not_valid_python(
+    write_notebook: Callable[..., Path],
+) -> None:
+    cells = [
+        "import nbflow",
+        "class Broken(nbflow.Task):\n    def run(self)\n        pass",
+    ]
+    path = write_notebook("typo.ipynb", cells)
+
+    with pytest.warns(SkippedCellWarning) as caught:
+        load_notebook(path)
+
+    message = str(caught[0].message)
+    assert message.startswith(f"{path} cell 1: skipped, its definitions are not loaded")
+    assert "(got not valid Python (expected ':' at line 2))" in message
+    assert "Fix: correct cell 1" in message
+
+
+def test_load_notebook_does_not_warn_about_invalid_exploration(
+    write_notebook: Callable[..., Path],
+) -> None:
+    path = write_notebook("explore.ipynb", ["import os", "os.path?", "df.head("])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_notebook(path)
+
+
+def test_cli_run_notebook_says_which_cell_was_skipped_before_unknown_task(
+    write_notebook: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cells = ["import nbflow", "class A(nbflow.Task):\n    def run(self)\n        pass"]
+    path = write_notebook("cli_typo.ipynb", cells)
+
+    code = main(["run", str(path), "A", "--no-progress"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"nbflow: warning: {path} cell 1: skipped" in err
+    assert "nbflow: error: unknown task 'A'" in err
+    assert err.index("warning") < err.index("unknown task")
