@@ -12,6 +12,8 @@ import pytest
 from nbflow.core.format import UTF8, Gzip
 from nbflow.core.fsspec_target import FsspecFileSystem, FsspecTarget
 from nbflow.core.target import FileAlreadyExists, MissingParentDirectory
+from nbflow.core.temporary import current_owner
+from tests.core.test_temporary import dead_pid
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -278,3 +280,27 @@ def test_fsspec_target_failed_move_removes_temporary(
         out.close()
 
     assert listing(memory_url) == []
+
+
+def test_fsspec_target_local_name_near_the_limit_is_written(tmp_path: Path) -> None:
+    name = "n" * 246 + ".txt"
+    target = FsspecTarget(f"file://{tmp_path}/{name}")
+
+    with target.open("w") as out:
+        out.write("fits")
+
+    assert target.exists()
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_fsspec_target_local_exists_removes_a_dead_runs_temporary(
+    tmp_path: Path,
+) -> None:
+    owner = f"{current_owner().host}.{dead_pid()}.0"
+    (tmp_path / f".nbflow-tmp-{owner}-00-out.txt").write_text("partial")
+    (tmp_path / "out.txt").write_text("whole")
+
+    found = FsspecTarget(f"file://{tmp_path}/out.txt").exists()
+
+    assert found
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]

@@ -5,6 +5,7 @@ import gc
 import io
 import pickle
 import warnings
+import weakref
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -334,14 +335,30 @@ def test_local_target_is_tmp_is_removed_when_collected() -> None:
     with target.open("w") as out:
         out.write("temporary")
     path = Path(target.path)
-    assert path.exists()
-    assert path.name.startswith("nbflow-tmp-")
-    assert repr(target).endswith(", is_tmp=True)")
-
+    target.cycle = target  # only the cyclic garbage collector can free it
+    alive = weakref.ref(target)
     del target
+    before = path.read_text()
+
     gc.collect()
 
+    assert before == "temporary"
+    assert alive() is None
     assert not path.exists()
+    assert path.name.startswith("nbflow-tmp-")
+
+
+def test_local_target_writes_a_name_near_the_file_system_limit(tmp_path: Path) -> None:
+    first, second = "n" * 246 + ".csv", "m" * 255
+    target = LocalTarget(tmp_path / first)
+
+    with target.open("w") as out:
+        out.write("fits")
+    with LocalTarget(tmp_path / second).temporary_path() as path:
+        Path(path).write_text("fits too")
+
+    assert target.exists()
+    assert names(tmp_path) == [second, first]
 
 
 def test_local_target_is_tmp_with_path_and_directory(tmp_path: Path) -> None:
