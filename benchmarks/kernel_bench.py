@@ -32,7 +32,7 @@ import time
 
 import nbflow
 from nbflow.core import config
-from nbflow.core.interface import worker_options
+from nbflow.core.run import worker_options
 from nbflow.core.run import Run
 from nbflow.core.worker import Worker
 from nbflow.kernel.display import TextFollower

@@ -27,11 +27,14 @@ COLOURS = {
     "UPSTREAM_FAILED": "#ffb74d",
     "UPSTREAM_DISABLED": "#bdbdbd",
     "stale": "#fff176",
+    "unversioned": "#fff9c4",
+    "missing": "#f5f5f5",
+    "broken": "#e57373",
 }
 
 
 class DotNode(NamedTuple):
-    """One task to draw: id, label, state (a status name, "complete" or "stale"), deps."""
+    """One task to draw: id, label, drawn state (see nbflow.core.progress), deps."""
 
     task_id: str
     label: str

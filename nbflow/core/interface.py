@@ -6,8 +6,8 @@ be scheduled) or, with ``detailed_summary=True``, a :class:`RunResult`.
 notebooks and scripts) builds the task and raises :class:`TaskFailedError` if it failed,
 unless ``check=False``.
 
-Settings are read here (the shell), from the ambient settings unless passed, and put in
-force while the tasks are built and run.
+Both start their runs with :func:`nbflow.core.run.start_run`, as the kernel and the
+``nbflow`` command do.
 
 Imports: stdlib, nbflow.core.*.
 """
@@ -15,20 +15,14 @@ Imports: stdlib, nbflow.core.*.
 from __future__ import annotations
 
 import contextlib
-import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from nbflow.core import cmdline
 from nbflow.core import config as _config
-from nbflow.core.completeness import make_check
 from nbflow.core.errors import DefinitionTypeError, TaskFailedError
-from nbflow.core.events import RetryPolicy
-from nbflow.core.planning import forced_ids
 from nbflow.core.registry import REGISTRY
-from nbflow.core.run import Run
-from nbflow.core.summary import RunResult, summarize
+from nbflow.core.run import Run, RunOptions, start_run
 from nbflow.core.task import Task
-from nbflow.core.worker import Worker, WorkerOptions
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -37,8 +31,7 @@ if TYPE_CHECKING:
     from nbflow.core.completeness import CompletenessCheck
     from nbflow.core.events import Listener
     from nbflow.core.scheduler import Scheduler
-
-logger = logging.getLogger("nbflow-interface")
+    from nbflow.core.summary import RunResult
 
 #: Luigi's build() keywords that have no meaning for the embedded scheduler.
 _LUIGI_ONLY = frozenset(
@@ -62,38 +55,37 @@ _LUIGI_ONLY = frozenset(
 )
 
 
-def worker_options(settings: _config.Settings, **given: Any) -> WorkerOptions:
-    """Return WorkerOptions from ``[core]``, ``[worker]``, ``[scheduler]``, ``[resources]``.
+@overload
+def build(
+    tasks: Iterable[Task] | Task,
+    worker_scheduler_factory: Any = ...,
+    detailed_summary: Literal[False] = ...,
+    *,
+    wait: Literal[True] = ...,
+    **options: Any,
+) -> bool: ...
 
-    Keyword arguments that are not None win over the settings.
-    """
-    retry = RetryPolicy(
-        retry_count=settings.get_int("scheduler", "retry_count", 999_999_999),
-        retry_delay=settings.get_float("scheduler", "retry_delay", 900.0),
-        disable_window=settings.get_float("scheduler", "disable_window", 3600.0),
-        disable_hard_timeout=settings.get_float("scheduler", "disable_hard_timeout"),
-    )
-    parallel = given.get("parallel_scheduling")
-    if parallel is None:
-        parallel = settings.get_bool("core", "parallel_scheduling", False)
-    processes = given.get("parallel_scheduling_processes")
-    if processes is None:
-        processes = settings.get_int("core", "parallel_scheduling_processes", 4)
-    threads = int(processes) if parallel else 1
-    values: dict[str, Any] = {
-        "workers": settings.get_int("core", "workers", 1),
-        "executor": settings.get("worker", "executor", "auto"),
-        "keep_alive": settings.get_bool("worker", "keep_alive", False),
-    }
-    values.update({k: v for k, v in given.items() if v is not None and k in values})
-    return WorkerOptions(
-        workers=int(values["workers"]),
-        executor=str(values["executor"]),
-        keep_alive=bool(values["keep_alive"]),
-        check_threads=max(1, threads),
-        retry=retry,
-        resources=_config.resources(settings),
-    )
+
+@overload
+def build(
+    tasks: Iterable[Task] | Task,
+    worker_scheduler_factory: Any = ...,
+    *,
+    detailed_summary: Literal[True],
+    wait: Literal[True] = ...,
+    **options: Any,
+) -> RunResult: ...
+
+
+@overload
+def build(
+    tasks: Iterable[Task] | Task,
+    worker_scheduler_factory: Any = ...,
+    detailed_summary: bool = ...,
+    *,
+    wait: Literal[False],
+    **options: Any,
+) -> Run: ...
 
 
 def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only options)
@@ -178,56 +170,28 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     if unknown:
         raise DefinitionTypeError("build", "keywords", unknown, "known build() options")
     roots = [tasks] if isinstance(tasks, Task) else list(tasks)
-    settings = settings or _config.current_settings()
-    if completeness is None or isinstance(completeness, str):
-        with _config.use_settings(settings):
-            completeness = completeness_for(
-                settings, completeness, roots, force, parallel_scheduling
-            )
-    options = worker_options(
-        settings,
+    options = RunOptions(
         workers=workers,
-        executor=executor if isinstance(executor, str) else None,
+        executor=executor,
         keep_alive=keep_alive,
         parallel_scheduling=parallel_scheduling,
         parallel_scheduling_processes=parallel_scheduling_processes,
-    )
-    worker = Worker(
-        scheduler,
-        options=options,
         completeness=completeness,
+        force=tuple(force),
+        settings=settings,
+        scheduler=scheduler,
+    )
+    run = start_run(
+        roots,
+        options,
         listeners=listeners,
-        executor=None if executor is None or isinstance(executor, str) else executor,
+        background=not wait,
+        track_progress=not wait,  # a blocking build has no view to feed
     )
     if not wait:
-        return Run(worker, roots, settings).start()
-    with _config.use_settings(settings), worker:
-        worker.prepare()  # a bad executor name fails before the graph is expanded
-        worker.add(roots)
-        worker.run()
-    result = summarize(
-        worker.scheduler.tasks(), worker.scheduling_errors, worker=worker
-    )
-    logger.info(result.summary_text)
+        return run
+    result = run.wait()
     return result if detailed_summary else result.scheduling_succeeded
-
-
-def completeness_for(
-    settings: _config.Settings,
-    mode: str | None,
-    roots: list[Task],
-    force: Iterable[Task | str],
-    parallel: bool | None,
-) -> CompletenessCheck:
-    """Return the completeness check for a run: its mode, forced tasks and threads."""
-    mode = mode or settings.get("core", "completeness", "exists")
-    forced = forced_ids(roots, force)
-    threads = 1
-    if parallel or (
-        parallel is None and settings.get_bool("core", "parallel_scheduling", False)
-    ):
-        threads = settings.get_int("core", "parallel_scheduling_processes", 4)
-    return make_check(mode, threads=threads, force=forced)
 
 
 def run(*args: Any, **kwargs: Any) -> bool | RunResult | Run:
@@ -250,11 +214,11 @@ def run(*args: Any, **kwargs: Any) -> bool | RunResult | Run:
 
 def _run_tasks(tasks: Any, *, check: bool = True, **kwargs: Any) -> RunResult | Run:
     kwargs.pop("tasks", None)
-    kwargs["detailed_summary"] = True
-    result = build(tasks, **kwargs)
-    if isinstance(result, Run):
-        return result
-    assert isinstance(result, RunResult)  # noqa: S101  (detailed_summary=True)
+    kwargs.pop("detailed_summary", None)
+    if kwargs.pop("wait", True) is False:
+        handle: Run = build(tasks, wait=False, **kwargs)
+        return handle
+    result: RunResult = build(tasks, detailed_summary=True, **kwargs)
     if check and not result.scheduling_succeeded:
         failed = (
             result.tasks.get("failed") or result.tasks.get("scheduling_error") or ["?"]
@@ -278,11 +242,9 @@ def _run_cmdline(
     invocation = cmdline.parse(argv, main_task_cls=main_task_cls)
     with overrides_in_force(invocation):
         task = instantiate(invocation)
-        result = build(
-            [task], detailed_summary=detailed_summary, **run_options(invocation)
-        )
-    assert not isinstance(result, Run)  # noqa: S101  (wait=True)
-    return result
+        result = start_run([task], run_options(invocation), track_progress=False)
+    summary = result.wait()
+    return summary if detailed_summary else summary.scheduling_succeeded
 
 
 @contextlib.contextmanager
@@ -299,8 +261,13 @@ def instantiate(invocation: cmdline.Invocation) -> Task:
     return task_cls()
 
 
-def run_options(invocation: cmdline.Invocation) -> dict[str, Any]:
-    """Return the build() keywords given on the command line."""
+def run_options(invocation: cmdline.Invocation) -> RunOptions:
+    """Return the run options given on the command line."""
+    return RunOptions(**given_options(invocation))
+
+
+def given_options(invocation: cmdline.Invocation) -> dict[str, Any]:
+    """Return the :class:`RunOptions` fields the command line sets, by name."""
     options = invocation.options
     given: dict[str, Any] = {}
     if options.get("workers") is not None:
@@ -315,6 +282,8 @@ def run_options(invocation: cmdline.Invocation) -> dict[str, Any]:
         given["parallel_scheduling_processes"] = _positive_int(
             "--parallel-scheduling-processes", processes
         )
+    if "force" in given:
+        given["force"] = tuple(given["force"])
     return given
 
 

@@ -1,15 +1,24 @@
-"""A build running in a background thread: the handle ``build(..., wait=False)`` returns.
+"""One way to start a run: :func:`start_run` and the :class:`Run` handle it returns.
 
-The kernel's ``%nbflow run --background`` and views attached later use it: ``wait()``,
-``cancel()``, ``state``, ``result``, and ``subscribe(listener, replay=True)``, which
-first replays every notification so far, so a view attached mid-run (or after it) shows
-the same as one attached at the start.
+``build()``, the kernel's ``%nbflow run`` and the ``nbflow`` command all start runs
+here, from a :class:`RunOptions`. A run executes in the calling thread
+(``background=False``: Luigi's ``build``, the CLI) or in its own thread
+(``background=True``: ``build(..., wait=False)``, the kernel). Either way the handle
+offers ``wait()``, ``cancel()``, ``state``, ``result``, ``subscribe(listener)`` (which
+can first replay every notification so far) and the run's one
+:class:`~nbflow.core.progress.RunProgress`, which every view renders.
 
-Threads: the run thread owns the worker; ``subscribe``/``cancel``/``wait`` may be called
-from any thread. Notifications are delivered to listeners in the run thread, under a lock
-that also guards the history, so a listener sees each notification exactly once, in order.
+Views are throttled once, here: :meth:`Run.watch` calls each view with what changed at
+most once per interval (10 a second by default), from one thread per run, and a last
+time in the run's own thread before the run ends, so a view's final frame is drawn
+before ``wait()`` returns.
 
-Imports: stdlib, nbflow.core.{config, errors, events, summary, worker}.
+Threads: the run thread (or the caller's, inline) owns the worker. Notifications are
+applied to the progress model and passed to listeners in that thread, under
+:attr:`Run.lock`; views read the model under the same lock. ``subscribe``, ``watch``,
+``cancel`` and ``wait`` may be called from any thread.
+
+Imports: stdlib, nbflow.core.*.
 """
 
 from __future__ import annotations
@@ -17,23 +26,187 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbflow.core import config as _config
-from nbflow.core.summary import RunResult, summarize
+from nbflow.core.completeness import make_check
+from nbflow.core.events import RetryPolicy, RunFinished, RunStarted
+from nbflow.core.planning import forced_ids
+from nbflow.core.progress import Changes, RunProgress
+from nbflow.core.summary import SUMMARY_LOGGER, RunResult, summarize
+from nbflow.core.worker import Worker, WorkerOptions
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
+    from concurrent.futures import Executor
 
+    from nbflow.core.completeness import CompletenessCheck
     from nbflow.core.events import Listener, Notification
+    from nbflow.core.scheduler import Scheduler
     from nbflow.core.task import Task
-    from nbflow.core.worker import Worker
 
-logger = logging.getLogger("nbflow-interface")
+logger = logging.getLogger(SUMMARY_LOGGER)
+
+#: Seconds between view updates when nothing happened but tasks run (elapsed times).
+_IDLE_TICK = 1.0
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: what :func:`nbflow.build` and ``nbflow run`` options say.
+
+    None means "from the settings" (``[core]``, ``[worker]``, ``[scheduler]``).
+    """
+
+    workers: int | None = None
+    #: "auto", "sync", "threads", "processes", a plugin's name, or an Executor
+    #: instance (which the caller shuts down).
+    executor: str | Executor | None = None
+    keep_alive: bool | None = None
+    parallel_scheduling: bool | None = None
+    parallel_scheduling_processes: int | None = None
+    #: "exists", "fingerprint" or a CompletenessCheck.
+    completeness: CompletenessCheck | str | None = None
+    #: The mode when neither ``completeness`` nor ``[core] completeness`` says.
+    default_completeness: str = "exists"
+    #: Tasks, task ids or family names to run again with everything downstream.
+    force: tuple[Task | str, ...] = ()
+    settings: _config.Settings | None = None
+    scheduler: Scheduler | None = None
+
+
+def worker_options(settings: _config.Settings, **given: Any) -> WorkerOptions:
+    """Return WorkerOptions from ``[core]``, ``[worker]``, ``[scheduler]``, ``[resources]``.
+
+    Keyword arguments that are not None win over the settings.
+    """
+    retry = RetryPolicy(
+        retry_count=settings.get_int("scheduler", "retry_count", 999_999_999),
+        retry_delay=settings.get_float("scheduler", "retry_delay", 900.0),
+        disable_window=settings.get_float("scheduler", "disable_window", 3600.0),
+        disable_hard_timeout=settings.get_float("scheduler", "disable_hard_timeout"),
+    )
+    values: dict[str, Any] = {
+        "workers": settings.get_int("core", "workers", 1),
+        "executor": settings.get("worker", "executor", "auto"),
+        "keep_alive": settings.get_bool("worker", "keep_alive", False),
+    }
+    values.update({k: v for k, v in given.items() if v is not None and k in values})
+    return WorkerOptions(
+        workers=int(values["workers"]),
+        executor=str(values["executor"]),
+        keep_alive=bool(values["keep_alive"]),
+        check_threads=_check_threads(
+            settings,
+            given.get("parallel_scheduling"),
+            given.get("parallel_scheduling_processes"),
+        ),
+        retry=retry,
+        resources=_config.resources(settings),
+    )
+
+
+def _check_threads(
+    settings: _config.Settings, parallel: bool | None, processes: int | None
+) -> int:
+    """Return how many threads check completeness (Luigi's parallel_scheduling)."""
+    if parallel is None:
+        parallel = settings.get_bool("core", "parallel_scheduling", False)
+    if not parallel:
+        return 1
+    if processes is None:
+        processes = settings.get_int("core", "parallel_scheduling_processes", 4)
+    return max(1, int(processes))
+
+
+def completeness_for(
+    options: RunOptions, settings: _config.Settings, roots: list[Task]
+) -> CompletenessCheck:
+    """Return the completeness check for a run: its mode, forced tasks and threads."""
+    given = options.completeness
+    if given is not None and not isinstance(given, str):
+        return given
+    mode = given or settings.get("core", "completeness") or options.default_completeness
+    with _config.use_settings(settings):
+        forced = forced_ids(roots, options.force)
+    threads = _check_threads(
+        settings, options.parallel_scheduling, options.parallel_scheduling_processes
+    )
+    return make_check(mode, threads=threads, force=forced)
+
+
+def start_run(
+    roots: Iterable[Task],
+    options: RunOptions | None = None,
+    *,
+    listeners: Iterable[Listener] = (),
+    views: Iterable[Callable[[Run], object]] = (),
+    background: bool = False,
+    track_progress: bool = True,
+) -> Run:
+    """Start running ``roots`` and everything they need; return the run's handle.
+
+    Parameters
+    ----------
+    roots
+        The tasks asked for.
+    options
+        How to run (default: everything from the settings).
+    listeners
+        Subscribers of the event stream, attached before anything happens.
+    views
+        Called with the :class:`Run` before it starts, to subscribe or
+        :meth:`~Run.watch` (progress displays, widgets).
+    background
+        Run in a new thread and return at once; otherwise run to the end in the
+        calling thread (exceptions, including KeyboardInterrupt, propagate).
+    track_progress
+        Keep the run's :class:`~nbflow.core.progress.RunProgress` (views need it;
+        a bare ``build()`` does not, and saves its cost on huge graphs).
+
+    Returns
+    -------
+    Run
+        Running (``background``) or finished.
+    """
+    options = options or RunOptions()
+    roots = list(roots)
+    settings = options.settings or _config.current_settings()
+    completeness = completeness_for(options, settings, roots)
+    executor = options.executor
+    worker = Worker(
+        options.scheduler,
+        options=worker_options(
+            settings,
+            workers=options.workers,
+            executor=executor if isinstance(executor, str) else None,
+            keep_alive=options.keep_alive,
+            parallel_scheduling=options.parallel_scheduling,
+            parallel_scheduling_processes=options.parallel_scheduling_processes,
+        ),
+        completeness=completeness,
+        executor=None if executor is None or isinstance(executor, str) else executor,
+    )
+    run = Run(
+        worker,
+        roots,
+        settings,
+        keep_history=background,
+        track_progress=track_progress,
+    )
+    for listener in listeners:
+        run.subscribe(listener, replay=False)
+    for attach in views:
+        attach(run)
+    if background:
+        return run.start()
+    run.execute()
+    return run
 
 
 class Run:
-    """A handle on a build running in the background.
+    """A handle on one run of a graph.
 
     Examples
     --------
@@ -42,31 +215,42 @@ class Run:
     ...     def run(self):
     ...         pass
     >>> handle = nbflow.build([Quick()], wait=False)
-    >>> handle.wait().status.name, handle.state
-    ('SUCCESS', 'succeeded')
+    >>> handle.wait().status.name, handle.state, handle.progress.done
+    ('SUCCESS', 'succeeded', 1)
     """
 
     def __init__(
-        self, worker: Worker, roots: list[Task], settings: _config.Settings
+        self,
+        worker: Worker,
+        roots: list[Task],
+        settings: _config.Settings,
+        *,
+        keep_history: bool = True,
+        track_progress: bool = True,
     ) -> None:
         self.worker = worker
         self.roots = roots
         self.settings = settings
         #: set by the kernel to the widget view shown for this run
         self.view: Any = None
+        #: Guards the progress model, the history and the listeners: hold it to read
+        #: :attr:`progress` from another thread while the run goes on.
+        self.lock = threading.RLock()
+        #: The run's state as every view sees it (None if not tracked).
+        self.progress: RunProgress | None = RunProgress() if track_progress else None
         self._result: RunResult | None = None
         self._error: BaseException | None = None
-        self._lock = threading.RLock()
-        self._history: list[Notification] = []
+        self._history: list[Notification] | None = [] if keep_history else None
         self._listeners: list[Listener] = []
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
+        self._views = _ViewThrottle(self)
         worker.stream.subscribe(self)
 
     # --- control --------------------------------------------------------------------
 
     def start(self) -> Run:
-        """Start the run thread (once) and return ``self``."""
+        """Start the run in a new thread (once) and return ``self``."""
         context = contextvars.copy_context()
         self._thread = threading.Thread(
             target=context.run, args=(self._main,), name="nbflow-run", daemon=True
@@ -74,30 +258,43 @@ class Run:
         self._thread.start()
         return self
 
+    def execute(self) -> RunResult:
+        """Run to the end in the calling thread; return the result.
+
+        Errors (a bad executor name, Ctrl-C) propagate to the caller.
+        """
+        self._run_to_end(background=False)
+        return self.wait()
+
     def _main(self) -> None:
+        self._run_to_end(background=True)
+
+    def _run_to_end(self, *, background: bool) -> None:
         try:
             with _config.use_settings(self.settings), self.worker:
-                self.worker.prepare()
+                self.worker.prepare()  # a bad executor fails before the graph expands
                 self.worker.add(self.roots)
                 self.worker.run()
-            self._result = summarize(
-                self.worker.scheduler.tasks(),
-                self.worker.scheduling_errors,
-                worker=self.worker,
-            )
-            logger.info(self._result.summary_text)
-        except (
-            KeyboardInterrupt
-        ):  # a task was interrupted: the run is cancelled, not broken
-            self._result = summarize(
-                self.worker.scheduler.tasks(),
-                self.worker.scheduling_errors,
-                worker=self.worker,
-            )
-        except BaseException as exc:  # noqa: BLE001  (re-raised by wait() in the caller)
+            self._result = self._summarize()
+        except KeyboardInterrupt as exc:
+            if not background:
+                self._error = exc
+                raise
+            # a task in the run thread was interrupted: the run is cancelled
+            self._result = self._summarize()
+        except BaseException as exc:  # noqa: BLE001  (re-raised by wait())
             self._error = exc
         finally:
+            self._views.finish()
             self._done.set()
+
+    def _summarize(self) -> RunResult:
+        worker = self.worker
+        result = summarize(
+            worker.scheduler.tasks(), worker.scheduling_errors, worker=worker
+        )
+        logger.info(result.summary_text)
+        return result
 
     def wait(self, timeout: float | None = None) -> RunResult:
         """Block until the run ends and return its result.
@@ -113,7 +310,8 @@ class Run:
             raise TimeoutError(timeout)
         if self._error is not None:
             raise self._error
-        assert self._result is not None  # noqa: S101  (set before _done)
+        if self._result is None:  # pragma: no cover  (set before _done)
+            raise RuntimeError(self)
         return self._result
 
     def cancel(self) -> None:
@@ -143,20 +341,20 @@ class Run:
         """What stopped the build from starting or finishing, if anything."""
         return self._error
 
-    # --- the event stream, replayable -----------------------------------------------
+    # --- the event stream -----------------------------------------------------------
 
     def subscribe(
         self, listener: Listener, *, replay: bool = True
     ) -> Callable[[], None]:
         """Attach ``listener``; with ``replay``, first deliver every notification so far."""
-        with self._lock:
+        with self.lock:
             if replay:
-                for notification in self._history:
+                for notification in self._history or ():
                     listener.on_notification(notification)
             self._listeners.append(listener)
 
         def unsubscribe() -> None:
-            with self._lock:
+            with self.lock:
                 if listener in self._listeners:
                     self._listeners.remove(listener)
 
@@ -164,20 +362,40 @@ class Run:
 
     @property
     def notifications(self) -> list[Notification]:
-        """A copy of every notification published so far, in order."""
-        with self._lock:
-            return list(self._history)
+        """A copy of every notification published so far (background runs keep them)."""
+        with self.lock:
+            return list(self._history or ())
 
     def on_notification(self, notification: Notification) -> None:
-        """Record ``notification`` and pass it to the listeners (run thread)."""
-        with self._lock:
-            self._history.append(notification)
+        """Apply ``notification`` and pass it to the listeners (run thread)."""
+        with self.lock:
+            if self._history is not None:
+                self._history.append(notification)
+            if self.progress is not None:
+                self.progress.on_notification(notification)
             for listener in tuple(self._listeners):
                 try:
                     listener.on_notification(notification)
                 except Exception:
                     logger.exception("listener %r raised and was detached", listener)
                     self._listeners.remove(listener)
+        self._views.poke(notification)
+
+    def watch(
+        self, callback: Callable[[Changes], None], *, interval: float = 0.1
+    ) -> Callable[[], None]:
+        """Call ``callback(changes)`` when the run's progress changes, throttled.
+
+        The first call says everything changed (so a view attached mid-run draws it
+        all). Calls come at most once per ``interval`` seconds from the run's view
+        thread, then once more in the run's thread as it ends. Read
+        :attr:`progress` under :attr:`lock` inside the callback. A callback that
+        raises is logged and detached. Returns a function that stops the calls.
+        """
+        if self.progress is None:
+            msg = "this run does not track progress (start_run(track_progress=False))"
+            raise RuntimeError(msg)
+        return self._views.add(callback, interval)
 
     # --- display --------------------------------------------------------------------
 
@@ -193,3 +411,102 @@ class Run:
             bundle: dict[str, Any] | None = view._repr_mimebundle_(**kwargs)
             return bundle
         return {"text/plain": repr(self)}
+
+
+class _ViewThrottle:
+    """Call a run's views with what changed, at most once per interval, from one thread.
+
+    The run thread only sets an event per notification (once per cycle); the view
+    thread takes the changes under the run's lock and calls the views outside it, so a
+    slow view never slows the run. RunStarted and RunFinished cut the pause short.
+    """
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+        self._callbacks: dict[Callable[[Changes], None], bool] = {}  # -> wants all
+        self._interval = 0.1
+        self._wake = threading.Event()
+        self._hurry = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._serial = threading.Lock()  # one delivery at a time
+
+    def add(
+        self, callback: Callable[[Changes], None], interval: float
+    ) -> Callable[[], None]:
+        run = self._run
+        with run.lock:
+            self._callbacks[callback] = True
+            self._interval = min(self._interval, interval)
+            ended = run.done()
+            if not ended and self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="nbflow-views", daemon=True
+                )
+                self._thread.start()
+        if ended:  # no more changes will come: draw it all once, here
+            self._deliver()
+        else:
+            self._wake.set()
+
+        def remove() -> None:
+            with run.lock:
+                self._callbacks.pop(callback, None)
+
+        return remove
+
+    def poke(self, notification: Notification) -> None:
+        if not self._callbacks:
+            return
+        if type(notification) in (RunStarted, RunFinished):
+            self._hurry.set()
+        if not self._wake.is_set():  # Event.set takes a lock: once per cycle
+            self._wake.set()
+
+    def finish(self) -> None:
+        """Stop the view thread and deliver the last changes (run thread)."""
+        self._stop.set()
+        self._hurry.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
+        if self._callbacks:
+            self._deliver()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=_IDLE_TICK)  # elapsed times move while tasks run
+            if self._stop.is_set():
+                return
+            self._wake.clear()
+            self._deliver()
+            if self._hurry.wait(self._interval):
+                self._hurry.clear()
+
+    def _deliver(self) -> None:
+        run = self._run
+        with self._serial:
+            with run.lock:
+                progress = run.progress
+                if progress is None:
+                    return
+                changes = progress.take_changes()
+                everything = changes
+                if any(self._callbacks.values()):  # a view attached since: all of it
+                    everything = Changes(True, set(progress.tasks), True)
+                calls = [
+                    (callback, everything if wants_all else changes)
+                    for callback, wants_all in self._callbacks.items()
+                ]
+                self._callbacks = dict.fromkeys(self._callbacks, False)
+                busy = bool(progress.running)
+            for callback, seen in calls:
+                if not (seen.grown or seen.changed or seen.panel or busy):
+                    continue
+                try:
+                    callback(seen)
+                except Exception:
+                    logger.exception("view %r raised and was detached", callback)
+                    with run.lock:
+                        self._callbacks.pop(callback, None)

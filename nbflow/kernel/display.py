@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from nbflow.core.errors import NbflowError
 from nbflow.core.events import RunStarted, Status, TaskStatusChanged
-from nbflow.core.progress import first_line
+from nbflow.core.progress import FAILED, RUNNING, first_line, format_seconds
 
 if TYPE_CHECKING:
     from nbflow.core.events import Notification
@@ -97,22 +97,6 @@ def show_widget(widget: Any) -> None:
     from IPython.display import display  # noqa: PLC0415  (only with a frontend)
 
     display(widget)  # type: ignore[no-untyped-call]
-
-
-def format_seconds(seconds: float) -> str:
-    """Return a short duration: ``0.04 s``, ``12.3 s``, ``4 min 05 s``.
-
-    Examples
-    --------
-    >>> format_seconds(0.0412), format_seconds(12.34), format_seconds(245)
-    ('0.04 s', '12.3 s', '4 min 05 s')
-    """
-    if seconds < 1:
-        return f"{seconds:.2f} s"
-    if seconds < 60:  # noqa: PLR2004
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes} min {rest:02d} s"
 
 
 class TextFollower:
@@ -202,8 +186,8 @@ class TextFollower:
 
     def _progress(self) -> str:
         counts = self.record.counts()
-        running = counts[Status.RUNNING] + counts[Status.BATCH_RUNNING]
-        failed = counts[Status.FAILED] + counts[Status.DISABLED]
+        running = sum(counts[status] for status in RUNNING)
+        failed = sum(counts[status] for status in FAILED)
         return f"done, {running} running, {failed} failed"
 
     def finish(self, result: RunResult | None) -> None:
@@ -249,7 +233,7 @@ def status_table(records: list[RunRecord]) -> str:
         failed = sum(
             counts[s] for s in (Status.FAILED, Status.DISABLED, Status.UPSTREAM_FAILED)
         )
-        running = counts[Status.RUNNING] + counts[Status.BATCH_RUNNING]
+        running = sum(counts[status] for status in RUNNING)
         roots = ", ".join(record.roots)
         rows.append(
             (
@@ -279,7 +263,7 @@ def run_snapshot(record: RunRecord) -> str:
     head = (
         f"nbflow run {record.number} ({', '.join(record.roots)}): {record.state}, "
         f"{counts[Status.DONE]}/{total} done, "
-        f"{counts[Status.FAILED] + counts[Status.DISABLED]} failed, "
+        f"{sum(counts[status] for status in FAILED)} failed, "
         f"{format_seconds(record.elapsed)}"
     )
     lines = [head]
@@ -296,8 +280,8 @@ def run_snapshot(record: RunRecord) -> str:
 
 def _extras(state: TaskState) -> str:
     parts = []
-    if state.progress is not None:
-        parts.append(f"{state.progress:.0f}%")
+    if state.percentage is not None:
+        parts.append(f"{state.percentage:.0f}%")
     if state.message:
         parts.append(first_line(state.message))
     if state.url:
@@ -322,8 +306,8 @@ def task_report(task: Any, record: RunRecord | None, state: TaskState | None) ->
     lines.append(
         f"  state:       {state.status}{before} in run {record.number} ({record.state})"
     )
-    if state.progress is not None:
-        lines.append(f"  progress:    {state.progress:.0f}%")
+    if state.percentage is not None:
+        lines.append(f"  progress:    {state.percentage:.0f}%")
     if state.message:
         lines.append(f"  message:     {state.message}")
     if state.url:

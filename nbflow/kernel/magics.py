@@ -185,7 +185,7 @@ class NbflowMagics(Magics):
                 task,
                 background="background" in flags,
                 display=mode,
-                **interface.run_options(invocation),
+                **interface.given_options(invocation),
             )
         if "background" not in flags:
             return None

@@ -27,15 +27,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from nbflow.core import cmdline, interface
+from nbflow.core import cmdline
 from nbflow.core import config as _config
 from nbflow.core.errors import DefinitionTypeError
 from nbflow.core.executor import make_executor
 from nbflow.core.progress import first_line
 from nbflow.core.registry import REGISTRY
-from nbflow.core.run import Run
+from nbflow.core.run import Run, RunOptions, start_run, worker_options
 from nbflow.core.task import Task
-from nbflow.core.worker import Worker
 from nbflow.kernel import display as _display
 from nbflow.kernel.errors import RunCancelledError, RunFailedError, UnknownRunError
 from nbflow.kernel.graph import TaskGraph, discover_graph
@@ -192,45 +191,56 @@ class Session:
             )
         mode = self._mode(display)
         roots = [tasks] if isinstance(tasks, Task) else list(tasks)
-        record = self._prepare(roots, mode, options)
+        record, follower = self._start(roots, mode, options, follow=not background)
         if background:
-            record.run.start()
             return record.run
-        follower = _display.TextFollower(record) if record.display == "text" else None
-        record.run.start()
         result = self._wait(record, follower)
         if check and record.state == "failed":
             raise _failure(record, result)
         return result
 
-    def _prepare(
-        self, roots: list[Task], mode: str, options: dict[str, Any]
-    ) -> RunRecord:
+    def _start(
+        self, roots: list[Task], mode: str, options: dict[str, Any], *, follow: bool
+    ) -> tuple[RunRecord, _display.TextFollower | None]:
+        """Start a run of ``roots`` in the background, recorded and shown from the start."""
         settings = _config.current_settings()
-        completeness_name = options.pop("completeness", None) or completeness_mode(
-            settings
-        )
-        completeness = interface.completeness_for(
+        resolved = worker_options(
             settings,
-            completeness_name,
-            roots,
-            options.pop("force", ()),
-            options.get("parallel_scheduling"),
+            workers=options.get("workers"),
+            executor=options.get("executor"),
         )
-        worker_options = interface.worker_options(settings, **options)
-        executor = make_kernel_executor(worker_options)
-        worker = Worker(
-            options=worker_options, executor=executor, completeness=completeness
+        executor = make_kernel_executor(resolved)
+        run_options = RunOptions(
+            workers=resolved.workers,
+            executor=executor,
+            keep_alive=options.get("keep_alive"),
+            parallel_scheduling=options.get("parallel_scheduling"),
+            parallel_scheduling_processes=options.get("parallel_scheduling_processes"),
+            completeness=options.get("completeness"),
+            default_completeness=NOTEBOOK_COMPLETENESS,
+            force=tuple(options.get("force", ())),
+            settings=settings,
         )
-        run = Run(worker, roots, settings)
-        record = RunRecord(len(self.runs) + 1, run, roots)
-        record.executor = executor
-        record.display = mode
-        run.subscribe(record)  # the one listener of a text run: keep it cheap
-        self.runs.append(record)
-        if mode == "widgets":
-            self._attach_view(record, show=False)
-        return record
+        made: list[tuple[RunRecord, _display.TextFollower | None]] = []
+
+        def attach(run: Run) -> None:
+            record = RunRecord(len(self.runs) + 1, run, roots)
+            record.executor, record.display = executor, mode
+            run.subscribe(record, replay=False)  # the one listener of a text run
+            follower = None
+            if follow and mode == "text":
+                follower = _display.TextFollower(record)
+            self.runs.append(record)
+            if mode == "widgets":
+                self._attach_view(record, show=False)
+            made.append((record, follower))
+
+        try:
+            start_run(roots, run_options, views=[attach], background=True)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return made[0]
 
     def _wait(
         self, record: RunRecord, follower: _display.TextFollower | None

@@ -13,14 +13,15 @@ Two views build on it:
 
 Theory of operation (RunView)
 -----------------------------
-``on_notification`` runs in the run's thread: it applies the notification to a
-:class:`~nbflow.widgets.progress.RunBoard` under ``_lock`` and wakes the flusher, and
-nothing more. One flusher thread per view turns what changed into trait values and
-sends them together (``hold_sync``: one message), at most once per ``interval``
-(0.1 s), plus once a second while tasks run, so elapsed times move. ``RunFinished``
-flushes at once, in the run thread, so the view is final when ``Run.wait()`` returns,
-and ends the flusher. Flushes are serialised by ``_flush_lock``; the slow part, the
-layout, happens outside ``_lock`` so notifications never wait for ``dot``.
+A RunView keeps no run state: it renders the run's
+:class:`~nbflow.core.progress.RunProgress`. It is one of the run's watchers
+(:meth:`~nbflow.core.run.Run.watch`): the run's view thread calls it with what changed,
+at most once per ``interval`` (0.1 s) and once a second while tasks run (so elapsed
+times move), and a last time in the run's thread as the run ends, so the view is final
+when ``Run.wait()`` returns. A flush turns what changed into trait values, read under
+the run's lock, and sends them together (``hold_sync``: one message). Flushes are
+serialised by ``_flush_lock``; the slow part, the layout, happens outside the run's
+lock so the run never waits for ``dot``.
 
 Imports: anywidget, traitlets, stdlib, nbflow.core, nbflow.widgets.{layout, progress}.
 """
@@ -36,19 +37,13 @@ import anywidget
 import traitlets
 
 from nbflow.core.dot import COLOURS, DotNode
-from nbflow.core.events import RunFinished, RunStarted
+from nbflow.core.progress import STATE_WORDS, Changes, RunProgress
 from nbflow.widgets.layout import GROUP_ABOVE, group_state, lay_out
-from nbflow.widgets.progress import (
-    STATE_WORDS,
-    RunBoard,
-    failures_html,
-    progress_html,
-)
+from nbflow.widgets.progress import failures_html, progress_html
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from nbflow.core.events import Notification
     from nbflow.core.run import Run
     from nbflow.widgets.layout import Layout
 
@@ -59,8 +54,6 @@ LEGEND = {
     for state, words in STATE_WORDS.items()
     if state not in {"BATCH_RUNNING", "UPSTREAM_DISABLED"}
 }
-#: Seconds between refreshes of elapsed times while tasks run.
-TICK = 1.0
 #: Seconds between two layouts of a graph that grows while it runs.
 RELAYOUT_INTERVAL = 2.0
 
@@ -157,7 +150,7 @@ class GraphView(DagWidget):
 class RunView(DagWidget):
     """A live view of ``run``: its graph, progress bars and failures.
 
-    Subscribes to ``run`` (replaying what happened so far); :meth:`close` unsubscribes.
+    Watches ``run`` (drawing what happened so far first); :meth:`close` stops that.
     """
 
     def __init__(
@@ -167,110 +160,65 @@ class RunView(DagWidget):
         super().__init__(title=f"nbflow run {roots}")
         self.interval = interval
         self.group_above = group_above
-        self._board = RunBoard()
-        self._lock = threading.Lock()  # guards _board
+        self._progress = run.progress or RunProgress()
+        self._lock = run.lock  # guards the run's progress
         self._flush_lock = threading.Lock()  # one flush at a time
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        #: cuts the pause between flushes short: the run has started, lay it out now
-        self._hurry = threading.Event()
         self._layout: Layout | None = None
         self._members: dict[str, list[str]] = {}
         self._node_states: dict[str, str] = {}
         self._grown = False
         self._laid_out_at = 0.0
         self.observe(self._on_selected, names="selected")
-        self._unsubscribe = run.subscribe(self, replay=True)
-        self._thread: threading.Thread | None = None
-        if not self._stop.is_set():
-            self._thread = threading.Thread(
-                target=self._flush_loop, name="nbflow-view", daemon=True
-            )
-            self._thread.start()
-
-    # --- the listener (run thread) ----------------------------------------------------
-
-    def on_notification(self, notification: Notification) -> None:
-        """Record ``notification``; the flusher sends what changed."""
-        if self._stop.is_set():
-            return
-        with self._lock:
-            self._board.apply(notification)
-        if isinstance(notification, RunStarted):
-            # lay the graph out now, in the flusher thread (dot runs beside the run),
-            # rather than at RunFinished in the run's own thread
-            self._hurry.set()
-        if isinstance(notification, RunFinished):
-            self._flush()
-            self._stop.set()
-            self._hurry.set()
-        if not self._wake.is_set():  # one wake per flush cycle: Event.set takes a lock
-            self._wake.set()
+        self._unwatch = run.watch(self._flush, interval=interval)
 
     def close(self) -> None:
-        """Unsubscribe from the run, stop the flusher and close the widget."""
-        self._unsubscribe()
-        self._stop.set()
-        self._hurry.set()
-        self._wake.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+        """Stop watching the run and close the widget."""
+        self._unwatch()
         super().close()
 
     # --- flushing ---------------------------------------------------------------------
 
-    def _flush_loop(self) -> None:
-        while not self._stop.is_set():
-            woke = self._wake.wait(timeout=TICK)
-            if self._stop.is_set():
-                return
-            self._wake.clear()
-            if woke or self._board.running:
-                self._flush()
-            if self._hurry.wait(self.interval):
-                self._hurry.clear()
-
     def _on_selected(self, _change: dict[str, Any]) -> None:
-        self._flush()
+        self._flush(Changes(grown=False, changed=set(), panel=False))
 
-    def _flush(self) -> None:
+    def _flush(self, changes: Changes) -> None:
         """Send what changed since the last flush, as one message."""
         with self._flush_lock:
             with self._lock:
-                grown, changed, panel_dirty = self._board.take_changes()
-                self._grown |= grown
+                self._grown |= changes.grown
                 to_lay_out = self._nodes_to_lay_out()
             values: dict[str, Any] = {}
             if to_lay_out is not None:
                 values["svg"] = self._lay_out(*to_lay_out)
             with self._lock:
+                changed = changes.changed
                 if to_lay_out is not None:
-                    changed = set(self._board.tasks)
-                values.update(self._changed_values(changed, panel_dirty=panel_dirty))
+                    changed = set(self._progress.tasks)
+                values.update(self._changed_values(changed, panel_dirty=changes.panel))
             with self.hold_sync():
                 for name, value in values.items():
                     setattr(self, name, value)
 
     def _nodes_to_lay_out(self) -> tuple[list[DotNode], dict[str, str]] | None:
-        board = self._board
-        if not self._grown or (board.started is None and board.finished is None):
+        progress = self._progress
+        if not self._grown or (progress.started is None and progress.finished is None):
             return None  # still discovering: lay out once the whole graph is known
         if (
             self._layout is not None
-            and board.finished is None
+            and progress.finished is None
             and time.monotonic() - self._laid_out_at < RELAYOUT_INTERVAL
         ):
             return None
         self._grown = False
         # a big graph is drawn one node per family: no per-task labels are needed
-        labelled = len(board.tasks) <= self.group_above
+        labelled = len(progress.tasks) <= self.group_above
         nodes = [
             DotNode(
                 task_id, record.label if labelled else "", record.state, record.deps
             )
-            for task_id, record in board.tasks.items()
+            for task_id, record in progress.tasks.items()
         ]
-        families = {task_id: record.family for task_id, record in board.tasks.items()}
+        families = {task_id: record.family for task_id, record in progress.tasks.items()}
         return nodes, families
 
     def _lay_out(self, nodes: list[DotNode], families: dict[str, str]) -> str:
@@ -286,7 +234,7 @@ class RunView(DagWidget):
     def _changed_values(
         self, changed: set[str], *, panel_dirty: bool
     ) -> dict[str, Any]:
-        board = self._board
+        progress = self._progress
         values: dict[str, Any] = {}
         if self._layout is not None and changed:
             node_of = self._layout.node_of
@@ -295,39 +243,39 @@ class RunView(DagWidget):
             }:
                 members = self._members[node_id]
                 self._node_states[node_id] = group_state(
-                    board.tasks[task_id].state for task_id in members
+                    progress.tasks[task_id].state for task_id in members
                 )
             values["states"] = dict(self._node_states)
-        if panel_dirty or board.running:
+        if panel_dirty or progress.running:
             values["progress"] = self._progress_html()
         if panel_dirty:
-            values["failures"] = failures_html(board)
+            values["failures"] = failures_html(progress)
         values["detail"] = self._detail(self.selected) if self.selected else {}
         return values
 
     def _progress_html(self) -> str:
-        board = self._board
-        if board.started is None and board.finished is None:
-            return f'<div class="nbflow-overall">discovering: {board.total} tasks</div>'
-        return progress_html(board)
+        progress = self._progress
+        if progress.started is None and progress.finished is None:
+            return f'<div class="nbflow-overall">discovering: {progress.total} tasks</div>'
+        return progress_html(progress)
 
     def _detail(self, node_id: str) -> dict[str, Any]:
         members = self._members.get(node_id, [node_id])
         if len(members) == 1:
-            return self._board.detail(members[0])
+            return self._progress.detail(members[0])
         counts: dict[str, int] = {}
         for task_id in members:
-            state = self._board.tasks[task_id].state
+            state = self._progress.tasks[task_id].state
             counts[state] = counts.get(state, 0) + 1
         return {"label": node_id, "tasks": len(members), "counts": counts}
 
     # --- text -------------------------------------------------------------------------
 
     @property
-    def board(self) -> RunBoard:
-        """What the view knows of the run (read it under no lock only in tests)."""
-        return self._board
+    def run_progress(self) -> RunProgress:
+        """The run's progress this view renders (read it under the run's lock)."""
+        return self._progress
 
     def __repr__(self) -> str:
         with self._lock:
-            return f"{self.title}: {self._board.summary_line()}"
+            return f"{self.title}: {self._progress.summary_line()}"

@@ -5,7 +5,7 @@ run, each task that ends (or, for big runs, a line every tenth of the way), each
 failure with its error, a task's tracking URL once (small runs only), and a final
 summary. It keeps no threads: the kernel calls it from the main thread.
 
-Imports: stdlib, nbflow.core.events, nbflow.widgets.progress (no Jupyter).
+Imports: stdlib, nbflow.core.{events, progress} (no Jupyter).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from nbflow.core.events import (
     TaskStatusChanged,
     TaskTrackingUrl,
 )
-from nbflow.widgets.progress import FAILED_STATES, RunBoard, format_seconds
+from nbflow.core.progress import FAILED_STATES, RunProgress, format_seconds, last_line
 
 if TYPE_CHECKING:
     from typing import TextIO
@@ -50,39 +50,39 @@ class TextView:
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self._board = RunBoard()
+        self._progress = RunProgress()
         self._next_milestone = 1
         self._urls_shown: set[str] = set()
 
     def on_notification(self, notification: Notification) -> None:
         """Apply ``notification`` and write a line if it is worth one."""
-        self._board.apply(notification)
+        self._progress.on_notification(notification)
         if isinstance(notification, RunStarted):
             self._started()
         elif isinstance(notification, TaskStatusChanged):
             self._changed(notification)
         elif isinstance(notification, TaskTrackingUrl):
             if (
-                self._board.total <= TASK_LINES_MAX
+                self._progress.total <= TASK_LINES_MAX
                 and notification.task_id not in self._urls_shown
             ):
                 self._urls_shown.add(notification.task_id)
-                label = self._board.tasks[notification.task_id].label
+                label = self._progress.tasks[notification.task_id].label
                 self._write(f"  {label}: {notification.url}")
         elif isinstance(notification, RunFinished):
-            self._write(self._board.summary_line())
+            self._write(self._progress.summary_line())
 
     def summary(self, result: RunResult | None) -> None:
         """Write Luigi's one-line verdict for ``result`` (the run's end is already out)."""
         if result is None:
-            self._write(f"nbflow: the run did not finish ({self._board.outcome})")
+            self._write(f"nbflow: the run did not finish ({self._progress.outcome})")
             return
         self._write(result.one_line_summary)
 
     def _started(self) -> None:
-        board = self._board
-        total = board.total
-        complete = board.counts.get("complete", 0)
+        progress = self._progress
+        total = progress.total
+        complete = progress.counts.get("complete", 0)
         noun = "task" if total == 1 else "tasks"
         line = f"nbflow: running {total} {noun}"
         if complete:
@@ -91,27 +91,26 @@ class TextView:
         self._next_milestone = max(1, total // 10)
 
     def _changed(self, notification: TaskStatusChanged) -> None:
-        board = self._board
-        record = board.tasks.get(notification.task_id)
+        progress = self._progress
+        record = progress.tasks.get(notification.task_id)
         if record is None:
             return
         if record.state in FAILED_STATES:
-            error = record.error.strip().splitlines()[-1:] or [record.state.lower()]
-            self._write(f"  FAILED {record.label}: {error[0]}")
+            error = last_line(record.error, record.state.lower())
+            self._write(f"  FAILED {record.label}: {error}")
         elif record.state != "DONE":
             return
-        if board.total <= TASK_LINES_MAX and record.state == "DONE":
-            elapsed = ""
-            if record.started is not None and record.ended is not None:
-                elapsed = " " + format_seconds(record.ended - record.started)
-            self._write(f"  [{board.done}/{board.total}] done {record.label}{elapsed}")
-        elif board.total > TASK_LINES_MAX and board.done >= self._next_milestone:
-            percentage = 100 * board.done // board.total
-            self._write(f"  [{board.done}/{board.total}] {percentage}% done")
-            self._next_milestone = board.done + max(1, board.total // 10)
+        if progress.total <= TASK_LINES_MAX and record.state == "DONE":
+            took = record.elapsed(notification.at)
+            elapsed = "" if took is None else " " + format_seconds(took)
+            self._write(f"  [{progress.done}/{progress.total}] done {record.label}{elapsed}")
+        elif progress.total > TASK_LINES_MAX and progress.done >= self._next_milestone:
+            percentage = 100 * progress.done // progress.total
+            self._write(f"  [{progress.done}/{progress.total}] {percentage}% done")
+            self._next_milestone = progress.done + max(1, progress.total // 10)
 
     def _write(self, line: str) -> None:
         self.stream.write(line + "\n")
 
     def __repr__(self) -> str:
-        return f"<nbflow TextView {self._board.summary_line()}>"
+        return f"<nbflow TextView {self._progress.summary_line()}>"

@@ -12,7 +12,7 @@ import pytest
 
 from nbflow import __version__
 from nbflow.cli import ModuleImportError, exit_code_for, main
-from nbflow.core import interface
+from nbflow.cli import run as cli_run
 from nbflow.core.config import reset_settings_cache
 from nbflow.core.errors import (
     CyclicDependencyError,
@@ -476,7 +476,7 @@ def test_cli_unexpected_error_is_one_line_with_a_debug_hint(
     def broken_build(*args: object, **kwargs: object) -> None:
         raise RuntimeError("internal trouble\nsecond line")
 
-    monkeypatch.setattr(interface, "build", broken_build)
+    monkeypatch.setattr(cli_run, "start_run", broken_build)
 
     code, _, err = run_cli(capsys, "run", f"{pipeline}:Counted", "--n", "1")
 
@@ -494,7 +494,7 @@ def test_cli_debug_env_prints_the_traceback(
     def broken_build(*args: object, **kwargs: object) -> None:
         raise RuntimeError("internal trouble")
 
-    monkeypatch.setattr(interface, "build", broken_build)
+    monkeypatch.setattr(cli_run, "start_run", broken_build)
     monkeypatch.setenv("NBFLOW_DEBUG", "1")
 
     code, _, err = run_cli(capsys, "run", f"{pipeline}:Counted", "--n", "1")
@@ -510,7 +510,7 @@ def test_cli_interrupt_exits_130(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(interface, "build", interrupted)
+    monkeypatch.setattr(cli_run, "start_run", interrupted)
 
     code, _, err = run_cli(capsys, "run", f"{pipeline}:Counted", "--n", "1")
 

@@ -11,11 +11,9 @@ from rich.console import Console
 from nbflow.cli.progress import (
     PlainProgress,
     RichProgress,
-    TaskTally,
-    first_line,
     progress_for,
-    task_label,
 )
+from nbflow.core.progress import RunProgress, first_line, task_label
 from nbflow.core.events import (
     Status,
     TaskAdded,
@@ -81,7 +79,7 @@ def test_plain_progress_writes_one_line_per_change() -> None:
         "[1/3] RUNNING A(x=1)",
         "      A(x=1): halfway",
         "      A(x=1): http://logs/a1",
-        "[2/3] DONE    A(x=1) 0.2s",
+        "[2/3] DONE    A(x=1) 0.25 s",
         "[2/3] RUNNING B(x=1)",
         "[2/3] FAILED  B(x=1): ValueError: boom",
     ]
@@ -158,8 +156,8 @@ def test_plain_progress_reports_disabled_and_batch_running() -> None:
     assert lines[1:] == ["[0/1] RUNNING A(x=1)", "[0/1] DISABLED A(x=1): too many"]
 
 
-def test_task_tally_counts_statuses_and_tracks_running_tasks() -> None:
-    tally = TaskTally()
+def test_run_progress_counts_statuses_and_tracks_running_tasks() -> None:
+    progress = RunProgress()
     for notification in (
         added("A_1"),
         added("A_2", done=True),
@@ -172,25 +170,26 @@ def test_task_tally_counts_statuses_and_tracks_running_tasks() -> None:
         TaskMessage(0, 0.0, "gone", "ignored"),
         changed("A_3", Status.FAILED, Status.RUNNING),
     ):
-        tally.apply(notification)
+        progress.on_notification(notification)
 
-    run = tally.running["A_1"]
-    assert (tally.total, tally.done, tally.failed, tally.already_complete) == (
-        3,
-        1,
-        1,
-        1,
-    )
-    assert (run.started, run.percentage, run.message, run.url) == (
+    task = progress.tasks["A_1"]
+    assert (
+        progress.total,
+        progress.done,
+        progress.failures,
+        progress.already_complete,
+    ) == (3, 1, 1, 1)
+    assert (task.started, task.percentage, task.message, task.url) == (
         5.0,
         40.0,
         "reading",
         "http://x",
     )
-    assert list(tally.running) == ["A_1"]
-    assert tally.counts[Status.RUNNING] == 1
-    assert tally.label("A_1") == "A(x=1)"
-    assert tally.label("unknown_id") == "unknown_id"
+    assert list(progress.running) == ["A_1"]
+    assert progress.status_counts[Status.RUNNING] == 1
+    assert progress.counts == {"PENDING": 0, "complete": 1, "RUNNING": 1, "FAILED": 1}
+    assert progress.label("A_1") == "A(x=1)"
+    assert progress.label("unknown_id") == "unknown_id"
 
 
 def test_task_label_and_first_line() -> None:

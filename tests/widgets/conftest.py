@@ -19,38 +19,33 @@ from nbflow.core.events import (
     TaskStatusChanged,
     TaskTrackingUrl,
 )
+from nbflow.core.progress import RunProgress
+from nbflow.core.run import _ViewThrottle
 
 
 class FakeRun:
-    """The part of nbflow.core.run.Run a view uses: roots and subscribe(replay=True)."""
+    """The part of nbflow.core.run.Run a view uses, fed by hand: roots, the progress
+    model under ``lock``, and ``watch`` (the run's real view throttle)."""
 
     def __init__(self) -> None:
         self.roots: list[Any] = []
-        self.history: list[Any] = []
-        self.listeners: list[Any] = []
-        self._lock = threading.Lock()
+        self.lock = threading.RLock()
+        self.progress = RunProgress()
+        self._views = _ViewThrottle(self)  # type: ignore[arg-type]
+        self._ended = False
         self._seq = itertools.count(1)
         self.clock = time.time()
 
-    def subscribe(self, listener: Any, *, replay: bool = True) -> Any:
-        with self._lock:
-            if replay:
-                for notification in self.history:
-                    listener.on_notification(notification)
-            self.listeners.append(listener)
+    def watch(self, callback: Any, *, interval: float = 0.1) -> Any:
+        return self._views.add(callback, interval)
 
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self.listeners:
-                    self.listeners.remove(listener)
-
-        return unsubscribe
+    def done(self) -> bool:
+        return self._ended
 
     def publish(self, notification: Any) -> None:
-        with self._lock:
-            self.history.append(notification)
-            for listener in list(self.listeners):
-                listener.on_notification(notification)
+        with self.lock:
+            self.progress.on_notification(notification)
+        self._views.poke(notification)
 
     # builders: each publishes one notification with the next seq
 
@@ -89,7 +84,7 @@ class FakeRun:
             )
         )
 
-    def progress(self, task_id: str, percentage: float) -> None:
+    def report(self, task_id: str, percentage: float) -> None:
         self.publish(TaskProgressed(next(self._seq), self.clock, task_id, percentage))
 
     def message(self, task_id: str, text: str) -> None:
@@ -99,7 +94,10 @@ class FakeRun:
         self.publish(TaskTrackingUrl(next(self._seq), self.clock, task_id, url))
 
     def finish(self, state: str = "succeeded") -> None:
+        """Publish RunFinished and end, as a real run's thread does."""
         self.publish(RunFinished(next(self._seq), self.clock, "run-1", state, ()))
+        self._views.finish()
+        self._ended = True
 
 
 @pytest.fixture

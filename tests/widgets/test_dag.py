@@ -109,7 +109,7 @@ def test_run_view_attached_after_the_run_shows_the_same(views: list[RunView]) ->
 
     assert set(view.states.values()) == {"DONE"}
     assert "4/4 done (100%)" in view.progress
-    assert view._thread is None  # nothing left to flush: no thread
+    assert run._views._thread is None  # nothing left to flush: no thread
 
 
 def test_run_view_detail_on_selected_node(views: list[RunView]) -> None:
@@ -125,7 +125,7 @@ def test_run_view_detail_on_selected_node(views: list[RunView]) -> None:
     assert view.detail["state"] == "DONE"
     assert view.detail["params"] == [["number", "1"], ["fail", "False"]]
     assert view.detail["message"] == "working on 1"
-    assert view.detail["progress"] == 50
+    assert view.detail["progress"] == 100  # it finished
     assert view.detail["url"] == "https://ci.example/1?a=1&b=2"
 
 
@@ -138,7 +138,7 @@ def test_run_view_running_task_shows_bar_message_link_and_elapsed(
     views.append(view)
 
     fake_run.change("a", R, P)
-    fake_run.progress("a", 40)
+    fake_run.report("a", 40)
     fake_run.message("a", "<b>loading</b>")
     fake_run.url("a", 'https://x.example/?q="1"&r=<2>')
     wait_for(lambda: "nbflow-task" in view.progress and "40%" in view.progress)
@@ -185,7 +185,7 @@ def test_run_view_coalesces_a_burst_into_few_messages(
     started = time.monotonic()
 
     for i in range(1000):
-        fake_run.progress("a", i / 10)
+        fake_run.report("a", i / 10)
         fake_run.message("a", f"step {i}")
     burst = time.monotonic() - started
     wait_for(lambda: "step 999" in view.progress)
@@ -210,7 +210,7 @@ def test_run_view_2000_tasks_do_not_flood_the_front_end(
     fake_run.start()
     for task_id in ids:
         fake_run.change(task_id, R, P)
-        fake_run.progress(task_id, 50)
+        fake_run.report(task_id, 50)
         fake_run.change(task_id, D, R)
     fake_run.finish()
     elapsed = time.monotonic() - started
@@ -260,16 +260,18 @@ def test_run_view_shows_complete_before_the_run(
     assert "1 done, 1 complete before the run" in view.progress
 
 
-def test_run_view_close_unsubscribes_and_stops_its_thread(fake_run: Any) -> None:
+def test_run_view_close_stops_watching_the_run(fake_run: Any, record: Any) -> None:
     fake_run.add("a")
-    view = RunView(fake_run)
+    view = RunView(fake_run, interval=0.01)
+    sent = record(view)
 
     view.close()
     fake_run.start()
+    fake_run.change("a", R, P)
+    fake_run.finish()
 
-    assert fake_run.listeners == []
-    assert view._thread is not None
-    assert not view._thread.is_alive()
+    assert fake_run._views._callbacks == {}
+    assert sent.updates("states") == []
 
 
 def test_run_view_repr_is_plain_text(fake_run: Any, views: list[RunView]) -> None:
@@ -284,7 +286,7 @@ def test_run_view_repr_is_plain_text(fake_run: Any, views: list[RunView]) -> Non
     text = repr(view)
     bundle = view._repr_mimebundle_()
 
-    assert text == "nbflow run : succeeded: 1 tasks: 1 done · wall 0.0 s"
+    assert text == "nbflow run : succeeded: 1 tasks: 1 done · wall 0.00 s"
     assert bundle[0]["text/plain"] == text
 
 

@@ -1,4 +1,4 @@
-"""RunBoard and the progress/failure HTML: counts, retries, escaping."""
+"""The progress and failure panels rendered from a run's progress: retries, escaping."""
 
 from __future__ import annotations
 
@@ -16,33 +16,19 @@ from nbflow.core.events import (
     TaskStatusChanged,
     TaskTrackingUrl,
 )
+from nbflow.core.progress import RunProgress
 from nbflow.widgets import dag, layout, progress, text
-from nbflow.widgets.progress import RunBoard, failures_html, progress_html
+from nbflow.widgets.progress import failures_html, progress_html
 
 P, R, D, F = Status.PENDING, Status.RUNNING, Status.DONE, Status.FAILED
 EVIL = '<script>alert("x")</script>'
 
 
-def board_of(*notifications: object) -> RunBoard:
-    board = RunBoard()
+def board_of(*notifications: object) -> RunProgress:
+    board = RunProgress()
     for notification in notifications:
-        board.apply(notification)  # type: ignore[arg-type]
+        board.on_notification(notification)  # type: ignore[arg-type]
     return board
-
-
-def test_board_counts_and_changes() -> None:
-    board = board_of(
-        TaskAdded(1, 0.0, "a", "A", (), (), P),
-        TaskAdded(2, 0.0, "b", "B", (), (), D, True),
-        TaskStatusChanged(3, 1.0, "a", R, P),
-    )
-
-    grown, changed, dirty = board.take_changes()
-
-    assert (grown, changed, dirty) == (True, {"a"}, True)
-    assert board.counts == {"PENDING": 0, "complete": 1, "RUNNING": 1}
-    assert board.take_changes() == (False, set(), False)
-    assert list(board.running) == ["a"]
 
 
 def test_board_retry_leaves_the_failure_panel() -> None:
@@ -53,9 +39,9 @@ def test_board_retry_leaves_the_failure_panel() -> None:
     )
     assert "a" in board.failed
 
-    board.apply(TaskStatusChanged(4, 3.0, "a", P, F))
-    board.apply(TaskStatusChanged(5, 4.0, "a", R, P))
-    board.apply(TaskStatusChanged(6, 5.0, "a", D, R))
+    board.on_notification(TaskStatusChanged(4, 3.0, "a", P, F))
+    board.on_notification(TaskStatusChanged(5, 4.0, "a", R, P))
+    board.on_notification(TaskStatusChanged(6, 5.0, "a", D, R))
 
     assert not board.failed
     assert failures_html(board) == ""
@@ -71,8 +57,10 @@ def test_html_escapes_everything_from_tasks() -> None:
         TaskTrackingUrl(5, 1.0, EVIL, "https://x/" + EVIL),
     )
     running = progress_html(board, now=2.0)
-    board.apply(TaskStatusChanged(6, 2.0, EVIL, F, R, error=EVIL, traceback=EVIL))
-    board.apply(RunFinished(7, 3.0, "r", EVIL, ()))
+    board.on_notification(
+        TaskStatusChanged(6, 2.0, EVIL, F, R, error=EVIL, traceback=EVIL)
+    )
+    board.on_notification(RunFinished(7, 3.0, "r", EVIL, ()))
 
     for html in (running, progress_html(board), failures_html(board)):
         assert "<script" not in html
@@ -90,29 +78,3 @@ def test_widget_doctests_pass(module: object, monkeypatch: pytest.MonkeyPatch) -
     failures, _ = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)  # type: ignore[arg-type]
 
     assert failures == 0
-
-
-def test_stale_tasks_are_shown_apart_from_missing_ones() -> None:
-    from nbflow.core.events import Status, TaskAdded
-    from nbflow.widgets.progress import RunBoard
-
-    record = RunBoard()
-    record.apply(
-        TaskAdded(
-            1,
-            0.0,
-            "a",
-            "A",
-            (),
-            (),
-            Status.PENDING,
-            False,
-            "stale: code changed in clean",
-        )
-    )
-    record.apply(
-        TaskAdded(2, 0.0, "b", "B", (), (), Status.PENDING, False, "output missing")
-    )
-
-    assert record.tasks["a"].state == "stale"
-    assert record.tasks["b"].state == "PENDING"
