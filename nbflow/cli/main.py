@@ -19,6 +19,7 @@ import traceback
 import warnings
 from typing import TextIO
 
+from nbflow.cli.interrupt import report_interrupt
 from nbflow.cli.run import ModuleImportError, run_command
 from nbflow.core import cmdline
 from nbflow.core.config import RetCodes, current_settings
@@ -37,8 +38,6 @@ __all__ = ["ModuleImportError", "exit_code_for", "main"]
 
 #: Exit code for command-line and definition errors (argparse's, too).
 USAGE_EXIT = 2
-#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
-INTERRUPTED_EXIT = 130
 COMMANDS = ("run", "export", "graph", "why")
 
 
@@ -61,9 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter("default", NbflowWarning)  # shown, once per place
             warnings.showwarning = _show_warning
             return _dispatch(args)
-    except KeyboardInterrupt:
-        _print_error("interrupted")
-        return INTERRUPTED_EXIT
+    except KeyboardInterrupt as exc:
+        return report_interrupt(exc)
     except Exception as exc:  # noqa: BLE001  (the boundary: every error becomes a code)
         return _report(exc)
 

@@ -227,10 +227,9 @@ def _log_failures(result: RunResult) -> None:
     worker = result.worker
     if worker is None:
         return
-    failures = [
-        (task_id, worker.scheduler.task_info(task_id).traceback)
-        for task_id in result.tasks.get("failed", [])
-    ]
+    failed = [worker.scheduler.task_info(t) for t in result.tasks.get("failed", [])]
+    # a task whose process died has no traceback: its error says what happened
+    failures = [(info.task_id, info.traceback or info.error) for info in failed]
     failures += [
         (task_id, worker.scheduling_errors[task_id][1])
         for task_id in result.tasks.get("scheduling_error", [])

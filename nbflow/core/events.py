@@ -38,6 +38,8 @@ class Status(str, enum.Enum):
     DISABLED = "DISABLED"
     UPSTREAM_FAILED = "UPSTREAM_FAILED"
     UPSTREAM_DISABLED = "UPSTREAM_DISABLED"
+    #: Stopped while running (Ctrl-C, ``cancel()``): neither done nor failed.
+    CANCELLED = "CANCELLED"
 
     def __str__(self) -> str:
         return self.value
@@ -131,7 +133,7 @@ class TaskFailed:
     error: str = ""
     traceback: str = ""
     at: float = 0.0
-    #: "failure", "timeout", "process" or "cancelled".
+    #: "failure", "timeout", "process" or "cancelled" (the task becomes CANCELLED).
     kind: str = "failure"
 
 

@@ -102,6 +102,8 @@ TRANSITIONS: dict[tuple[Status, Move], Status] = {
     (Status.BATCH_RUNNING, Move.DISABLE): Status.DISABLED,
     (Status.RUNNING, Move.SUSPEND): Status.PENDING,
     (Status.FAILED, Move.RETRY): Status.PENDING,
+    (Status.RUNNING, Move.CANCEL): Status.CANCELLED,
+    (Status.BATCH_RUNNING, Move.CANCEL): Status.CANCELLED,
     (Status.PENDING, Move.UPSTREAM_FAIL): Status.UPSTREAM_FAILED,
     (Status.PENDING, Move.UPSTREAM_DISABLE): Status.UPSTREAM_DISABLED,
     (Status.UPSTREAM_FAILED, Move.UPSTREAM_DISABLE): Status.UPSTREAM_DISABLED,
@@ -371,6 +373,11 @@ class Scheduler:
         node = self._node(event.task_id)
         self._release(node)
         node.error, node.traceback = event.error, event.traceback
+        if event.kind == "cancelled":  # stopped, not failed: no retry, blocks nothing
+            self._move(
+                node, Move.CANCEL, worker_id=node.worker or "", error=event.error
+            )
+            return
         window_start = event.at - node.retry.disable_window
         node.failures = [t for t in node.failures if t > window_start] + [event.at]
         if node.first_failure_at is None:
@@ -383,7 +390,7 @@ class Scheduler:
             error=event.error,
             traceback=event.traceback,
         )
-        if move is Move.FAIL and event.kind != "cancelled":
+        if move is Move.FAIL:
             node.retry_at = event.at + node.retry.retry_delay
             heapq.heappush(self._retries, (node.retry_at, node.id))
         self._spread(node)

@@ -41,6 +41,7 @@ class Move(str, enum.Enum):
     #: Discovered broken (complete() or requires() raised) or disabled: never runs.
     BREAK = "broken"
     SWITCH_OFF = "disabled"
+    CANCEL = "cancelled"
 
 
 class TaskInfo(NamedTuple):

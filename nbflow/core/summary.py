@@ -50,6 +50,7 @@ CATEGORIES = {
     "already_done": "complete ones were encountered",
     "completed": "ran successfully",
     "failed": "failed",
+    "cancelled": "were cancelled (stopped while running)",
     "scheduling_error": "failed scheduling",
     "disabled": "were disabled",
     "upstream_failure": "had failed dependencies",
@@ -121,6 +122,8 @@ def _category(info: TaskInfo, scheduling_errors: Mapping[str, Any]) -> str:  # n
         return "already_done" if info.complete_before else "completed"
     if status is Status.FAILED:
         return "failed"
+    if status is Status.CANCELLED:
+        return "cancelled"
     if status is Status.DISABLED:
         return "disabled"
     if status is Status.UPSTREAM_FAILED:
@@ -148,6 +151,8 @@ def decide_status(groups: Mapping[str, list[Any]], retried: bool) -> RunStatus:
     if groups.get("still_pending_ext"):
         return RunStatus.MISSING_EXT
     if groups.get("not_run") or groups.get("upstream_missing_dependency"):
+        return RunStatus.NOT_RUN
+    if groups.get("cancelled"):  # stopped before the end, like tasks never run
         return RunStatus.NOT_RUN
     return RunStatus.SUCCESS_WITH_RETRY if retried else RunStatus.SUCCESS
 

@@ -23,15 +23,20 @@ Imports: stdlib, nbflow.core.*.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import itertools
+import logging
 import os
 import queue
+import shutil
 import socket
 import sys
-import threading
 import time
+from concurrent.futures import BrokenExecutor, CancelledError
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbflow.core.completeness import CompletenessCheck, ExistenceCheck
@@ -40,28 +45,43 @@ from nbflow.core.events import (
     Action,
     DependenciesAdded,
     Notify,
-    ProgressReported,
-    ResourcesDecreased,
     RetryPolicy,
     RunBegan,
     RunEnded,
     RunTask,
     SchedulerEvent,
-    StatusMessageSet,
     TaskFailed,
     TasksDiscovered,
     TaskSucceeded,
     Tick,
-    TrackingUrlSet,
     WorkerStarted,
 )
-from nbflow.core.execution import Outcome, QueueReporter, TaskRef, execute, pack
-from nbflow.core.executor import SyncExecutor, is_in_process, make_executor
+from nbflow.core.execution import Outcome, TaskRef, execute, pack
+from nbflow.core.executor import (
+    Interruptible,
+    SyncExecutor,
+    is_in_process,
+    make_executor,
+    process_died,
+)
 from nbflow.core.graph import Discovery, GraphBuilder
+from nbflow.core.inbox import (
+    CancelRequested,
+    Message,
+    ProcessBridge,
+    Report,
+    RunReturned,
+    execute_elsewhere,
+    to_report,
+)
+from nbflow.core.journal import BACKUP, JOURNAL
 from nbflow.core.registry import REGISTRY
 from nbflow.core.scheduler import Scheduler
 from nbflow.core.stream import EventStream
+from nbflow.core.structure import flatten
+from nbflow.core.target import LocalTarget
 from nbflow.core.task import Event, Task
+from nbflow.core.temporary import PREFIX, current_owner, parse_leftover
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -70,7 +90,11 @@ if TYPE_CHECKING:
     from nbflow.core.events import Listener
 
 
+logger = logging.getLogger(__name__)
+
 _RUN_IDS = itertools.count(1)
+#: Seconds an interrupted run may take to stop before the user is told how to quit.
+_SLOW_STOP = 1.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +122,20 @@ class _Running:
     started: float
     deadline: float | None
     token: int
+    #: The executor running it (a broken process pool is replaced, not this record's).
+    executor: Executor | None = None
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run; ``worker`` holds the state it stopped in.
+
+    Running tasks were interrupted and reported cancelled; ``abandoned`` counts those
+    that had not stopped when a second Ctrl-C ended the wait for them.
+    """
+
+    def __init__(self, worker: Worker, abandoned: int) -> None:
+        super().__init__(worker.run_id, abandoned)
+        self.worker, self.abandoned = worker, abandoned
 
 
 class Worker:
@@ -126,14 +164,16 @@ class Worker:
         self.run_succeeded = True
         self._executor = executor
         self._owns_executor = executor is None
-        self._inbox: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._inbox: queue.Queue[Message] = queue.Queue()
         self._inflight: dict[str, _Running] = {}
         self._aliases: dict[str, str] = {}
         self._tokens = itertools.count()
-        self._bridge: _ProcessBridge | None = None
+        self._bridge: ProcessBridge | None = None
         #: runs given up on (timed out, cancelled) that may still be executing
         self._abandoned = 0
         self._cancelled = False
+        #: why running tasks were stopped: "cancelled" (cancel()) or "interrupted"
+        self._stop_reason = "interrupted"
         #: identifies this worker's run on the event stream
         self.run_id = f"{self.id}:{next(_RUN_IDS)}"
 
@@ -163,7 +203,14 @@ class Worker:
         self._executor = self._executor or self._make_executor()
 
     def run(self) -> bool:
-        """Run until nothing is running or ready; return False if any task failed."""
+        """Run until nothing is running or ready; return False if any task failed.
+
+        Raises
+        ------
+        RunInterrupted
+            Ctrl-C: nothing more was started, running tasks were interrupted (in
+            threads) or given up on, and reported cancelled.
+        """
         self.prepare()
         now = time.time()
         started = WorkerStarted(self.id, self.options.workers, at=now)
@@ -173,10 +220,9 @@ class Worker:
                 self._carry_out(self.scheduler.handle(began, started))
                 self._loop()
         except KeyboardInterrupt:
-            self._cancelled = True
-            self._cancel("interrupted")
+            abandoned = self._stop_runs("interrupted", announce=True)
             self._feed(RunEnded(self.run_id, "cancelled", at=time.time()))
-            raise
+            raise RunInterrupted(self, abandoned) from None
         self._feed(RunEnded(self.run_id, self.state, at=time.time()))
         return self.run_succeeded
 
@@ -188,13 +234,15 @@ class Worker:
         return "succeeded" if self.run_succeeded and self.add_succeeded else "failed"
 
     def cancel(self) -> None:
-        """Stop starting tasks and give up on running ones (thread-safe).
+        """Stop starting tasks and stop the running ones (thread-safe).
 
-        A task running in this process cannot be stopped mid-way: it finishes, but its
-        result is ignored. Outputs are written atomically, so none is left half-made.
+        Tasks running in this process's threads are interrupted (``KeyboardInterrupt``
+        at their next Python bytecode) and the run ends once they have unwound; tasks
+        elsewhere are given up on. Outputs are written atomically: none is left
+        half-made.
         """
         self._cancelled = True
-        self._inbox.put(("cancel",))
+        self._inbox.put(CancelRequested())
 
     def stop(self) -> None:
         """Shut down the executor (if this worker made it) and the process bridge."""
@@ -210,26 +258,24 @@ class Worker:
 
     def _loop(self) -> None:
         while True:
-            if not self._inflight and not self.scheduler.has_work():
+            idle = not self._inflight and not self.scheduler.has_work()
+            if idle:  # with keep_alive, sleep until a failed task may be retried
                 retry_at = self.scheduler.next_retry_at
                 if not (self.options.keep_alive and retry_at is not None):
                     return
-                try:  # sleep until the retry is due, unless cancelled
-                    message = self._inbox.get(timeout=max(0.0, retry_at - time.time()))
-                except queue.Empty:
-                    self._carry_out(self.scheduler.handle(Tick(time.time())))
-                    continue
-                if message[0] == "cancel":
-                    return
-                self._receive(message)
-                continue
+                timeout: float | None = max(0.0, retry_at - time.time())
+            else:
+                timeout = self._wait_time()
             try:
-                message = self._inbox.get(timeout=self._wait_time())
+                message = self._inbox.get(timeout=timeout)
             except queue.Empty:
-                self._expire_timeouts()
+                if idle:
+                    self._feed(Tick(time.time()))
+                else:
+                    self._expire_timeouts()
                 continue
-            if message[0] == "cancel":
-                self._cancel("cancelled")
+            if isinstance(message, CancelRequested):
+                self._stop_runs("cancelled")
                 return
             self._receive(message)
 
@@ -237,13 +283,11 @@ class Worker:
         deadlines = [run.deadline for run in self._inflight.values() if run.deadline]
         return max(0.0, min(deadlines) - time.time()) if deadlines else None
 
-    def _receive(self, message: tuple[Any, ...]) -> None:
-        if message[0] == "outcome":
-            _, task_id, token, outcome = message
-            self._finish(task_id, token, outcome)
+    def _receive(self, message: RunReturned | Report) -> None:
+        if isinstance(message, RunReturned):
+            self._finish(message)
         else:
-            _, task_id, kind, value = message
-            self._report(self._aliases.get(task_id, task_id), kind, value)
+            self._report(message)
 
     def _carry_out(self, actions: list[Action]) -> None:
         for action in actions:
@@ -271,26 +315,22 @@ class Worker:
         timeout = task.worker_timeout
         token = next(self._tokens)
         deadline = now + float(timeout) if timeout else None
-        self._inflight[action.task_id] = _Running(
-            run_task, members, now, deadline, token
-        )
-        task.trigger_event(Event.START, run_task)
         executor = self._executor
         assert executor is not None  # noqa: S101  (run() made it)
+        self._inflight[action.task_id] = _Running(
+            run_task, members, now, deadline, token, executor
+        )
+        task.trigger_event(Event.START, run_task)
         inbox, task_id = self._inbox, action.task_id
         if isinstance(executor, SyncExecutor):
             # no Future needed: run now, deliver through the inbox like any other run
-            inbox.put(("outcome", task_id, token, execute(run_task, self._put_report)))
+            outcome = execute(run_task, self._put_report)
+            inbox.put(RunReturned(task_id, token, outcome))
             return
         try:
-            if is_in_process(executor):
-                reporter: Any = self._put_report
-                future = executor.submit(execute, run_task, reporter)
-            else:
-                reporter = self._process_bridge().reporter
-                future = executor.submit(execute, pack(run_task), reporter)
-        except NbflowError as exc:
-            self._inflight.pop(action.task_id)
+            future = self._submit(executor, task_id, run_task)
+        except (NbflowError, BrokenExecutor) as exc:
+            self._inflight.pop(task_id)
             self._fail(
                 run_task, members, f"{type(exc).__name__}: {exc}", "", exc, "failure"
             )
@@ -301,22 +341,27 @@ class Worker:
                 result: Outcome | BaseException = done.result()
             except BaseException as exc:  # noqa: BLE001  (the executor broke: handed to _finish)
                 result = exc
-            inbox.put(("outcome", task_id, token, result))
+            inbox.put(RunReturned(task_id, token, result))
 
         future.add_done_callback(deliver)
 
-    def _finish(
-        self, task_id: str, token: int, outcome: Outcome | BaseException
-    ) -> None:
-        running = self._inflight.get(task_id)
-        if running is None or running.token != token:
+    def _submit(self, executor: Executor, task_id: str, task: Task) -> Future[Outcome]:
+        if is_in_process(executor):
+            return executor.submit(execute, task, self._put_report)
+        reporter = self._process_bridge().reporter
+        return executor.submit(execute_elsewhere, task_id, pack(task), reporter)
+
+    def _finish(self, returned: RunReturned) -> None:
+        running = self._inflight.get(returned.task_id)
+        if running is None or running.token != returned.token:
             return  # a timed-out or cancelled run that finished late
-        del self._inflight[task_id]
-        task, members = running.task, running.members
+        del self._inflight[returned.task_id]
+        task, members, outcome = running.task, running.members, returned.outcome
+        if isinstance(outcome, (KeyboardInterrupt, CancelledError)):
+            self._feed(*self._cancellations(members, self._stop_reason))
+            return
         if isinstance(outcome, BaseException):  # the executor broke: a process died
-            message = f"{type(outcome).__name__}: {outcome}"
-            task.trigger_event(Event.PROCESS_FAILURE, task, message)
-            self._fail(task, members, message, "", outcome, "process")
+            self._process_died(returned.task_id, running, outcome)
             return
         task.trigger_event(Event.PROCESSING_TIME, task, outcome.elapsed)
         if outcome.status == "done":
@@ -330,7 +375,36 @@ class Worker:
                 task, members, outcome.error, outcome.traceback, error, "failure"
             )
         else:
-            self._suspend(task_id, outcome.new_deps)
+            self._suspend(returned.task_id, outcome.new_deps)
+
+    def _process_died(
+        self, task_id: str, running: _Running, broken: BaseException
+    ) -> None:
+        """Fail a run whose process died (or whose pool broke), saying which and how."""
+        error: BaseException = broken
+        if isinstance(broken, BrokenProcessPool):
+            pids = self._bridge.pids() if self._bridge is not None else {}
+            error = process_died(
+                repr(running.task),
+                pids.get(task_id),
+                getattr(running.executor, "deaths", None) or {},
+                {pid: self._label(other) for other, pid in pids.items()},
+            )
+            if running.executor is self._executor and self._owns_executor:
+                self._replace_executor()
+        message = f"{type(error).__name__}: {error}"
+        running.task.trigger_event(Event.PROCESS_FAILURE, running.task, message)
+        self._fail(running.task, running.members, message, "", error, "process")
+
+    def _replace_executor(self) -> None:
+        """Shut a broken process pool down and make a fresh one for the tasks to come."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._make_executor()
+
+    def _label(self, task_id: str) -> str:
+        task = self.graph.tasks.get(task_id)
+        return repr(task) if task is not None else task_id
 
     def _fail(
         self,
@@ -381,40 +455,72 @@ class Worker:
                     "timeout",
                 )
 
-    def _cancel(self, reason: str) -> None:
-        now = time.time()
-        for running in list(self._inflight.values()):
-            self._feed(
-                *(
-                    TaskFailed(m, reason, at=now, kind="cancelled")
-                    for m in running.members
-                )
-            )
-        self._inflight.clear()
+    # --- stopping: cancel() and Ctrl-C ----------------------------------------------
+
+    def _stop_runs(self, reason: str, *, announce: bool = False) -> int:
+        """Start nothing more, interrupt the running tasks and wait until they stop.
+
+        Runs of an executor that cannot interrupt them (processes, plugins) are given
+        up on at once. A second Ctrl-C while waiting gives up on the rest, after
+        removing their temporaries. Return how many runs were given up on.
+        """
+        self._cancelled, self._stop_reason = True, reason
         self.run_succeeded = False
-        if self._executor is not None and self._owns_executor:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        # a worker without free slots gets no more work: nothing is dispatched now
+        self._feed(WorkerStarted(self.id, 0, at=time.time()))
+        executor = self._executor
+        stoppable: object = executor  # any executor may be Interruptible
+        if isinstance(stoppable, Interruptible) and self._inflight:
+            stoppable.interrupt()
+            try:
+                self._wait_for_inflight(announce=announce)
+            except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
+                _remove_own_temporaries(r.task for r in self._inflight.values())
+        abandoned = len(self._inflight)
+        cancelled = [m for running in self._inflight.values() for m in running.members]
+        self._inflight.clear()
+        self._feed(*self._cancellations(tuple(cancelled), reason))
+        if abandoned:
+            self._abandoned += abandoned
+            if executor is not None and self._owns_executor:
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+        return abandoned
+
+    def _wait_for_inflight(self, *, announce: bool) -> None:
+        """Take in the interrupted runs as they come back; say so if it takes long."""
+        timeout = _SLOW_STOP if announce else None
+        while self._inflight:
+            try:
+                message = self._inbox.get(timeout=timeout)
+            except queue.Empty:
+                logger.warning(
+                    "interrupted: waiting for %d running task(s) to stop; "
+                    "press Ctrl-C again to quit now",
+                    len(self._inflight),
+                )
+                timeout = None
+                continue
+            if not isinstance(message, CancelRequested):
+                self._receive(message)
+
+    @staticmethod
+    def _cancellations(members: tuple[str, ...], reason: str) -> list[TaskFailed]:
+        now = time.time()
+        return [TaskFailed(m, reason, at=now, kind="cancelled") for m in members]
 
     # --- runtime reports ------------------------------------------------------------
 
     def _put_report(self, task_id: str, kind: str, value: Any) -> None:
-        self._inbox.put(("report", task_id, kind, value))
+        self._inbox.put(to_report(task_id, kind, value))
 
-    def _report(self, task_id: str, kind: str, value: Any) -> None:
+    def _report(self, report: Report) -> None:
+        task_id = self._aliases.get(report.task_id, report.task_id)
         if task_id not in self._inflight:
             return
-        now = time.time()
-        event: SchedulerEvent
-        if kind == "progress":
-            event = ProgressReported(task_id, float(value), at=now)
-        elif kind == "status_message":
-            event = StatusMessageSet(task_id, str(value), at=now)
-        elif kind == "tracking_url":
-            event = TrackingUrlSet(task_id, str(value), at=now)
-        else:
-            event = ResourcesDecreased(task_id, tuple(dict(value).items()), at=now)
-        self._feed(event)
+        if task_id != report.task_id:
+            report = dataclasses.replace(report, task_id=task_id)
+        self._feed(report)
 
     def _make_executor(self) -> Executor:
         name = self.options.executor
@@ -422,37 +528,10 @@ class Worker:
             name = "sync" if self.options.workers <= 1 else "threads"
         return make_executor(name, self.options.workers)
 
-    def _process_bridge(self) -> _ProcessBridge:
+    def _process_bridge(self) -> ProcessBridge:
         if self._bridge is None:
-            self._bridge = _ProcessBridge(self._inbox)
+            self._bridge = ProcessBridge(self._inbox)
         return self._bridge
-
-
-class _ProcessBridge:
-    """Carry runtime reports from worker processes to the worker's inbox."""
-
-    def __init__(self, inbox: queue.Queue[tuple[Any, ...]]) -> None:
-        import multiprocessing  # noqa: PLC0415  (only process executors need it)
-
-        self._manager = multiprocessing.Manager()
-        self._queue = self._manager.Queue()
-        self.reporter = QueueReporter(self._queue)
-        self._thread = threading.Thread(
-            target=self._pump, args=(inbox,), daemon=True, name="nbflow-process-bridge"
-        )
-        self._thread.start()
-
-    def _pump(self, inbox: queue.Queue[tuple[Any, ...]]) -> None:
-        while True:
-            message = self._queue.get()
-            if message is None:
-                return
-            inbox.put(message)
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=5)
-        self._manager.shutdown()
 
 
 @contextlib.contextmanager
@@ -480,6 +559,38 @@ def _batch_task(leader: Task, members: list[Task]) -> Task:
                 [member.param_kwargs[name] for member in members]
             )
     return cls(**kwargs)
+
+
+def _remove_own_temporaries(tasks: Iterable[Task]) -> None:
+    """Remove what this process was writing next to ``tasks``' outputs (Ctrl-C twice).
+
+    Only temporaries named by this process are touched. A rerun's journal and backups
+    stay: the next run that looks at the folder restores the previous outputs.
+    """
+    me = current_owner()
+    folders: set[Path] = set()
+    for task in tasks:
+        try:
+            outputs = flatten(task.output())
+        except Exception:
+            logger.debug("cannot list the outputs of %r", task, exc_info=True)
+            continue
+        folders.update(
+            Path(out.path).absolute().parent
+            for out in outputs
+            if isinstance(out, LocalTarget)
+        )
+    for folder in folders:
+        for path in folder.glob(f"{PREFIX}*"):
+            leftover = parse_leftover(path.name)
+            if leftover is None or leftover.owner != me:
+                continue
+            if path.name.endswith((JOURNAL, BACKUP)):
+                continue
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def _rebuild(ref: TaskRef) -> Task:

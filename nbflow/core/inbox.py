@@ -1,0 +1,140 @@
+"""The worker's inbox: the typed messages that reach its loop, and how they get there.
+
+Everything a worker learns while tasks run arrives as one message on one queue, from
+executor threads, from the process bridge or from ``Worker.cancel()`` in any thread:
+
+- :class:`RunReturned`: a run came back, with its :class:`~nbflow.core.execution.Outcome`
+  or the exception that broke the executor (a process died, Ctrl-C interrupted it);
+- a runtime report, already as the scheduler event it becomes
+  (:class:`~nbflow.core.events.ProgressReported`, ``StatusMessageSet``,
+  ``TrackingUrlSet``, ``ResourcesDecreased``), made by :func:`to_report`;
+- :class:`CancelRequested`: stop starting tasks and stop the running ones.
+
+The worker dispatches on the message's type. Tasks in other processes report through a
+:class:`QueueReporter` on a manager queue, which :class:`ProcessBridge` pumps into the
+inbox; the bridge also remembers which process runs which task (:meth:`ProcessBridge.pids`),
+so a process that dies can be named.
+
+Imports: stdlib, nbflow.core.{events, execution}.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbflow.core.events import (
+    ProgressReported,
+    ResourcesDecreased,
+    StatusMessageSet,
+    TrackingUrlSet,
+)
+from nbflow.core.execution import Outcome, execute
+
+if TYPE_CHECKING:
+    import queue
+    from collections.abc import Callable
+
+
+@dataclass(frozen=True, slots=True)
+class RunReturned:
+    """A run came back from the executor (``token`` tells one run from a later one)."""
+
+    task_id: str
+    token: int
+    #: What the run returned, or what the executor raised instead.
+    outcome: Outcome | BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequested:
+    """Someone asked the worker to stop starting tasks and stop the running ones."""
+
+
+#: A running task's report, as the scheduler event it becomes.
+Report = ProgressReported | StatusMessageSet | TrackingUrlSet | ResourcesDecreased
+#: Everything the worker's loop receives.
+Message = RunReturned | CancelRequested | Report
+
+_REPORTS: dict[str, Callable[[str, Any, float], Report]] = {
+    "progress": lambda task_id, value, at: ProgressReported(task_id, float(value), at),
+    "status_message": lambda task_id, value, at: StatusMessageSet(
+        task_id, str(value), at
+    ),
+    "tracking_url": lambda task_id, value, at: TrackingUrlSet(task_id, str(value), at),
+    "decrease_resources": lambda task_id, value, at: ResourcesDecreased(
+        task_id, tuple(dict(value).items()), at
+    ),
+}
+
+
+def to_report(task_id: str, kind: str, value: Any) -> Report:
+    """Turn a task's runtime report (``Task._report(kind, value)``) into its event.
+
+    Examples
+    --------
+    >>> to_report("A_1", "progress", 50).percentage
+    50.0
+    >>> type(to_report("A_1", "decrease_resources", {"gpu": 1})).__name__
+    'ResourcesDecreased'
+    """
+    return _REPORTS[kind](task_id, value, time.time())
+
+
+class QueueReporter:
+    """A picklable reporter for tasks in other processes: reports go on a queue."""
+
+    def __init__(self, queue: Any, pids: Any) -> None:
+        #: A manager queue the bridge reads.
+        self.queue = queue
+        #: A manager dict: task id -> pid of the process running it.
+        self.pids = pids
+
+    def __call__(self, task_id: str, kind: str, value: Any) -> None:
+        """Send one runtime report (progress, status message, tracking URL, ...)."""
+        self.queue.put(to_report(task_id, kind, value))
+
+    def running(self, task_id: str) -> None:
+        """Note that this process runs ``task_id`` (read if the process dies)."""
+        self.pids[task_id] = os.getpid()
+
+
+def execute_elsewhere(task_id: str, packed: bytes, reporter: QueueReporter) -> Outcome:
+    """Run a packed task in another process, first saying which process it is."""
+    reporter.running(task_id)
+    return execute(packed, reporter)
+
+
+class ProcessBridge:
+    """Carry runtime reports from worker processes to the worker's inbox."""
+
+    def __init__(self, inbox: queue.Queue[Message]) -> None:
+        import multiprocessing  # noqa: PLC0415  (only process executors need it)
+
+        self._manager = multiprocessing.Manager()
+        self._queue = self._manager.Queue()
+        self.reporter = QueueReporter(self._queue, self._manager.dict())
+        self._thread = threading.Thread(
+            target=self._pump, args=(inbox,), daemon=True, name="nbflow-process-bridge"
+        )
+        self._thread.start()
+
+    def _pump(self, inbox: queue.Queue[Message]) -> None:
+        while True:
+            message = self._queue.get()
+            if message is None:
+                return
+            inbox.put(message)
+
+    def pids(self) -> dict[str, int]:
+        """Return which process (pid) runs or ran each task, by task id."""
+        return dict(self.reporter.pids)
+
+    def close(self) -> None:
+        """Stop the pump thread and the manager process."""
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+        self._manager.shutdown()
