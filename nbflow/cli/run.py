@@ -24,6 +24,7 @@ from nbflow.cli.progress import progress_for
 from nbflow.core import cmdline, interface
 from nbflow.core.config import RetCodes, current_settings
 from nbflow.core.errors import DefinitionError, NbflowError
+from nbflow.core.lock import command_lock
 from nbflow.core.progress import first_line, task_label
 from nbflow.core.registry import REGISTRY
 from nbflow.core.summary import RunResult
@@ -47,7 +48,8 @@ scheduler. Task parameters follow the task name: --param VALUE for the task's ow
 
 _RUN_EPILOG = """\
 exit codes (the [retcode] section of the config changes them; highest wins):
-  0   success (also: missing external data, tasks not run; see below)
+  0   success (also: missing external data, tasks not run, the same command
+      already running; see below)
   1   a task failed (task_failed), or a task could not be scheduled because its
       requires() or complete() raised (scheduling_error)
   2   command-line, parameter, task-definition or config-file error
@@ -57,7 +59,8 @@ exit codes (the [retcode] section of the config changes them; highest wins):
 differences from luigi: a failed task exits with 1, not 0 (Luigi's default
 task_failed = 0 hides failures from cron and CI), and so does a scheduling error.
 Put `[retcode]` `task_failed = 0` and `scheduling_error = 0` in nbflow.toml (or
-luigi.cfg) to get Luigi's behaviour back. missing_data and not_run default to 0.
+luigi.cfg) to get Luigi's behaviour back. missing_data, not_run and
+already_running default to 0.
 
 examples:
   nbflow run --module pipeline Report --date 2024-06-01
@@ -103,7 +106,10 @@ def run_command(argv: list[str], *, explain: bool = False) -> int:
         if stop is not None:
             return stop
         options = interface.run_options(invocation)
-        with _progress(enabled=show_progress, stream=sys.stderr) as listeners:
+        with (
+            command_lock(argv, invocation),  # Luigi's lock; task claims
+            _progress(enabled=show_progress, stream=sys.stderr) as listeners,
+        ):
             result = interface.build(
                 [task], detailed_summary=True, listeners=listeners, **options
             )
@@ -301,11 +307,43 @@ def _run_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list what would run, and why; run nothing",
     )
+    _add_lock_options(parser)
     luigi = parser.add_argument_group("accepted for Luigi compatibility, no effect")
     luigi.add_argument("--local-scheduler", action="store_true")
     for name in cmdline.VALUE_OPTIONS:
-        if name not in ("module", "workers", "executor", "log_level", "completeness"):
+        documented = ("module", "workers", "executor", "log_level", "completeness")
+        if name not in documented and not name.startswith("lock_"):
             luigi.add_argument("--" + name.replace("_", "-"), metavar="VALUE")
-    for name in ("no-lock", "take-lock", "assistant", "detailed-summary", "help-all"):
+    for name in ("assistant", "detailed-summary", "help-all"):
         luigi.add_argument(f"--{name}", action="store_true")
     return parser
+
+
+def _add_lock_options(parser: argparse.ArgumentParser) -> None:
+    """Document Luigi's command lock and nbflow's task claims (nbflow.core.lock)."""
+    lock = parser.add_argument_group(
+        "one run of a command at a time (Luigi's lock; the [core] keys of the same "
+        "names set them too)",
+        "A second run of the same command (same arguments, folder and task module) "
+        "prints who runs it and exits with [retcode] already_running (0). Runs on one "
+        "machine never run the same task at once: a task another run is running is "
+        "waited for, and not run again if that run completed it.",
+    )
+    lock.add_argument(
+        "--lock-pid-dir",
+        metavar="DIR",
+        help="where lock files and task claims live (default: nbflow-<uid> in the "
+        "temp directory)",
+    )
+    lock.add_argument(
+        "--lock-size", metavar="N", help="let N runs of the command work at once (1)"
+    )
+    lock.add_argument(
+        "--take-lock",
+        action="store_true",
+        help="take over from the running copy: it is told (SIGUSR1) and starts no new "
+        "task while this run lives; its running tasks finish",
+    )
+    lock.add_argument(
+        "--no-lock", action="store_true", help="no command lock and no task claims"
+    )

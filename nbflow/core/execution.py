@@ -26,6 +26,7 @@ import types
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from nbflow.core.claim import claim
 from nbflow.core.errors import (
     DefinitionTypeError,
     OutputMissingError,
@@ -120,6 +121,14 @@ def execute(task: Task | bytes, reporter: Any = None) -> Outcome:
     if isinstance(task, bytes):
         task = pickle.loads(task)  # noqa: S301  (bytes made by pack() in our own worker)
     assert isinstance(task, Task)  # noqa: S101  (narrowing for mypy)
+    with claim(task, reporter) as done_elsewhere:  # not run twice on this machine
+        if done_elsewhere:
+            return Outcome(task.task_id, "done")
+        return _execute_claimed(task, reporter)
+
+
+def _execute_claimed(task: Task, reporter: Any) -> Outcome:
+    """Run ``task``, claimed by this process (see :mod:`nbflow.core.claim`)."""
     task.__dict__["_reporter"] = reporter
     started = time.perf_counter()
     rerun = Rerun.begin(repr(task), flatten(task.output()))

@@ -1,0 +1,123 @@
+"""Task claims between threads of one process (flock conflicts across open files)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import nbflow
+from nbflow.core.claim import claim, claim_path
+from nbflow.core.lock import ENV_NO_LOCK, ENV_PID_DIR, ENV_RUN_STARTED
+
+
+class Messages:
+    """A reporter that keeps the status messages."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, task_id: str, kind: str, value: Any) -> None:
+        assert kind == "status_message"
+        self.seen.append(str(value))
+
+
+@pytest.fixture
+def out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(ENV_PID_DIR, str(tmp_path / "locks"))
+    monkeypatch.delenv(ENV_NO_LOCK, raising=False)
+    monkeypatch.delenv(ENV_RUN_STARTED, raising=False)
+    return tmp_path
+
+
+def _task(out: Path) -> nbflow.Task:
+    class Made(nbflow.Task):
+        def output(self) -> nbflow.LocalTarget:
+            return nbflow.LocalTarget(str(out / "made.txt"))
+
+    return Made()
+
+
+def _contend(task: nbflow.Task, *, holder_writes: bool) -> tuple[bool, Messages]:
+    """Hold the claim in a thread while this thread asks for it; return what it got."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with claim(task):
+            holding.set()
+            release.wait(10)
+            if holder_writes:
+                Path(task.output().path).write_text("made by the holder")
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(10)
+    messages = Messages()
+    threading.Timer(0.3, release.set).start()
+    with claim(task, messages) as done_elsewhere:
+        got = done_elsewhere
+    holder.join(10)
+    return got, messages
+
+
+def test_claim_waits_for_holder_then_reports_task_done_elsewhere(out: Path) -> None:
+    got, messages = _contend(_task(out), holder_writes=True)
+
+    assert got is True
+    me = f"pid {os.getpid()} on host {socket.gethostname()}"
+    assert messages.seen[0] == f"waiting for {me}, which is running it"
+    assert messages.seen[-1].startswith(f"done by pid {os.getpid()}")
+
+
+def test_claim_runs_task_when_holder_ended_without_output(out: Path) -> None:
+    got, messages = _contend(_task(out), holder_writes=False)
+
+    assert got is False
+    assert messages.seen[-1].endswith("ended without completing it")
+
+
+def test_claim_counts_outputs_written_since_run_started_as_done(
+    out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = _task(out)
+    monkeypatch.setenv(ENV_RUN_STARTED, repr(time.time() - 5))
+    (out / "made.txt").write_text("made by another run")
+
+    with claim(task) as done_elsewhere:
+        assert done_elsewhere is True
+
+
+def test_claim_reruns_outputs_older_than_the_run(
+    out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = _task(out)
+    (out / "made.txt").write_text("made long ago")
+    monkeypatch.setenv(ENV_RUN_STARTED, repr(time.time() + 5))
+
+    with claim(task) as done_elsewhere:
+        assert done_elsewhere is False
+        assert claim_path(task).exists()
+
+    assert not claim_path(task).exists()
+
+
+def test_claim_path_none_without_outputs_in_memory_or_with_no_lock(
+    out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class InMemory(nbflow.Task):
+        def output(self) -> nbflow.MemoryTarget:
+            return nbflow.MemoryTarget("x")
+
+    class Nothing(nbflow.Task):
+        pass
+
+    assert claim_path(InMemory()) is None
+    assert claim_path(Nothing()) is None
+    assert claim_path(_task(out)) is not None
+    monkeypatch.setenv(ENV_NO_LOCK, "1")
+    assert claim_path(_task(out)) is None
