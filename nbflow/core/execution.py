@@ -131,7 +131,8 @@ def _execute_claimed(task: Task, reporter: Any) -> Outcome:
     """Run ``task``, claimed by this process (see :mod:`nbflow.core.claim`)."""
     task.__dict__["_reporter"] = reporter
     started = time.perf_counter()
-    rerun = Rerun.begin(repr(task), flatten(task.output()))
+    outputs = flatten(task.output())
+    rerun = Rerun.begin(task, outputs) if outputs else None
     replacing = REPLACING.set(rerun.replacing) if rerun else None
     try:
         new_deps = _run(task)

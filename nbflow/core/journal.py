@@ -92,8 +92,8 @@ class Rerun:
         self._open = True
 
     @classmethod
-    def begin(cls, label: str, outputs: list[Any]) -> Rerun | None:
-        """Journal and back up the outputs of ``label``; ``None`` if none exists."""
+    def begin(cls, task: object, outputs: list[Any]) -> Rerun | None:
+        """Journal and back up the outputs of ``task``; ``None`` if none exists."""
         targets = [out for out in outputs if isinstance(out, FileSystemTarget)]
         for out in targets:
             if not out.sweeps_leftovers and hasattr(out.fs, "filesystem"):
@@ -107,6 +107,7 @@ class Rerun:
         ]
         fs = targets[0].fs
         journal = temporary_sibling(targets[0].path, JOURNAL)
+        label = task if isinstance(task, str) else repr(task)
         record = {"task": label, "outputs": [asdict(e) for _, e in entries]}
         _write(fs, journal, json.dumps(record).encode())
         for out_fs, entry in entries:

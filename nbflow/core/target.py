@@ -36,6 +36,7 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
+from time import monotonic
 from typing import IO, TYPE_CHECKING, Any, ClassVar, Protocol
 
 from nbflow.core.file_system_errors import (
@@ -50,6 +51,7 @@ from nbflow.core.file_system_errors import (
 from nbflow.core.format import Format, Nop, get_default_format
 from nbflow.core.temporary import (
     REPLACING,
+    SWEPT,
     note_commit,
     sweep_folder_of,
     temporary_sibling,
@@ -314,8 +316,11 @@ class FileSystemTarget(Target):
         replacing = REPLACING.get()
         if replacing is not None and replacing.hides(path):
             return False
-        if self.sweeps_leftovers:
-            sweep_folder_of(self.fs, path)
+        if (
+            self.sweeps_leftovers
+            and SWEPT.get(path.rpartition("/")[0], 0) < monotonic()
+        ):
+            sweep_folder_of(self.fs, path)  # at most once a minute per folder
         return self.fs.exists(path)
 
     def remove(self) -> None:

@@ -38,6 +38,8 @@ __all__ = [
     "NAME_MAX",
     "PREFIX",
     "REPLACING",
+    "SWEEP_EVERY",
+    "SWEPT",
     "Leftover",
     "Owner",
     "Replacing",
@@ -260,6 +262,8 @@ def note_commit(path: str) -> None:
 
 _swept: dict[str, float] = {}
 _sweeping = threading.Lock()
+#: Folder -> when its last cleanup expires (``time.monotonic()``); read by exists().
+SWEPT = _swept
 
 
 def sweep_folder_of(fs: Any, path: str) -> None:
@@ -269,12 +273,12 @@ def sweep_folder_of(fs: Any, path: str) -> None:
     cleaned (see :func:`nbflow.core.journal.sweep`); the cost is a dictionary lookup.
     """
     folder = path.rpartition("/")[0]
-    if _swept.get(folder, 0.0) > time.monotonic():
+    if SWEPT.get(folder, 0.0) > time.monotonic():
         return
     with _sweeping:
-        if _swept.get(folder, 0.0) > time.monotonic():
+        if SWEPT.get(folder, 0.0) > time.monotonic():
             return
-        _swept[folder] = time.monotonic() + SWEEP_EVERY
+        SWEPT[folder] = time.monotonic() + SWEEP_EVERY
         from nbflow.core.journal import sweep  # noqa: PLC0415  (it imports targets)
 
         sweep(fs, folder)
@@ -282,4 +286,4 @@ def sweep_folder_of(fs: Any, path: str) -> None:
 
 def forget_sweeps() -> None:
     """Make the next ``exists()`` in every folder look for leftovers again."""
-    _swept.clear()
+    SWEPT.clear()
