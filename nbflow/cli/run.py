@@ -27,12 +27,14 @@ from nbflow.core.errors import DefinitionError, NbflowError
 from nbflow.core.lock import command_lock
 from nbflow.core.progress import first_line, task_label
 from nbflow.core.registry import REGISTRY
-from nbflow.core.summary import RunResult
+from nbflow.core.run import start_run
+from nbflow.core.summary import SUMMARY_LOGGER
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
-    from nbflow.core.events import Listener
+    from nbflow.core.run import Run
+    from nbflow.core.summary import RunResult
 
 logger = logging.getLogger("nbflow.cli")
 
@@ -108,12 +110,9 @@ def run_command(argv: list[str], *, explain: bool = False) -> int:
         options = interface.run_options(invocation)
         with (
             command_lock(argv, invocation),  # Luigi's lock; task claims
-            _progress(enabled=show_progress, stream=sys.stderr) as listeners,
+            _progress(enabled=show_progress, stream=sys.stderr) as views,
         ):
-            result = interface.build(
-                [task], detailed_summary=True, listeners=listeners, **options
-            )
-    assert isinstance(result, RunResult)  # noqa: S101  (detailed_summary=True)
+            result = start_run([task], options, views=views).wait()
     _log_failures(result)
     sys.stdout.write(result.summary_text + "\n")
     return result.exit_code(RetCodes.from_settings(current_settings()))
@@ -146,6 +145,8 @@ class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
+        # the summary goes to stdout once; build()'s INFO copy would repeat it
+        self.addFilter(lambda record: record.name != SUMMARY_LOGGER)
 
     @property
     def stream(self) -> TextIO:
@@ -220,12 +221,15 @@ def _help_for(invocation: cmdline.Invocation) -> str:
 
 
 @contextlib.contextmanager
-def _progress(*, enabled: bool, stream: TextIO) -> Iterator[list[Listener]]:
+def _progress(
+    *, enabled: bool, stream: TextIO
+) -> Iterator[list[Callable[[Run], None]]]:
+    """Yield the views a run attaches (none without progress), closed at the end."""
     if not enabled:
         yield []
         return
     with progress_for(stream) as display:
-        yield [display]
+        yield [display.attach]
 
 
 def _log_failures(result: RunResult) -> None:
