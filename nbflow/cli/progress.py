@@ -117,7 +117,7 @@ class PlainProgress(_Display):
             elapsed = None if record is None else record.elapsed(notification.at)
             tail = "" if elapsed is None else f" {format_seconds(elapsed)}"
             self._emit(self._status_line, "DONE", task_id, tail)
-        elif status in FAILED:
+        elif status in FAILED or status is Status.CANCELLED:
             error = first_line(notification.error)
             self._emit(self._status_line, str(status), task_id, f": {error}")
 

@@ -68,17 +68,6 @@ class Outcome(NamedTuple):
     elapsed: float = 0.0
 
 
-class QueueReporter:
-    """A picklable reporter that puts ``(task_id, kind, value)`` on a queue."""
-
-    def __init__(self, queue: Any) -> None:
-        self.queue = queue
-
-    def __call__(self, task_id: str, kind: str, value: Any) -> None:
-        """Send one runtime report (progress, status message, tracking URL)."""
-        self.queue.put(("report", task_id, kind, value))
-
-
 def pack(task: Task) -> bytes:
     """Serialize ``task`` for another process; classes in ``__main__`` go by value.
 

@@ -33,7 +33,7 @@ import shutil
 import socket
 import sys
 import time
-from concurrent.futures import BrokenExecutor, CancelledError
+from concurrent.futures import BrokenExecutor, CancelledError, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,7 +130,8 @@ class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C stopped a run; ``worker`` holds the state it stopped in.
 
     Running tasks were interrupted and reported cancelled; ``abandoned`` counts those
-    that had not stopped when a second Ctrl-C ended the wait for them.
+    still running in this process's threads (they had not stopped when a second
+    Ctrl-C ended the wait for them).
     """
 
     def __init__(self, worker: Worker, abandoned: int) -> None:
@@ -462,7 +463,8 @@ class Worker:
 
         Runs of an executor that cannot interrupt them (processes, plugins) are given
         up on at once. A second Ctrl-C while waiting gives up on the rest, after
-        removing their temporaries. Return how many runs were given up on.
+        removing their temporaries. Return how many runs go on in this process's
+        threads (the process cannot end normally before they do).
         """
         self._cancelled, self._stop_reason = True, reason
         self.run_succeeded = False
@@ -485,7 +487,8 @@ class Worker:
             if executor is not None and self._owns_executor:
                 executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
-        return abandoned
+        # a sync run has unwound already; one in a process pool ends with its process
+        return abandoned if isinstance(executor, ThreadPoolExecutor) else 0
 
     def _wait_for_inflight(self, *, announce: bool) -> None:
         """Take in the interrupted runs as they come back; say so if it takes long."""

@@ -13,6 +13,7 @@ from nbflow.core.errors import TaskFailedError
 from nbflow.core.events import Status, TaskMessage, TaskProgressed, TaskTrackingUrl
 from nbflow.core.stream import RecordingListener
 from nbflow.core.summary import RunResult, RunStatus
+from nbflow.core.worker import RunInterrupted
 
 
 def _build(tasks, **kwargs) -> RunResult:
@@ -430,3 +431,95 @@ def test_build_dynamic_requirements_with_custom_complete(tmp_path) -> None:
     assert result.status is RunStatus.SUCCESS
     assert (tmp_path / "bulk-done.txt").read_text() == "3"
     assert len(checked) == 2
+
+
+def _stepping_writer(tmp_path, started: threading.Event):
+    class Step(nbflow.Task):
+        """Writes its output in small steps for 10 s: an interrupt lands between two."""
+
+        n = nbflow.IntParameter()
+
+        def output(self):
+            return nbflow.LocalTarget(str(tmp_path / f"step-{self.n}.txt"))
+
+        def run(self):
+            with self.output().open("w") as out:
+                started.set()
+                for _ in range(1000):
+                    out.write("x")
+                    time.sleep(0.01)
+
+    return Step
+
+
+def test_cancel_interrupts_running_threads_and_starts_nothing_more(tmp_path) -> None:
+    started = threading.Event()
+    step = _stepping_writer(tmp_path, started)
+    tasks = [step(n) for n in range(4)]
+    handle = nbflow.build(tasks, wait=False, workers=2, executor="threads")
+    assert started.wait(10)
+
+    handle.cancel()
+    result = handle.wait(10)
+
+    scheduler = handle.worker.scheduler
+    statuses = sorted(scheduler.status(task.task_id) for task in tasks)
+    assert statuses == [Status.CANCELLED] * 2 + [Status.PENDING] * 2
+    assert sorted(result.tasks) == ["cancelled", "not_run"]
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary
+    assert handle.state == "cancelled"
+
+
+def test_ctrl_c_in_a_sync_run_raises_run_interrupted_with_the_state() -> None:
+    ran: list[str] = []
+
+    class Interrupted(nbflow.Task):
+        def run(self):
+            ran.append("interrupted")
+            raise KeyboardInterrupt
+
+    class After(nbflow.Task):
+        def requires(self):
+            return Interrupted()
+
+        def run(self):
+            ran.append("after")
+
+    with pytest.raises(RunInterrupted) as caught:
+        nbflow.build([After()])
+
+    scheduler = caught.value.worker.scheduler
+    assert ran == ["interrupted"]
+    assert scheduler.status(Interrupted().task_id) is Status.CANCELLED
+    assert scheduler.status(After().task_id) is Status.PENDING
+    assert caught.value.abandoned == 0
+
+
+def test_killed_process_fails_its_task_and_a_fresh_pool_runs_the_rest(
+    tmp_path,
+) -> None:
+    module = types.ModuleType("killed_process_module")
+    sys.modules[module.__name__] = module
+    source = (
+        "import nbflow, os, signal\n"
+        "class Dies(nbflow.Task):\n"
+        "    def run(self):\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "class Later(nbflow.Task):\n"
+        "    def output(self):\n"
+        f"        return nbflow.LocalTarget({str(tmp_path)!r} + '/later')\n"
+        "    def run(self):\n"
+        "        with self.output().open('w') as out:\n"
+        "            out.write('ok')\n"
+    )
+    exec(compile(source, "<notebook cell>", "exec"), module.__dict__)
+    try:
+        dies, later = module.Dies(), module.Later()
+        result = _build([dies, later], workers=1, executor="processes")
+    finally:
+        del sys.modules[module.__name__]
+
+    error = result.worker.scheduler.task_info(dies.task_id).error
+    assert error.startswith("ProcessDiedError: Dies(): its process died while it ran")
+    assert "killed by signal SIGKILL" in error
+    assert result.tasks["completed"] == [later.task_id]
