@@ -36,11 +36,11 @@ def out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _task(out: Path) -> nbflow.Task:
-    class Made(nbflow.Task):
+    class ClaimTestOutput(nbflow.Task):
         def output(self) -> nbflow.LocalTarget:
             return nbflow.LocalTarget(str(out / "made.txt"))
 
-    return Made()
+    return ClaimTestOutput()
 
 
 def _contend(task: nbflow.Task, *, holder_writes: bool) -> tuple[bool, Messages]:
