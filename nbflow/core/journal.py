@@ -95,10 +95,10 @@ class Rerun:
     def begin(cls, task: object, outputs: list[Any]) -> Rerun | None:
         """Journal and back up the outputs of ``task``; ``None`` if none exists."""
         targets = [out for out in outputs if isinstance(out, FileSystemTarget)]
-        for out in targets:
-            if not out.sweeps_leftovers and hasattr(out.fs, "filesystem"):
-                sweep_folder_of(out.fs, out.path)  # remote: only when a task runs
-        existed = [out.exists() for out in targets]  # exists() also sweeps leftovers
+        for out in targets:  # first: recovering a killed rerun may change what exists
+            if out.sweeps_leftovers or hasattr(out.fs, "filesystem"):
+                sweep_folder_of(out.fs, out.path)
+        existed = [out.exists() for out in targets]
         if not any(existed):
             return None
         entries = [

@@ -36,7 +36,6 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
-from time import monotonic
 from typing import IO, TYPE_CHECKING, Any, ClassVar, Protocol
 
 from nbflow.core.file_system_errors import (
@@ -316,11 +315,8 @@ class FileSystemTarget(Target):
         replacing = REPLACING.get()
         if replacing is not None and replacing.hides(path):
             return False
-        if (
-            self.sweeps_leftovers
-            and SWEPT.get(path.rpartition("/")[0], 0) < monotonic()
-        ):
-            sweep_folder_of(self.fs, path)  # at most once a minute per folder
+        if self.sweeps_leftovers and path.rpartition("/")[0] not in SWEPT:
+            sweep_folder_of(self.fs, path)  # once per folder; tasks that run: a minute
         return self.fs.exists(path)
 
     def remove(self) -> None:

@@ -262,15 +262,16 @@ def note_commit(path: str) -> None:
 
 _swept: dict[str, float] = {}
 _sweeping = threading.Lock()
-#: Folder -> when its last cleanup expires (``time.monotonic()``); read by exists().
+#: Folder -> when its last cleanup expires (``time.monotonic()``).
 SWEPT = _swept
 
 
 def sweep_folder_of(fs: Any, path: str) -> None:
     """Clean up after dead runs in the folder of ``path``, at most once a minute.
 
-    Called by ``exists()``, so the next run that looks at an output finds its folder
-    cleaned (see :func:`nbflow.core.journal.sweep`); the cost is a dictionary lookup.
+    ``exists()`` calls it the first time a process looks at a folder, and every task
+    that runs calls it for its outputs, so the next run that looks at an output finds
+    its folder cleaned (see :func:`nbflow.core.journal.sweep`).
     """
     folder = path.rpartition("/")[0]
     if SWEPT.get(folder, 0.0) > time.monotonic():
