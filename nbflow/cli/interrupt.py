@@ -2,13 +2,13 @@
 
 The first Ctrl-C reaches the worker, which starts nothing more, interrupts the running
 tasks, waits for them to unwind (their temporaries go with them) and raises
-:class:`~nbflow.core.worker.RunInterrupted`. Here the run's summary is printed, as
+:class:`~nbflow.core.interruption.RunInterrupted`. Here the run's summary is printed, as
 after any run, and the command exits with 130. A second Ctrl-C while that happens, or
 tasks that did not stop (the worker gave up on them at a second Ctrl-C, after removing
 their temporaries), end the process at once: a thread stuck in a task would otherwise
 keep it alive, and a Ctrl-C during interpreter shutdown prints a traceback.
 
-Imports: stdlib, nbflow.core.{summary, worker}.
+Imports: stdlib, nbflow.core.{interruption, summary}.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
+from nbflow.core.interruption import RunInterrupted
 from nbflow.core.summary import summarize
-from nbflow.core.worker import RunInterrupted
 
 if TYPE_CHECKING:
     from collections.abc import Callable

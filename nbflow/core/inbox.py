@@ -37,6 +37,7 @@ from nbflow.core.execution import Outcome, execute
 if TYPE_CHECKING:
     import queue
     from collections.abc import Callable
+    from concurrent.futures import Future
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,21 @@ _REPORTS: dict[str, Callable[[str, Any, float], Report]] = {
         task_id, tuple(dict(value).items()), at
     ),
 }
+
+
+def returns_to(
+    inbox: queue.Queue[Message], task_id: str, token: int
+) -> Callable[[Future[Outcome]], None]:
+    """Return a future's done-callback that puts the run's return in ``inbox``."""
+
+    def deliver(done: Future[Outcome]) -> None:
+        try:
+            outcome: Outcome | BaseException = done.result()
+        except BaseException as exc:  # noqa: BLE001  (the executor broke: for the worker)
+            outcome = exc
+        inbox.put(RunReturned(task_id, token, outcome))
+
+    return deliver
 
 
 def to_report(task_id: str, kind: str, value: Any) -> Report:

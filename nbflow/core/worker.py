@@ -5,9 +5,18 @@ Theory of operation
 ``add(task)`` expands the graph (:mod:`nbflow.core.graph`) and feeds the specs to the
 scheduler. ``run()`` registers the worker's slots, then loops: carry out the actions the
 scheduler returns (submit ``RunTask`` to the executor, publish ``Notify`` on the event
-stream), wait for the next message in the inbox (a finished run, or a runtime report
-such as progress), turn it into scheduler events, repeat, until nothing is running and
-nothing is ready.
+stream), wait for the next message in the inbox, turn it into scheduler events, repeat,
+until nothing is running and nothing is ready. Messages are typed
+(:mod:`nbflow.core.inbox`): a run that returned, a runtime report (already a scheduler
+event), or a cancel request.
+
+Stopping (``cancel()``, or Ctrl-C in the thread that runs the loop): the worker tells
+the scheduler it has no free slot (so nothing more is dispatched), interrupts the runs
+of an interruptible executor (the thread pool) and takes them in as they unwind, each
+reported as it ended (cancelled if interrupted). Runs elsewhere are given up on at
+once. A second Ctrl-C while it waits gives up on the rest after removing their
+temporaries; Ctrl-C ends ``run()`` with
+:class:`~nbflow.core.interruption.RunInterrupted`. Every stopped task is CANCELLED.
 
 Threads: the loop owns the scheduler, the graph builder and ``_inflight``. Executor
 threads and the process bridge only put messages on ``_inbox`` (a thread-safe queue);
@@ -29,14 +38,12 @@ import itertools
 import logging
 import os
 import queue
-import shutil
 import socket
 import sys
 import time
 from concurrent.futures import BrokenExecutor, CancelledError, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbflow.core.completeness import CompletenessCheck, ExistenceCheck
@@ -72,16 +79,14 @@ from nbflow.core.inbox import (
     Report,
     RunReturned,
     execute_elsewhere,
+    returns_to,
     to_report,
 )
-from nbflow.core.journal import BACKUP, JOURNAL
+from nbflow.core.interruption import RunInterrupted, remove_own_temporaries
 from nbflow.core.registry import REGISTRY
 from nbflow.core.scheduler import Scheduler
 from nbflow.core.stream import EventStream
-from nbflow.core.structure import flatten
-from nbflow.core.target import LocalTarget
 from nbflow.core.task import Event, Task
-from nbflow.core.temporary import PREFIX, current_owner, parse_leftover
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -124,19 +129,6 @@ class _Running:
     token: int
     #: The executor running it (a broken process pool is replaced, not this record's).
     executor: Executor | None = None
-
-
-class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a run; ``worker`` holds the state it stopped in.
-
-    Running tasks were interrupted and reported cancelled; ``abandoned`` counts those
-    still running in this process's threads (they had not stopped when a second
-    Ctrl-C ended the wait for them).
-    """
-
-    def __init__(self, worker: Worker, abandoned: int) -> None:
-        super().__init__(worker.run_id, abandoned)
-        self.worker, self.abandoned = worker, abandoned
 
 
 class Worker:
@@ -336,15 +328,7 @@ class Worker:
                 run_task, members, f"{type(exc).__name__}: {exc}", "", exc, "failure"
             )
             return
-
-        def deliver(done: Future[Outcome]) -> None:
-            try:
-                result: Outcome | BaseException = done.result()
-            except BaseException as exc:  # noqa: BLE001  (the executor broke: handed to _finish)
-                result = exc
-            inbox.put(RunReturned(task_id, token, result))
-
-        future.add_done_callback(deliver)
+        future.add_done_callback(returns_to(inbox, task_id, token))
 
     def _submit(self, executor: Executor, task_id: str, task: Task) -> Future[Outcome]:
         if is_in_process(executor):
@@ -477,7 +461,7 @@ class Worker:
             try:
                 self._wait_for_inflight(announce=announce)
             except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
-                _remove_own_temporaries(r.task for r in self._inflight.values())
+                remove_own_temporaries(r.task for r in self._inflight.values())
         abandoned = len(self._inflight)
         cancelled = [m for running in self._inflight.values() for m in running.members]
         self._inflight.clear()
@@ -562,38 +546,6 @@ def _batch_task(leader: Task, members: list[Task]) -> Task:
                 [member.param_kwargs[name] for member in members]
             )
     return cls(**kwargs)
-
-
-def _remove_own_temporaries(tasks: Iterable[Task]) -> None:
-    """Remove what this process was writing next to ``tasks``' outputs (Ctrl-C twice).
-
-    Only temporaries named by this process are touched. A rerun's journal and backups
-    stay: the next run that looks at the folder restores the previous outputs.
-    """
-    me = current_owner()
-    folders: set[Path] = set()
-    for task in tasks:
-        try:
-            outputs = flatten(task.output())
-        except Exception:
-            logger.debug("cannot list the outputs of %r", task, exc_info=True)
-            continue
-        folders.update(
-            Path(out.path).absolute().parent
-            for out in outputs
-            if isinstance(out, LocalTarget)
-        )
-    for folder in folders:
-        for path in folder.glob(f"{PREFIX}*"):
-            leftover = parse_leftover(path.name)
-            if leftover is None or leftover.owner != me:
-                continue
-            if path.name.endswith((JOURNAL, BACKUP)):
-                continue
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
 
 
 def _rebuild(ref: TaskRef) -> Task:

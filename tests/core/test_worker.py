@@ -11,9 +11,9 @@ import nbflow
 from nbflow.core.config import Settings
 from nbflow.core.errors import TaskFailedError
 from nbflow.core.events import Status, TaskMessage, TaskProgressed, TaskTrackingUrl
+from nbflow.core.interruption import RunInterrupted
 from nbflow.core.stream import RecordingListener
 from nbflow.core.summary import RunResult, RunStatus
-from nbflow.core.worker import RunInterrupted
 
 
 def _build(tasks, **kwargs) -> RunResult:
