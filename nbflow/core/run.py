@@ -31,10 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.core import config as _config
 from nbflow.core.completeness import make_check
-from nbflow.core.events import RetryPolicy, RunFinished, RunStarted
+from nbflow.core.events import RetryPolicy
 from nbflow.core.planning import forced_ids
-from nbflow.core.progress import Changes, RunProgress
+from nbflow.core.progress import RunProgress
+from nbflow.core.stream import EventStream
 from nbflow.core.summary import SUMMARY_LOGGER, RunResult, summarize
+from nbflow.core.watch import ViewThrottle
 from nbflow.core.worker import Worker, WorkerOptions
 
 if TYPE_CHECKING:
@@ -43,13 +45,11 @@ if TYPE_CHECKING:
 
     from nbflow.core.completeness import CompletenessCheck
     from nbflow.core.events import Listener, Notification
+    from nbflow.core.progress import Changes
     from nbflow.core.scheduler import Scheduler
     from nbflow.core.task import Task
 
 logger = logging.getLogger(SUMMARY_LOGGER)
-
-#: Seconds between view updates when nothing happened but tasks run (elapsed times).
-_IDLE_TICK = 1.0
 
 
 @dataclass(frozen=True)
@@ -241,10 +241,10 @@ class Run:
         self._result: RunResult | None = None
         self._error: BaseException | None = None
         self._history: list[Notification] | None = [] if keep_history else None
-        self._listeners: list[Listener] = []
+        self._listeners = EventStream()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
-        self._views = _ViewThrottle(self)
+        self._views = ViewThrottle(self)
         worker.stream.subscribe(self)
 
     # --- control --------------------------------------------------------------------
@@ -351,12 +351,11 @@ class Run:
             if replay:
                 for notification in self._history or ():
                     listener.on_notification(notification)
-            self._listeners.append(listener)
+            remove = self._listeners.subscribe(listener)
 
         def unsubscribe() -> None:
             with self.lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
+                remove()
 
         return unsubscribe
 
@@ -373,12 +372,7 @@ class Run:
                 self._history.append(notification)
             if self.progress is not None:
                 self.progress.on_notification(notification)
-            for listener in tuple(self._listeners):
-                try:
-                    listener.on_notification(notification)
-                except Exception:
-                    logger.exception("listener %r raised and was detached", listener)
-                    self._listeners.remove(listener)
+            self._listeners.publish(notification)
         self._views.poke(notification)
 
     def watch(
@@ -411,102 +405,3 @@ class Run:
             bundle: dict[str, Any] | None = view._repr_mimebundle_(**kwargs)
             return bundle
         return {"text/plain": repr(self)}
-
-
-class _ViewThrottle:
-    """Call a run's views with what changed, at most once per interval, from one thread.
-
-    The run thread only sets an event per notification (once per cycle); the view
-    thread takes the changes under the run's lock and calls the views outside it, so a
-    slow view never slows the run. RunStarted and RunFinished cut the pause short.
-    """
-
-    def __init__(self, run: Run) -> None:
-        self._run = run
-        self._callbacks: dict[Callable[[Changes], None], bool] = {}  # -> wants all
-        self._interval = 0.1
-        self._wake = threading.Event()
-        self._hurry = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._serial = threading.Lock()  # one delivery at a time
-
-    def add(
-        self, callback: Callable[[Changes], None], interval: float
-    ) -> Callable[[], None]:
-        run = self._run
-        with run.lock:
-            self._callbacks[callback] = True
-            self._interval = min(self._interval, interval)
-            ended = run.done()
-            if not ended and self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._loop, name="nbflow-views", daemon=True
-                )
-                self._thread.start()
-        if ended:  # no more changes will come: draw it all once, here
-            self._deliver()
-        else:
-            self._wake.set()
-
-        def remove() -> None:
-            with run.lock:
-                self._callbacks.pop(callback, None)
-
-        return remove
-
-    def poke(self, notification: Notification) -> None:
-        if not self._callbacks:
-            return
-        if type(notification) in (RunStarted, RunFinished):
-            self._hurry.set()
-        if not self._wake.is_set():  # Event.set takes a lock: once per cycle
-            self._wake.set()
-
-    def finish(self) -> None:
-        """Stop the view thread and deliver the last changes (run thread)."""
-        self._stop.set()
-        self._hurry.set()
-        self._wake.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=10)
-        if self._callbacks:
-            self._deliver()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(timeout=_IDLE_TICK)  # elapsed times move while tasks run
-            if self._stop.is_set():
-                return
-            self._wake.clear()
-            self._deliver()
-            if self._hurry.wait(self._interval):
-                self._hurry.clear()
-
-    def _deliver(self) -> None:
-        run = self._run
-        with self._serial:
-            with run.lock:
-                progress = run.progress
-                if progress is None:
-                    return
-                changes = progress.take_changes()
-                everything = changes
-                if any(self._callbacks.values()):  # a view attached since: all of it
-                    everything = Changes(True, set(progress.tasks), True)
-                calls = [
-                    (callback, everything if wants_all else changes)
-                    for callback, wants_all in self._callbacks.items()
-                ]
-                self._callbacks = dict.fromkeys(self._callbacks, False)
-                busy = bool(progress.running)
-            for callback, seen in calls:
-                if not (seen.grown or seen.changed or seen.panel or busy):
-                    continue
-                try:
-                    callback(seen)
-                except Exception:
-                    logger.exception("view %r raised and was detached", callback)
-                    with run.lock:
-                        self._callbacks.pop(callback, None)

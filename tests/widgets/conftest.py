@@ -20,7 +20,7 @@ from nbflow.core.events import (
     TaskTrackingUrl,
 )
 from nbflow.core.progress import RunProgress
-from nbflow.core.run import _ViewThrottle
+from nbflow.core.watch import ViewThrottle
 
 
 class FakeRun:
@@ -31,7 +31,7 @@ class FakeRun:
         self.roots: list[Any] = []
         self.lock = threading.RLock()
         self.progress = RunProgress()
-        self._views = _ViewThrottle(self)  # type: ignore[arg-type]
+        self._views = ViewThrottle(self)  # type: ignore[arg-type]
         self._ended = False
         self._seq = itertools.count(1)
         self.clock = time.time()
