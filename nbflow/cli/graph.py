@@ -21,7 +21,7 @@ from nbflow.core import cmdline
 from nbflow.core.dot import DotNode, to_dot
 from nbflow.core.errors import PluginError
 from nbflow.core.fsspec_target import FsspecTarget
-from nbflow.core.progress import task_label
+from nbflow.core.progress import spec_state, task_label
 from nbflow.notebook.loader import load_notebook
 
 if TYPE_CHECKING:
@@ -39,7 +39,8 @@ Draw the dependency graph of TASK without running anything (completeness is chec
 so complete tasks show as such). The format defaults to FILE's suffix, else dot.
 Without -o the graph goes to stdout. svg and png need graphviz's `dot` program.
 json: {"root": id, "nodes": [{"id", "family", "params", "deps", "state"}]}, where
-state is complete, pending, missing (an external task's data) or broken."""
+state is pending, stale, unversioned, complete, missing (an external task's data)
+or broken."""
 
 
 class GraphvizNotFoundError(PluginError):
@@ -117,7 +118,7 @@ def render_graph(discovery: Discovery, output_format: str) -> str | bytes:
         )
     text = to_dot(
         DotNode(
-            spec.task_id, task_label(spec.family, spec.params), _state(spec), spec.deps
+            spec.task_id, task_label(spec.family, spec.params), spec_state(spec), spec.deps
         )
         for spec in discovery.specs
     )
@@ -139,16 +140,8 @@ def render_graph(discovery: Discovery, output_format: str) -> str | bytes:
     return done.stdout if output_format == "png" else done.stdout.decode()
 
 
-def _state(spec: TaskSpec) -> str:
-    if spec.broken:
-        return "broken"
-    if spec.complete:
-        return "complete"
-    return "PENDING" if spec.runnable else "missing"
-
-
 def _json_node(spec: TaskSpec) -> dict[str, Any]:
-    state = _state(spec)
+    state = spec_state(spec)
     node: dict[str, Any] = {
         "id": spec.task_id,
         "family": spec.family,

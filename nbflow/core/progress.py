@@ -69,6 +69,15 @@ STATE_WORDS = {
     "UPSTREAM_FAILED": "upstream failed",
     "UPSTREAM_DISABLED": "upstream disabled",
 }
+#: Drawn states of a discovered (not yet run) graph, with the words plans use.
+PLAN_WORDS = {
+    "PENDING": "to run",
+    "stale": "stale",
+    "unversioned": "unversioned",
+    "complete": "complete",
+    "missing": "missing",
+    "broken": "broken",
+}
 #: Reasons (from completeness checks) whose first word names a drawn state.
 _REASON_STATES = ("stale", "unversioned")
 

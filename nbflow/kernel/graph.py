@@ -16,6 +16,7 @@ from nbflow.core.completeness import ExistenceCheck
 from nbflow.core.dot import DotNode, to_dot
 from nbflow.core.events import RetryPolicy
 from nbflow.core.graph import GraphBuilder
+from nbflow.core.progress import PLAN_WORDS, spec_state
 from nbflow.kernel.display import widget_classes
 
 if TYPE_CHECKING:
@@ -41,28 +42,14 @@ def discover_graph(roots: Iterable[Task], *, display: str = "text") -> TaskGraph
     ...         return Leaf()
     >>> print(discover_graph([Top()]))
     nbflow graph: 2 tasks, 0 complete, 2 to run
-      to run    Top()
-      to run      Leaf()
+      to run      Top()
+      to run        Leaf()
     """
     builder = GraphBuilder(ExistenceCheck(), RetryPolicy())
     roots = list(roots)
     specs = builder.discover(roots).specs
     labels = {task_id: repr(task) for task_id, task in builder.tasks.items()}
     return TaskGraph(specs, labels, [task.task_id for task in roots], display=display)
-
-
-def _state(spec: TaskSpec) -> str:
-    if spec.broken:
-        return "FAILED"
-    return "complete" if spec.complete else "PENDING"
-
-
-def _word(spec: TaskSpec) -> str:
-    if spec.broken:
-        return "broken"
-    if spec.complete:
-        return "complete"
-    return "to run" if spec.runnable else "missing"
 
 
 class TaskGraph:
@@ -85,7 +72,7 @@ class TaskGraph:
     def nodes(self) -> list[DotNode]:
         """The graph as :class:`~nbflow.core.dot.DotNode` s, for GraphView and DOT."""
         return [
-            DotNode(task_id, self.labels[task_id], _state(spec), spec.deps)
+            DotNode(task_id, self.labels[task_id], spec_state(spec), spec.deps)
             for task_id, spec in self.specs.items()
         ]
 
@@ -117,7 +104,8 @@ class TaskGraph:
             again = task_id in seen
             suffix = " (shown above)" if again and spec.deps else ""
             indent = "  " * depth
-            lines.append(f"  {_word(spec):<9} {indent}{self.labels[task_id]}{suffix}")
+            word = PLAN_WORDS[spec_state(spec)]
+            lines.append(f"  {word:<11} {indent}{self.labels[task_id]}{suffix}")
             if again:
                 continue
             seen.add(task_id)

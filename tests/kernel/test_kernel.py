@@ -120,7 +120,7 @@ def test_headless_output_is_text_without_widget_json(kernel) -> None:
     everything = json.dumps(outputs + graph)
     assert WIDGET_MIME not in everything
     assert "* 1 ran successfully:" in text_of(outputs)
-    assert "to run    Plain(n=3)" in text_of(graph)
+    assert "to run      Plain(n=3)" in text_of(graph)
 
 
 def test_redefined_class_runs_the_new_code(kernel) -> None:

@@ -259,8 +259,8 @@ def test_graph_shows_completion_state_without_running(shell, tmp_path, capsys) -
 
     out = capsys.readouterr().out
     assert "nbflow graph: 2 tasks, 1 complete, 1 to run" in out
-    assert "to run    Report(day=7)" in out
-    assert "complete    Clean(day=7)" in out
+    assert "to run      Report(day=7)" in out
+    assert "complete      Clean(day=7)" in out
     assert not Path(tmp_path, "report-7.txt").exists()
 
 

@@ -176,8 +176,8 @@ def test_graph_from_code() -> None:
 
     graph = Session().graph(Top(), display="text")
 
-    assert [node.state for node in graph.nodes] == ["PENDING", "PENDING"]
-    assert "missing     Leaf()" in graph.to_text()
+    assert [node.state for node in graph.nodes] == ["PENDING", "missing"]
+    assert "missing       Leaf()" in graph.to_text()
     assert repr(graph) == graph.to_text()
     assert graph._repr_mimebundle_() == {"text/plain": graph.to_text()}
 

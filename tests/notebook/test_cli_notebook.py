@@ -249,7 +249,7 @@ def test_export_command_writes_the_module(
         ([], "export needs one notebook"),
         (["a.py"], "export needs one notebook"),
         (["p.ipynb", "-o"], "-o needs a value"),
-        (["p.ipynb", "--force"], "unknown option (got '--force')"),
+        (["p.ipynb", "--overwrite"], "unknown option (got '--overwrite')"),
     ],
 )
 def test_export_command_usage_errors_exit_2(
