@@ -32,8 +32,7 @@ import time
 
 import nbflow
 from nbflow.core import config
-from nbflow.core.run import worker_options
-from nbflow.core.run import Run
+from nbflow.core.run import Run, worker_options
 from nbflow.core.worker import Worker
 from nbflow.kernel.display import TextFollower
 from nbflow.kernel.record import RunRecord
@@ -99,7 +98,7 @@ def timed_build(view: str) -> float:
     settings = config.current_settings()
     options = worker_options(settings, workers=1, executor="sync")
     root = FanIn(size=VIEW_TASKS)
-    run = Run(Worker(options=options), [root], settings)
+    run = Run(Worker(options=options), [root], settings, track_progress=view != "none")
     follower = widget = None
     if view in ("text", "widgets"):
         record = RunRecord(1, run, [root])
