@@ -21,8 +21,12 @@ Then exactly one of these happens:
 - failure, suspension or interruption in this process (:meth:`Rerun.rollback`): every
   output changed by the run is put back from its backup and outputs that did not exist
   before are removed; then the backups and the journal go;
-- the process dies (SIGKILL, OOM): the journal stays. The next run that looks at that
-  folder (:func:`sweep`, called by ``exists()``) finds a journal whose owner is dead.
+- the process dies (SIGKILL, OOM): the journal stays. The next run that looks at an
+  output finds a journal whose owner is dead (:func:`sweep`): ``LocalTarget.exists()``
+  sweeps the folder when the file has a second link (every output of a rerun has one
+  until it finishes: its backup, or a ``.next`` name given to the new version when it
+  is published), other targets on first use, and every task that runs sweeps the
+  folders of its outputs.
   If the outputs are all old or all new, the set is consistent and kept; if some are
   new and some old, the previous set is restored. Either way it logs a warning that
   names the task and its outputs, then removes backups and journal.
@@ -64,6 +68,8 @@ logger = logging.getLogger(__name__)
 JOURNAL = ".journal"
 #: How a backup's name ends.
 BACKUP = ".previous"
+#: How the second name of a newly published output ends.
+LINK = ".next"
 #: Keys of an fsspec ``info()`` that change when an object is replaced.
 _CHANGING = frozenset(
     {"size", "mtime", "LastModified", "ETag", "etag", "created", "ino", "generation"}
@@ -79,6 +85,8 @@ class Entry:
     existed: bool
     identity: list[Any] | None
     is_dir: bool
+    #: The second name of the new version (local files; see Replacing.links).
+    link: str = ""
 
 
 class Rerun:
@@ -88,7 +96,10 @@ class Rerun:
         self, label: str, journal: str, entries: list[tuple[Any, Entry]]
     ) -> None:
         self.label, self.journal, self.entries = label, journal, entries
-        self.replacing = Replacing({e.path: e.backup for _, e in entries if e.existed})
+        self.replacing = Replacing(
+            {e.path: e.backup for _, e in entries if e.existed},
+            {e.path: e.link for _, e in entries if e.link},
+        )
         self._open = True
 
     @classmethod
@@ -96,8 +107,7 @@ class Rerun:
         """Journal and back up the outputs of ``task``; ``None`` if none exists."""
         targets = [out for out in outputs if isinstance(out, FileSystemTarget)]
         for out in targets:  # first: recovering a killed rerun may change what exists
-            if out.sweeps_leftovers or hasattr(out.fs, "filesystem"):
-                sweep_folder_of(out.fs, out.path)
+            sweep_folder_of(out.fs, out.path)
         existed = [out.exists() for out in targets]
         if not any(existed):
             return None
@@ -180,6 +190,9 @@ class Rerun:
         return _identity(fs, entry.path) != entry.identity
 
     def _close(self) -> None:
+        for fs, entry in self.entries:
+            if entry.link:
+                _drop(fs, entry.link)
         fs = self.entries[0][0]
         _drop(fs, self.journal)
         self._open = False
@@ -187,11 +200,15 @@ class Rerun:
 
 def _entry(fs: Any, path: str, *, existed: bool) -> Entry:
     backup = temporary_sibling(path, BACKUP)
+    link = temporary_sibling(path, LINK) if isinstance(fs, LocalFileSystem) else ""
     if not existed:
-        return Entry(path, backup, existed=False, identity=None, is_dir=False)
+        return Entry(
+            path, backup, existed=False, identity=None, is_dir=False, link=link
+        )
     is_dir = bool(fs.isdir(path))
+    identity = _identity(fs, path)
     return Entry(
-        path, backup, existed=True, identity=_identity(fs, path), is_dir=is_dir
+        path, backup, existed=True, identity=identity, is_dir=is_dir, link=link
     )
 
 
@@ -320,13 +337,15 @@ def _names(fs: Any, folder: str) -> list[str]:
     if local is not None:
         names = os.listdir(local)  # noqa: PTH208  (names only: no Path per entry)
         return [name for name in names if name.startswith(PREFIX)]
+    if not hasattr(fs, "filesystem"):
+        return []  # in memory: nothing outlives its process
     listed = fs.filesystem.ls(folder, detail=False)
     return [str(p).rpartition("/")[2] for p in listed if PREFIX in str(p)]
 
 
 def _clean(fs: Any, path: str) -> None:
     """Handle one leftover of a dead process (its backups belong to its journal)."""
-    if path.endswith(BACKUP):
+    if path.endswith((BACKUP, LINK)):
         return
     if path.endswith(JOURNAL):
         try:

@@ -33,6 +33,7 @@ import io
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 import threading
 from pathlib import Path
@@ -316,7 +317,7 @@ class FileSystemTarget(Target):
         if replacing is not None and replacing.hides(path):
             return False
         if self.sweeps_leftovers and path.rpartition("/")[0] not in SWEPT:
-            sweep_folder_of(self.fs, path)  # once per folder; tasks that run: a minute
+            sweep_folder_of(self.fs, path)  # once per folder (local fsspec targets)
         return self.fs.exists(path)
 
     def remove(self) -> None:
@@ -547,7 +548,25 @@ class LocalTarget(FileSystemTarget):
             path = Path(tempfile.gettempdir()) / f"nbflow-tmp-{number:09d}"
         super().__init__(path, format)
 
-    sweeps_leftovers = True
+    def exists(self) -> bool:
+        """Return whether the file or directory exists (one ``stat``).
+
+        A file with more than one link may have a backup made by a rerun (see
+        :mod:`nbflow.core.journal`): if that rerun's process died, its folder is
+        cleaned up (a consistent set of outputs restored) before answering.
+        """
+        path = self.path
+        replacing = REPLACING.get()
+        if replacing is not None and replacing.hides(path):
+            return False
+        try:
+            found = os.stat(path)  # noqa: PTH116  (the hot check: no Path object)
+        except (OSError, ValueError):
+            return False
+        if found.st_nlink > 1 and stat.S_ISREG(found.st_mode):
+            sweep_folder_of(self.fs, path)  # at most once a minute per folder
+            return os.path.exists(path)  # noqa: PTH110
+        return True
 
     @property
     def fs(self) -> LocalFileSystem:

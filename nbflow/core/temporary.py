@@ -22,6 +22,7 @@ Imports: the standard library only.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import hashlib
@@ -224,6 +225,9 @@ class Replacing:
 
     #: Output path -> where its previous version is kept (for directories).
     backups: dict[str, str] = field(default_factory=dict)
+    #: Local output path -> a second name its new version gets when published, so a
+    #: killed rerun's outputs all have two links and ``exists()`` notices them.
+    links: dict[str, str] = field(default_factory=dict)
     #: Paths this run has published.
     committed: set[str] = field(default_factory=set)
 
@@ -232,8 +236,12 @@ class Replacing:
         return path in self.backups and path not in self.committed
 
     def commit(self, path: str) -> None:
-        """Note that this run published ``path``."""
+        """Note that this run published ``path`` (and link its second name)."""
         self.committed.add(path)
+        link = self.links.get(path)
+        if link is not None:
+            with contextlib.suppress(OSError):  # a directory, or no hard links here
+                os.link(path, link)
 
     def publish(self, fs: Any, temporary: str, path: str) -> None:
         """Move ``temporary`` onto ``path``, replacing the previous version.
