@@ -21,12 +21,12 @@ import importlib.util
 import pickle
 import sys
 import time
-import traceback
 import types
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 from nbflow.core.claim import claim
+from nbflow.core.diagnosis import explain_failure, generator_site
 from nbflow.core.errors import (
     DefinitionTypeError,
     OutputMissingError,
@@ -120,8 +120,12 @@ def _execute_claimed(task: Task, reporter: Any) -> Outcome:
     """Run ``task``, claimed by this process (see :mod:`nbflow.core.claim`)."""
     task.__dict__["_reporter"] = reporter
     started = time.perf_counter()
-    outputs = flatten(task.output())
-    rerun = Rerun.begin(task, outputs) if outputs else None
+    try:
+        outputs = flatten(task.output())
+        rerun = Rerun.begin(task, outputs) if outputs else None
+    except OSError as exc:  # e.g. a read-only output folder: this task's failure
+        task.__dict__.pop("_reporter", None)
+        return _failure(task, exc, time.perf_counter() - started)
     replacing = REPLACING.set(rerun.replacing) if rerun else None
     try:
         new_deps = _run(task)
@@ -172,7 +176,9 @@ def _run(task: Task) -> list[Task]:
         deps = wanted.flat_requirements if wanted else flatten(requested)
         for dep in deps:
             if not isinstance(dep, Task):
-                raise DefinitionTypeError(repr(task), "run", dep, "yielded Tasks")
+                raise DefinitionTypeError(
+                    repr(task), "run", dep, "Tasks", generator_site(result)
+                )
         complete = wanted.complete() if wanted else all(dep.complete() for dep in deps)
         if not complete:
             result.close()
@@ -198,7 +204,7 @@ def _check_outputs(task: Task, rerun: Rerun | None) -> None:
 
 
 def _failure(task: Task, exc: Exception, elapsed: float) -> Outcome:
-    trace = traceback.format_exc()
+    exc, trace = explain_failure(task, exc)  # the output's path, the user's frames
     try:
         explanation = task.on_failure(exc)
     except Exception as hook_error:  # noqa: BLE001  (reported alongside the original)
