@@ -40,6 +40,7 @@ import contextlib
 import functools
 import hashlib
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -158,14 +159,38 @@ def _acquire(
 
 
 def _done_elsewhere(task: Task, waited_since: float | None) -> bool:
-    """Return whether another run completed ``task`` since this one began or waited."""
+    """Return whether another run completed ``task`` since this one began or waited.
+
+    Runs that complete a claimed task leave a marker (:func:`mark_completed`); a
+    marker newer than this run's start (or than its wait) is another run's work.
+    File times are not used: a forced rerun of an output written just before this
+    run began must still run.
+    """
     run_started = os.environ.get(ENV_RUN_STARTED)
     since = float(run_started) if run_started else waited_since
-    if since is None:
+    path = claim_path(task)
+    if since is None or path is None:
         return False
-    return _written_since(task, since, waited=waited_since is not None) and bool(
-        task.complete()
-    )
+    try:
+        completed_at = float(_marker(path).read_text().split()[-1])
+    except (FileNotFoundError, IndexError, ValueError):
+        return False
+    return completed_at >= since and bool(task.complete())
+
+
+def mark_completed(task: Task) -> None:
+    """Record that this process completed ``task`` (call while holding its claim)."""
+    path = claim_path(task)
+    if path is None:
+        return
+    marker = _marker(path)
+    temporary = marker.with_name(f"{marker.name}.{os.getpid()}")
+    temporary.write_text(f"{os.getpid()} {socket.gethostname()} {time.time()!r}\n")
+    temporary.replace(marker)
+
+
+def _marker(path: Path) -> Path:
+    return path.with_suffix(".done")
 
 
 def _written_since(task: Task, since: float, *, waited: bool) -> bool:

@@ -25,7 +25,7 @@ import types
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-from nbflow.core.claim import claim
+from nbflow.core.claim import claim, mark_completed
 from nbflow.core.diagnosis import explain_failure, generator_site
 from nbflow.core.errors import (
     DefinitionTypeError,
@@ -113,7 +113,10 @@ def execute(task: Task | bytes, reporter: Any = None) -> Outcome:
     with claim(task, reporter) as done_elsewhere:  # not run twice on this machine
         if done_elsewhere:
             return Outcome(task.task_id, "done")
-        return _execute_claimed(task, reporter)
+        outcome = _execute_claimed(task, reporter)
+        if outcome.status == "done":
+            mark_completed(task)
+        return outcome
 
 
 def _execute_claimed(task: Task, reporter: Any) -> Outcome:

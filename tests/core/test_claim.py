@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import nbflow
-from nbflow.core.claim import claim, claim_path
+from nbflow.core.claim import claim, claim_path, mark_completed
 from nbflow.core.lock import ENV_NO_LOCK, ENV_PID_DIR, ENV_RUN_STARTED
 
 
@@ -53,6 +53,7 @@ def _contend(task: nbflow.Task, *, holder_writes: bool) -> tuple[bool, Messages]
             release.wait(10)
             if holder_writes:
                 Path(task.output().path).write_text("made by the holder")
+                mark_completed(task)
 
     holder = threading.Thread(target=hold)
     holder.start()
@@ -81,22 +82,40 @@ def test_claim_runs_task_when_holder_ended_without_output(out: Path) -> None:
     assert messages.seen[-1].endswith("ended without completing it")
 
 
-def test_claim_counts_outputs_written_since_run_started_as_done(
+def test_claim_counts_a_task_completed_since_run_started_as_done(
     out: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     task = _task(out)
     monkeypatch.setenv(ENV_RUN_STARTED, repr(time.time() - 5))
-    (out / "made.txt").write_text("made by another run")
+    with claim(task):  # another run, finishing after this one began
+        (out / "made.txt").write_text("made by another run")
+        mark_completed(task)
 
     with claim(task) as done_elsewhere:
         assert done_elsewhere is True
+
+
+def test_claim_runs_a_forced_rerun_of_an_output_written_just_before(
+    out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = _task(out)
+    with claim(task):  # an earlier run of this process
+        (out / "made.txt").write_text("made by the earlier run")
+        mark_completed(task)
+    (out / "made.txt").write_text("edited by hand")
+    monkeypatch.setenv(ENV_RUN_STARTED, repr(time.time()))
+
+    with claim(task) as done_elsewhere:
+        assert done_elsewhere is False
 
 
 def test_claim_reruns_outputs_older_than_the_run(
     out: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     task = _task(out)
-    (out / "made.txt").write_text("made long ago")
+    with claim(task):
+        (out / "made.txt").write_text("made long ago")
+        mark_completed(task)
     monkeypatch.setenv(ENV_RUN_STARTED, repr(time.time() + 5))
 
     with claim(task) as done_elsewhere:
