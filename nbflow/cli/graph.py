@@ -118,7 +118,10 @@ def render_graph(discovery: Discovery, output_format: str) -> str | bytes:
         )
     text = to_dot(
         DotNode(
-            spec.task_id, task_label(spec.family, spec.params), spec_state(spec), spec.deps
+            spec.task_id,
+            task_label(spec.family, spec.params),
+            spec_state(spec),
+            spec.deps,
         )
         for spec in discovery.specs
     )

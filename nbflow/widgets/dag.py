@@ -218,7 +218,9 @@ class RunView(DagWidget):
             )
             for task_id, record in progress.tasks.items()
         ]
-        families = {task_id: record.family for task_id, record in progress.tasks.items()}
+        families = {
+            task_id: record.family for task_id, record in progress.tasks.items()
+        }
         return nodes, families
 
     def _lay_out(self, nodes: list[DotNode], families: dict[str, str]) -> str:
@@ -256,7 +258,9 @@ class RunView(DagWidget):
     def _progress_html(self) -> str:
         progress = self._progress
         if progress.started is None and progress.finished is None:
-            return f'<div class="nbflow-overall">discovering: {progress.total} tasks</div>'
+            return (
+                f'<div class="nbflow-overall">discovering: {progress.total} tasks</div>'
+            )
         return progress_html(progress)
 
     def _detail(self, node_id: str) -> dict[str, Any]:

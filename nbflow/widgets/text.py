@@ -103,7 +103,9 @@ class TextView:
         if progress.total <= TASK_LINES_MAX and record.state == "DONE":
             took = record.elapsed(notification.at)
             elapsed = "" if took is None else " " + format_seconds(took)
-            self._write(f"  [{progress.done}/{progress.total}] done {record.label}{elapsed}")
+            self._write(
+                f"  [{progress.done}/{progress.total}] done {record.label}{elapsed}"
+            )
         elif progress.total > TASK_LINES_MAX and progress.done >= self._next_milestone:
             percentage = 100 * progress.done // progress.total
             self._write(f"  [{progress.done}/{progress.total}] {percentage}% done")

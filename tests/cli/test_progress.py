@@ -13,7 +13,6 @@ from nbflow.cli.progress import (
     RichProgress,
     progress_for,
 )
-from nbflow.core.progress import RunProgress, first_line, task_label
 from nbflow.core.events import (
     Status,
     TaskAdded,
@@ -22,6 +21,7 @@ from nbflow.core.events import (
     TaskStatusChanged,
     TaskTrackingUrl,
 )
+from nbflow.core.progress import RunProgress, first_line, task_label
 
 REPO = Path(__file__).resolve().parents[1]
 

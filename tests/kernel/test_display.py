@@ -10,8 +10,7 @@ import pytest
 import nbflow
 from nbflow.core import config
 from nbflow.core.errors import DefinitionTypeError
-from nbflow.core.run import worker_options
-from nbflow.core.run import Run
+from nbflow.core.run import Run, worker_options
 from nbflow.core.worker import Worker
 from nbflow.kernel import display
 from nbflow.kernel.display import DisplaySettingError, TextFollower, choose_display
