@@ -26,6 +26,7 @@ COLOURS = {
     "DISABLED": "#9e9e9e",
     "UPSTREAM_FAILED": "#ffb74d",
     "UPSTREAM_DISABLED": "#bdbdbd",
+    "CANCELLED": "#ce93d8",
     "stale": "#fff176",
     "unversioned": "#fff9c4",
     "missing": "#f5f5f5",

@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import wait as wait_for
@@ -183,6 +184,38 @@ def _raise_in_thread(ident: int, exception: type[BaseException]) -> None:
     )
 
 
+def end_with_process(pid: int, every: float = 0.5) -> None:
+    """In a helper process: exit as soon as process ``pid`` (nbflow's) is gone.
+
+    A killed nbflow (SIGKILL, the OOM killer) runs no clean-up: its pool processes
+    would finish their tasks for nothing, and hold its stdout open meanwhile.
+    """
+
+    def watch() -> None:
+        while not is_gone(pid):
+            time.sleep(every)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="nbflow-parent-watch").start()
+
+
+def is_gone(pid: int) -> bool:
+    """Return whether process ``pid`` has ended (a zombie not yet reaped has, too)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:  # noqa: PTH123  (Linux: cheap)
+            return stat.read().rpartition(b")")[2].split()[0] in (b"Z", b"X")
+    except FileNotFoundError:
+        return True
+    except OSError:  # no /proc here: ask the kernel whether the pid exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+
 class ProcessExecutor(ProcessPoolExecutor):
     """Run tasks in a pool of worker processes (``forkserver`` where available).
 
@@ -198,7 +231,10 @@ class ProcessExecutor(ProcessPoolExecutor):
             start_method or os.environ.get("NBFLOW_START_METHOD") or _default_method()
         )
         super().__init__(
-            max_workers=max_workers, mp_context=multiprocessing.get_context(method)
+            max_workers=max_workers,
+            mp_context=multiprocessing.get_context(method),
+            initializer=end_with_process,
+            initargs=(os.getpid(),),
         )
         #: Exit codes (by pid) of the processes found dead when the pool broke, if it did.
         self.deaths: dict[int, int] | None = None

@@ -33,6 +33,7 @@ from nbflow.core.events import (
     TrackingUrlSet,
 )
 from nbflow.core.execution import Outcome, execute
+from nbflow.core.executor import end_with_process
 
 if TYPE_CHECKING:
     import queue
@@ -128,9 +129,12 @@ class ProcessBridge:
     """Carry runtime reports from worker processes to the worker's inbox."""
 
     def __init__(self, inbox: queue.Queue[Message]) -> None:
-        import multiprocessing  # noqa: PLC0415  (only process executors need it)
+        from multiprocessing.managers import SyncManager  # noqa: PLC0415  (on use)
 
-        self._manager = multiprocessing.Manager()
+        self._manager = SyncManager()
+        # the manager's process outlives a killed worker otherwise, holding its
+        # stdout open (a pipe reader waits forever): it watches its parent instead
+        self._manager.start(end_with_process, (os.getpid(),))
         self._queue = self._manager.Queue()
         self.reporter = QueueReporter(self._queue, self._manager.dict())
         self._thread = threading.Thread(

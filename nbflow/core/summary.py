@@ -43,6 +43,8 @@ class RunStatus(enum.Enum):
         "there were tasks that were not granted run permission by the scheduler",
     )
     MISSING_EXT = (":|", "there were missing external dependencies")
+    #: nbflow's own: the run was stopped (Ctrl-C, cancel()) before it finished.
+    CANCELLED = (":|", "the run was cancelled before it finished")
 
 
 #: Summary categories in display order: key -> heading.
@@ -150,9 +152,9 @@ def decide_status(groups: Mapping[str, list[Any]], retried: bool) -> RunStatus:
         return RunStatus.FAILED
     if groups.get("still_pending_ext"):
         return RunStatus.MISSING_EXT
+    if groups.get("cancelled"):  # stopped before the end: the rest never ran
+        return RunStatus.CANCELLED
     if groups.get("not_run") or groups.get("upstream_missing_dependency"):
-        return RunStatus.NOT_RUN
-    if groups.get("cancelled"):  # stopped before the end, like tasks never run
         return RunStatus.NOT_RUN
     return RunStatus.SUCCESS_WITH_RETRY if retried else RunStatus.SUCCESS
 

@@ -41,11 +41,13 @@ _GROUP_PRECEDENCE = (
     "FAILED",
     "RUNNING",
     "BATCH_RUNNING",
+    "CANCELLED",
     "PENDING",
     "DISABLED",
     "UPSTREAM_FAILED",
     "UPSTREAM_DISABLED",
     "stale",
+    "unversioned",
     "DONE",
 )
 _XML_NOISE = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", re.DOTALL)

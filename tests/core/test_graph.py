@@ -66,13 +66,13 @@ def test_graph_same_family_and_params_from_a_redefined_class_is_not_a_collision(
     None
 ):
     def define() -> type[nbflow.Task]:
-        class Redefined(nbflow.Task):
+        class RedefinedInGraph(nbflow.Task):
             n = nbflow.IntParameter()
 
             def run(self) -> None:
                 pass
 
-        return Redefined
+        return RedefinedInGraph
 
     old, new = define()(n=1), define()(n=1)
     builder = _builder()
@@ -80,7 +80,7 @@ def test_graph_same_family_and_params_from_a_redefined_class_is_not_a_collision(
 
     discovery = builder.discover([new])
 
-    assert old.task_id == new.task_id == task_id_str("Redefined", {"n": "1"})
+    assert old.task_id == new.task_id == task_id_str("RedefinedInGraph", {"n": "1"})
     assert discovery.specs == []
 
 

@@ -60,6 +60,9 @@ def test_background_run_cancel_stops_starting_tasks() -> None:
     assert result.tasks["cancelled"] == [Step(0).task_id]
     info = handle.worker.scheduler.task_info(Step(0).task_id)
     assert info.error == "cancelled"
+    assert result.status is RunStatus.CANCELLED
+    assert "the run was cancelled before it finished" in result.one_line_summary
+    assert handle.progress.counts.get("CANCELLED") == 1
 
 
 def test_subscribe_replays_history_then_goes_live() -> None:

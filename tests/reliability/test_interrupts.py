@@ -8,6 +8,7 @@ Every wait is bounded; a process still alive at the end of a test is killed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -133,6 +134,7 @@ class Command:
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 text=True,
+                start_new_session=True,  # its own group: a timeout kills all of it
                 # as in a terminal, even if this test runs with SIGINT ignored
                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
             )
@@ -154,10 +156,16 @@ class Command:
         try:
             self.stdout, _ = self.process.communicate(timeout=BOUND)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.communicate()
+            self.kill_all()
             pytest.fail(f"still running {BOUND} s after the signal:\n{self.stderr}")
         return self.process.returncode
+
+    def kill_all(self) -> None:
+        """Kill the process and anything it started (bounded)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.communicate(timeout=BOUND)
 
     def leftovers(self) -> list[str]:
         out = self.folder / "out"
@@ -184,9 +192,7 @@ def run_nbflow(tmp_path: Path) -> Iterator[Callable[..., Command]]:
 
     yield start
     for command in started:
-        if command.process.poll() is None:
-            command.process.kill()
-            command.process.communicate()
+        command.kill_all()
 
 
 def writing_in_two_threads(run_nbflow: Callable[..., Command], root: str) -> Command:
@@ -255,3 +261,16 @@ def test_killed_pool_process_names_its_task_and_signal(run_nbflow) -> None:
     assert "BrokenProcessPool" not in command.stderr
     assert "* 2 failed" in command.stdout
     assert (command.folder / "out" / "later.txt").exists()  # a fresh pool ran it
+
+
+def test_killed_run_leaves_no_helper_process_holding_its_output(run_nbflow) -> None:
+    command = run_nbflow(
+        "Slows", "--workers", "2", "--executor", "processes", "--no-progress"
+    )
+    wait_until(lambda: len(command.starts()) == 2, "two tasks running")
+
+    command.process.kill()  # SIGKILL: no clean-up runs in nbflow's process
+    out, _ = command.process.communicate(timeout=BOUND)  # EOF: no one holds stdout
+
+    assert command.process.returncode == -signal.SIGKILL
+    assert out == ""
