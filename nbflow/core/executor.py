@@ -246,6 +246,11 @@ class ProcessExecutor(ProcessPoolExecutor):
         future.add_done_callback(self._note_break)
         return future
 
+    def terminate(self) -> None:
+        """Stop every process of the pool now (their runs are given up on)."""
+        for process in list((self._processes or {}).values()):
+            process.terminate()
+
     def _note_break(self, future: Future[Any]) -> None:
         if self.deaths is not None or future.cancelled():
             return

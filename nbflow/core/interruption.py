@@ -43,29 +43,37 @@ class RunInterrupted(KeyboardInterrupt):
         self.worker, self.abandoned = worker, abandoned
 
 
-def remove_own_temporaries(tasks: Iterable[Task]) -> None:
-    """Remove what this process was writing next to ``tasks``' outputs (Ctrl-C twice).
+def remove_own_temporaries(
+    tasks: Iterable[Task], *, outputs_only: bool = False
+) -> None:
+    """Remove what this process was writing next to ``tasks``' outputs.
 
-    Only temporaries named by this process are touched. A rerun's journal and backups
-    stay: the next run that looks at the folder restores the previous outputs.
+    Only temporaries named by this process are touched; with ``outputs_only``, only
+    those of ``tasks``' own outputs (an interrupt can land after a temporary file is
+    made and before its writer can remove it; another run of this process may write
+    other files in the same folder). A rerun's journal and backups stay: the next run
+    that looks at the folder restores the previous outputs.
     """
     me = current_owner()
     folders: set[Path] = set()
+    names: set[str] = set()
     for task in tasks:
         try:
             outputs = flatten(task.output())
         except Exception:
             logger.debug("cannot list the outputs of %r", task, exc_info=True)
             continue
-        folders.update(
-            Path(out.path).absolute().parent
-            for out in outputs
-            if isinstance(out, LocalTarget)
-        )
+        local = [
+            Path(out.path).absolute() for out in outputs if isinstance(out, LocalTarget)
+        ]
+        folders.update(path.parent for path in local)
+        names.update(path.name for path in local)
     for folder in folders:
         for path in folder.glob(f"{PREFIX}*"):
             leftover = parse_leftover(path.name)
             if leftover is None or leftover.owner != me:
+                continue
+            if outputs_only and leftover.name not in names:
                 continue
             if path.name.endswith((JOURNAL, BACKUP)):
                 continue

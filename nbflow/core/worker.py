@@ -66,7 +66,10 @@ from nbflow.core.events import (
 from nbflow.core.execution import Outcome, TaskRef, execute, pack
 from nbflow.core.executor import (
     Interruptible,
+    ProcessDiedError,
+    ProcessExecutor,
     SyncExecutor,
+    is_gone,
     is_in_process,
     make_executor,
     process_died,
@@ -102,6 +105,10 @@ _RUN_IDS = itertools.count(1)
 _SLOW_STOP = 1.0
 
 
+#: Seconds between checks that the processes running tasks are alive.
+_PROCESS_CHECK = 0.5
+
+
 @dataclass(frozen=True)
 class WorkerOptions:
     """How a worker runs tasks."""
@@ -118,6 +125,10 @@ class WorkerOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     resources: Mapping[str, int] = field(default_factory=dict)
     worker_id: str = ""
+
+
+def _vanished(pid: int) -> str:
+    return f"pid {pid} ended without a result; the pool did not say how"
 
 
 @dataclass
@@ -266,6 +277,7 @@ class Worker:
                     self._feed(Tick(time.time()))
                 else:
                     self._expire_timeouts()
+                    self._find_dead_processes()
                 continue
             if isinstance(message, CancelRequested):
                 self._stop_runs("cancelled")
@@ -274,7 +286,49 @@ class Worker:
 
     def _wait_time(self) -> float | None:
         deadlines = [run.deadline for run in self._inflight.values() if run.deadline]
-        return max(0.0, min(deadlines) - time.time()) if deadlines else None
+        wait = max(0.0, min(deadlines) - time.time()) if deadlines else None
+        if self._bridge is not None and self._inflight:  # tasks may run in processes
+            wait = _PROCESS_CHECK if wait is None else min(wait, _PROCESS_CHECK)
+        return wait
+
+    def _find_dead_processes(self) -> None:
+        """Fail runs whose process is gone though their pool did not notice.
+
+        CPython's process pool sometimes misses a worker killed while another one runs
+        (seen on 3.11 with SIGKILL, about 1 try in 5): the run's future then never
+        completes. The pid each process reports on starting a task is checked instead,
+        and the pool is replaced as if it had broken.
+        """
+        pids = self._bridge.pids() if self._bridge is not None else {}
+        dead = {
+            task_id: pid
+            for task_id, running in self._inflight.items()
+            if not is_in_process(running.executor)
+            and (pid := pids.get(task_id)) is not None
+            and is_gone(pid)
+        }
+        if not dead:
+            return
+        culprits = "; ".join(
+            f"the process running {self._label(task_id)} ({_vanished(pid)})"
+            for task_id, pid in dead.items()
+        )
+        broken = {self._inflight[task_id].executor for task_id in dead}
+        victims = [
+            (task_id, self._inflight.pop(task_id))
+            for task_id, running in list(self._inflight.items())
+            if running.executor in broken
+        ]
+        if self._executor in broken and self._owns_executor:  # before any task starts
+            if isinstance(self._executor, ProcessExecutor):
+                self._executor.terminate()
+            self._replace_executor()
+        for task_id, running in victims:
+            own = task_id in dead
+            got = _vanished(dead[task_id]) if own else culprits
+            self._report_death(
+                running, ProcessDiedError(repr(running.task), got, own=own)
+            )
 
     def _receive(self, message: RunReturned | Report) -> None:
         if isinstance(message, RunReturned):
@@ -334,6 +388,7 @@ class Worker:
         if is_in_process(executor):
             return executor.submit(execute, task, self._put_report)
         reporter = self._process_bridge().reporter
+        reporter.pids.pop(task_id, None)  # an earlier attempt's process is not this one
         return executor.submit(execute_elsewhere, task_id, pack(task), reporter)
 
     def _finish(self, returned: RunReturned) -> None:
@@ -377,6 +432,9 @@ class Worker:
             )
             if running.executor is self._executor and self._owns_executor:
                 self._replace_executor()
+        self._report_death(running, error)
+
+    def _report_death(self, running: _Running, error: BaseException) -> None:
         message = f"{type(error).__name__}: {error}"
         running.task.trigger_event(Event.PROCESS_FAILURE, running.task, message)
         self._fail(running.task, running.members, message, "", error, "process")
@@ -457,11 +515,14 @@ class Worker:
         executor = self._executor
         stoppable: object = executor  # any executor may be Interruptible
         if isinstance(stoppable, Interruptible) and self._inflight:
+            interrupted = [running.task for running in self._inflight.values()]
             stoppable.interrupt()
             try:
                 self._wait_for_inflight(announce=announce)
             except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
                 remove_own_temporaries(r.task for r in self._inflight.values())
+            else:  # an interrupt that landed as a file was opened leaves it behind
+                remove_own_temporaries(interrupted, outputs_only=True)
         abandoned = len(self._inflight)
         cancelled = [m for running in self._inflight.values() for m in running.members]
         self._inflight.clear()

@@ -433,7 +433,7 @@ def test_build_dynamic_requirements_with_custom_complete(tmp_path) -> None:
     assert len(checked) == 2
 
 
-def _stepping_writer(tmp_path, started: threading.Event):
+def _stepping_writer(tmp_path, writing: threading.Semaphore):
     class Step(nbflow.Task):
         """Writes its output in small steps for 10 s: an interrupt lands between two."""
 
@@ -444,7 +444,7 @@ def _stepping_writer(tmp_path, started: threading.Event):
 
         def run(self):
             with self.output().open("w") as out:
-                started.set()
+                writing.release()
                 for _ in range(1000):
                     out.write("x")
                     time.sleep(0.01)
@@ -453,11 +453,12 @@ def _stepping_writer(tmp_path, started: threading.Event):
 
 
 def test_cancel_interrupts_running_threads_and_starts_nothing_more(tmp_path) -> None:
-    started = threading.Event()
-    step = _stepping_writer(tmp_path, started)
+    writing = threading.Semaphore(0)
+    step = _stepping_writer(tmp_path, writing)
     tasks = [step(n) for n in range(4)]
     handle = nbflow.build(tasks, wait=False, workers=2, executor="threads")
-    assert started.wait(10)
+    assert writing.acquire(timeout=10)
+    assert writing.acquire(timeout=10)  # both are between two steps of writing
 
     handle.cancel()
     result = handle.wait(10)
