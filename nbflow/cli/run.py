@@ -283,6 +283,11 @@ def _run_parser() -> argparse.ArgumentParser:
         help="check completeness in parallel threads",
     )
     add(
+        "--parallel-scheduling-processes",
+        metavar="N",
+        help="how many threads check completeness with --parallel-scheduling (4)",
+    )
+    add(
         "--log-level", metavar="LEVEL", help=f"one of {', '.join(LOG_LEVELS)} (WARNING)"
     )
     add("--no-progress", action="store_true", help="do not show progress on stderr")
@@ -315,7 +320,14 @@ def _run_parser() -> argparse.ArgumentParser:
     luigi = parser.add_argument_group("accepted for Luigi compatibility, no effect")
     luigi.add_argument("--local-scheduler", action="store_true")
     for name in cmdline.VALUE_OPTIONS:
-        documented = ("module", "workers", "executor", "log_level", "completeness")
+        documented = (
+            "module",
+            "workers",
+            "executor",
+            "log_level",
+            "completeness",
+            "parallel_scheduling_processes",
+        )
         if name not in documented and not name.startswith("lock_"):
             luigi.add_argument("--" + name.replace("_", "-"), metavar="VALUE")
     for name in ("assistant", "detailed-summary", "help-all"):
