@@ -83,12 +83,21 @@ def claim(task: Task, reporter: Reporter | None = None) -> Iterator[bool]:
     if path is None:
         yield False
         return
+    with hold_claim(path, task, reporter) as done_elsewhere:
+        yield done_elsewhere
+
+
+@contextlib.contextmanager
+def hold_claim(
+    path: Path, task: Task, reporter: Reporter | None = None
+) -> Iterator[bool]:
+    """Hold the claim file ``path`` (from :func:`claim_path`) while the block runs."""
     if _left_to_taker(task, reporter):
         yield True
         return
     fd, waited_since, holder = _acquire(path, task, reporter)
     try:
-        if _done_elsewhere(task, waited_since):
+        if _done_elsewhere(path, task, waited_since):
             _say(reporter, task, f"done by {_who(holder)}; not run again here")
             yield True
             return
@@ -102,14 +111,15 @@ def claim(task: Task, reporter: Reporter | None = None) -> Iterator[bool]:
         os.close(fd)
 
 
-def claim_path(task: Task) -> Path | None:
-    """Return the claim file of ``task``, or None when it is not claimed."""
-    if os.environ.get(ENV_NO_LOCK) or sys.platform == "win32":
-        return None
-    places = sorted(
-        place for place in map(_place, flatten(task.output())) if place is not None
-    )
-    if not places:
+def claim_path(task: Task, outputs: list[Any] | None = None) -> Path | None:
+    """Return the claim file of ``task``, or None when it is not claimed.
+
+    ``outputs`` are ``flatten(task.output())`` if the caller has them already.
+    """
+    if outputs is None:
+        outputs = flatten(task.output())
+    places = sorted(place for place in map(_place, outputs) if place is not None)
+    if not places or os.environ.get(ENV_NO_LOCK) or sys.platform == "win32":
         return None
     digest = hashlib.sha256("\0".join([task.task_id, *places]).encode()).hexdigest()
     folder = os.environ.get(ENV_PID_DIR) or default_pid_dir()
@@ -158,7 +168,7 @@ def _acquire(
     return fd, began, holder
 
 
-def _done_elsewhere(task: Task, waited_since: float | None) -> bool:
+def _done_elsewhere(path: Path, task: Task, waited_since: float | None) -> bool:
     """Return whether another run completed ``task`` since this one began or waited.
 
     Runs that complete a claimed task leave a marker (:func:`mark_completed`); a
@@ -168,8 +178,7 @@ def _done_elsewhere(task: Task, waited_since: float | None) -> bool:
     """
     run_started = os.environ.get(ENV_RUN_STARTED)
     since = float(run_started) if run_started else waited_since
-    path = claim_path(task)
-    if since is None or path is None:
+    if since is None:
         return False
     try:
         completed_at = float(_marker(path).read_text().split()[-1])
@@ -178,11 +187,8 @@ def _done_elsewhere(task: Task, waited_since: float | None) -> bool:
     return completed_at >= since and bool(task.complete())
 
 
-def mark_completed(task: Task) -> None:
-    """Record that this process completed ``task`` (call while holding its claim)."""
-    path = claim_path(task)
-    if path is None:
-        return
+def mark_completed(path: Path) -> None:
+    """Record that this process completed the task whose claim file ``path`` it holds."""
     marker = _marker(path)
     temporary = marker.with_name(f"{marker.name}.{os.getpid()}")
     temporary.write_text(f"{os.getpid()} {socket.gethostname()} {time.time()!r}\n")

@@ -25,7 +25,7 @@ import types
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-from nbflow.core.claim import claim, mark_completed
+from nbflow.core.claim import claim_path, hold_claim, mark_completed
 from nbflow.core.diagnosis import explain_failure, generator_site
 from nbflow.core.errors import (
     DefinitionTypeError,
@@ -110,21 +110,24 @@ def execute(task: Task | bytes, reporter: Any = None) -> Outcome:
     if isinstance(task, bytes):
         task = pickle.loads(task)  # noqa: S301  (bytes made by pack() in our own worker)
     assert isinstance(task, Task)  # noqa: S101  (narrowing for mypy)
-    with claim(task, reporter) as done_elsewhere:  # not run twice on this machine
+    outputs = flatten(task.output())
+    path = claim_path(task, outputs)
+    if path is None:  # nothing to claim (no outputs on disk, or --no-lock)
+        return _execute_claimed(task, reporter, outputs)
+    with hold_claim(path, task, reporter) as done_elsewhere:  # never run twice here
         if done_elsewhere:
             return Outcome(task.task_id, "done")
-        outcome = _execute_claimed(task, reporter)
+        outcome = _execute_claimed(task, reporter, outputs)
         if outcome.status == "done":
-            mark_completed(task)
+            mark_completed(path)
         return outcome
 
 
-def _execute_claimed(task: Task, reporter: Any) -> Outcome:
+def _execute_claimed(task: Task, reporter: Any, outputs: list[Any]) -> Outcome:
     """Run ``task``, claimed by this process (see :mod:`nbflow.core.claim`)."""
     task.__dict__["_reporter"] = reporter
     started = time.perf_counter()
     try:
-        outputs = flatten(task.output())
         rerun = Rerun.begin(task, outputs) if outputs else None
     except OSError as exc:  # e.g. a read-only output folder: this task's failure
         task.__dict__.pop("_reporter", None)
@@ -141,7 +144,7 @@ def _execute_claimed(task: Task, reporter: Any) -> Outcome:
                 new_deps=refs,
                 elapsed=time.perf_counter() - started,
             )
-        _check_outputs(task, rerun)
+        _check_outputs(task, outputs, rerun)
         if rerun:
             rerun.finish()
         task.on_success()
@@ -189,7 +192,7 @@ def _run(task: Task) -> list[Task]:
         sent = wanted.paths if wanted else getpaths(requested)
 
 
-def _check_outputs(task: Task, rerun: Rerun | None) -> None:
+def _check_outputs(task: Task, outputs: list[Any], rerun: Rerun | None) -> None:
     """Raise :class:`OutputMissingError` for each output that run() did not produce.
 
     In a rerun, an output counts only if this run replaced it (a previous version
@@ -199,7 +202,7 @@ def _check_outputs(task: Task, rerun: Rerun | None) -> None:
     checked = {entry.path for _, entry in rerun.entries} if rerun else set()
     missing = [
         str(out)
-        for out in flatten(task.output())
+        for out in outputs
         if getattr(out, "path", None) not in checked and not out.exists()
     ]
     if journaled or missing:

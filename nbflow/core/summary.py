@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -301,15 +302,16 @@ def _value_range(texts: list[str], shown: int = 5) -> str:
     >>> _value_range(["b", "a", "c"])
     'a...c'
     """
-    distinct = sorted(set(texts))
+    distinct = list(set(texts))
     ordered = _enumerable(distinct)
     if ordered is None:
-        return f"{distinct[0]}...{distinct[-1]}"
-    keys, labels = zip(*sorted(zip(ordered, distinct)))
-    if keys[-1] - keys[0] == len(keys) - 1:
-        return f"{labels[0]}...{labels[-1]}"
-    listed = ",".join(labels[:shown])
-    return listed if len(labels) <= shown else f"{listed},...,{labels[-1]}"
+        return f"{min(distinct)}...{max(distinct)}"
+    label_of = dict(zip(ordered, distinct))  # O(n): no sort unless there are gaps
+    first, last = min(label_of), max(label_of)
+    if last - first == len(label_of) - 1:
+        return f"{label_of[first]}...{label_of[last]}"
+    listed = ",".join(label_of[key] for key in heapq.nsmallest(shown, label_of))
+    return listed if len(label_of) <= shown else f"{listed},...,{label_of[last]}"
 
 
 def _enumerable(texts: list[str]) -> list[int] | None:

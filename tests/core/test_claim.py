@@ -53,7 +53,7 @@ def _contend(task: nbflow.Task, *, holder_writes: bool) -> tuple[bool, Messages]
             release.wait(10)
             if holder_writes:
                 Path(task.output().path).write_text("made by the holder")
-                mark_completed(task)
+                mark_completed(claim_path(task))
 
     holder = threading.Thread(target=hold)
     holder.start()
@@ -89,7 +89,7 @@ def test_claim_counts_a_task_completed_since_run_started_as_done(
     monkeypatch.setenv(ENV_RUN_STARTED, repr(time.time() - 5))
     with claim(task):  # another run, finishing after this one began
         (out / "made.txt").write_text("made by another run")
-        mark_completed(task)
+        mark_completed(claim_path(task))
 
     with claim(task) as done_elsewhere:
         assert done_elsewhere is True
@@ -101,7 +101,7 @@ def test_claim_runs_a_forced_rerun_of_an_output_written_just_before(
     task = _task(out)
     with claim(task):  # an earlier run of this process
         (out / "made.txt").write_text("made by the earlier run")
-        mark_completed(task)
+        mark_completed(claim_path(task))
     (out / "made.txt").write_text("edited by hand")
     monkeypatch.setenv(ENV_RUN_STARTED, repr(time.time()))
 
@@ -115,7 +115,7 @@ def test_claim_reruns_outputs_older_than_the_run(
     task = _task(out)
     with claim(task):
         (out / "made.txt").write_text("made long ago")
-        mark_completed(task)
+        mark_completed(claim_path(task))
     monkeypatch.setenv(ENV_RUN_STARTED, repr(time.time() + 5))
 
     with claim(task) as done_elsewhere:
