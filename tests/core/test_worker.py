@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import concurrent.futures
+import multiprocessing
+import os
+import signal
 import sys
 import threading
 import time
@@ -524,3 +528,45 @@ def test_killed_process_fails_its_task_and_a_fresh_pool_runs_the_rest(
     assert error.startswith("ProcessDiedError: Dies(): its process died while it ran")
     assert "killed by signal SIGKILL" in error
     assert result.tasks["completed"] == [later.task_id]
+
+
+class BlindPool(concurrent.futures.Executor):
+    """A process pool that never notices its process died (as CPython's sometimes)."""
+
+    def __init__(self) -> None:
+        self.processes: list[multiprocessing.process.BaseProcess] = []
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        task_id, _packed, reporter = args
+        context = multiprocessing.get_context("fork")
+        process = context.Process(target=_start_then_die, args=(task_id, reporter))
+        process.start()
+        self.processes.append(process)
+        return concurrent.futures.Future()  # never completes
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        for process in self.processes:
+            process.join(timeout=5)
+
+
+def _start_then_die(task_id: str, reporter) -> None:
+    reporter.running(task_id)  # as a pool process does before running a task
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+# the fake pool forks a short-lived child that touches nothing shared (Python 3.12+ warns)
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_worker_fails_a_run_whose_process_vanished_unnoticed() -> None:
+    class Vanishes(nbflow.Task):
+        def run(self):
+            pass
+
+    pool = BlindPool()
+
+    handle = nbflow.build([Vanishes()], wait=False, executor=pool)
+    result = handle.wait(timeout=20)  # before the check, this never returned
+
+    info = handle.worker.scheduler.task_info(Vanishes().task_id)
+    assert result.tasks["failed"] == [Vanishes().task_id]
+    assert "its process died while it ran" in info.error
+    assert f"pid {pool.processes[0].pid} ended without a result" in info.error
