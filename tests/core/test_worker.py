@@ -555,7 +555,9 @@ def _start_then_die(task_id: str, reporter) -> None:
 
 
 # the fake pool forks a short-lived child that touches nothing shared (Python 3.12+ warns)
-@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+@pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded:DeprecationWarning"
+)
 def test_worker_fails_a_run_whose_process_vanished_unnoticed() -> None:
     class Vanishes(nbflow.Task):
         def run(self):
