@@ -68,6 +68,9 @@ if TYPE_CHECKING:
 
     Reporter = Callable[[str, str, Any], None]
 
+#: Completion markers older than this many days are removed (a run that lasts longer
+#: may then run a task another run completed: twice, never lost).
+MARKER_DAYS = 7
 #: File timestamps come from a coarse clock (a few ms behind ``time.time()``).
 _CLOCK_SLACK = 0.1
 _LONGEST_POLL = 0.2
@@ -130,7 +133,17 @@ def claim_path(task: Task, outputs: list[Any] | None = None) -> Path | None:
 def _claims_dir(folder: str) -> Path:
     claims = prepare_dir(folder) / "claims"
     claims.mkdir(mode=0o700, exist_ok=True)
+    _prune_markers(claims)  # once per process and folder
     return claims
+
+
+def _prune_markers(claims: Path, older_than: float = MARKER_DAYS * 86_400) -> None:
+    """Remove completion markers too old to matter to any run still going."""
+    cutoff = time.time() - older_than
+    for marker in claims.glob("*.done"):
+        with contextlib.suppress(FileNotFoundError):  # another process pruned it
+            if marker.stat().st_mtime < cutoff:
+                marker.unlink()
 
 
 def _place(output: Any) -> str | None:

@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 import nbflow
-from nbflow.core.claim import claim, claim_path, mark_completed
+from nbflow.core.claim import (
+    MARKER_DAYS,
+    _prune_markers,
+    claim,
+    claim_path,
+    mark_completed,
+)
 from nbflow.core.lock import ENV_NO_LOCK, ENV_PID_DIR, ENV_RUN_STARTED
 
 
@@ -140,3 +146,17 @@ def test_claim_path_none_without_outputs_in_memory_or_with_no_lock(
     assert claim_path(_task(out)) is not None
     monkeypatch.setenv(ENV_NO_LOCK, "1")
     assert claim_path(_task(out)) is None
+
+
+def test_claim_markers_older_than_a_week_are_pruned(out: Path) -> None:
+    claims = out / "claims"
+    claims.mkdir()
+    old, fresh = claims / "old.done", claims / "fresh.done"
+    for marker in (old, fresh):
+        marker.write_text("1 host 0.0\n")
+    week_ago = time.time() - MARKER_DAYS * 86_400 - 60
+    os.utime(old, (week_ago, week_ago))
+
+    _prune_markers(claims)
+
+    assert sorted(path.name for path in claims.iterdir()) == ["fresh.done"]
