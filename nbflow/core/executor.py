@@ -246,6 +246,16 @@ class ProcessExecutor(ProcessPoolExecutor):
         future.add_done_callback(self._note_break)
         return future
 
+    def exit_code(self, pid: int) -> int | None:
+        """Return how process ``pid`` of this pool ended, if it has and that is known."""
+        if self.deaths and pid in self.deaths:
+            return self.deaths[pid]
+        process = (self._processes or {}).get(pid)
+        if process is None:
+            return None
+        process.join(timeout=0.2)  # its end is reported a moment after it dies
+        return process.exitcode
+
     def terminate(self) -> None:
         """Stop every process of the pool now (their runs are given up on)."""
         for process in list((self._processes or {}).values()):

@@ -69,6 +69,7 @@ from nbflow.core.executor import (
     ProcessDiedError,
     ProcessExecutor,
     SyncExecutor,
+    describe_exit,
     is_gone,
     is_in_process,
     make_executor,
@@ -127,7 +128,13 @@ class WorkerOptions:
     worker_id: str = ""
 
 
-def _vanished(pid: int) -> str:
+def _how_it_ended(executors: set[Executor | None], pid: int) -> str:
+    """Say how process ``pid`` of one of ``executors`` ended, as far as it is known."""
+    for executor in executors:
+        if isinstance(executor, ProcessExecutor):
+            code = executor.exit_code(pid)
+            if code is not None:
+                return f"pid {pid} {describe_exit(code)}"
     return f"pid {pid} ended without a result; the pool did not say how"
 
 
@@ -173,6 +180,8 @@ class Worker:
         self._aliases: dict[str, str] = {}
         self._tokens = itertools.count()
         self._bridge: ProcessBridge | None = None
+        #: pids of running tasks' processes found gone at the last check
+        self._gone: set[int] = set()
         #: runs given up on (timed out, cancelled) that may still be executing
         self._abandoned = 0
         self._cancelled = False
@@ -300,20 +309,24 @@ class Worker:
         and the pool is replaced as if it had broken.
         """
         pids = self._bridge.pids() if self._bridge is not None else {}
-        dead = {
+        gone = {
             task_id: pid
             for task_id, running in self._inflight.items()
             if not is_in_process(running.executor)
             and (pid := pids.get(task_id)) is not None
             and is_gone(pid)
         }
+        # seen gone twice: the pool had a check's time to report it (it says how)
+        dead = {task_id: pid for task_id, pid in gone.items() if pid in self._gone}
+        self._gone = set(gone.values())
         if not dead:
             return
+        broken = {self._inflight[task_id].executor for task_id in dead}
+        how = {pid: _how_it_ended(broken, pid) for pid in dead.values()}
         culprits = "; ".join(
-            f"the process running {self._label(task_id)} ({_vanished(pid)})"
+            f"the process running {self._label(task_id)} ({how[pid]})"
             for task_id, pid in dead.items()
         )
-        broken = {self._inflight[task_id].executor for task_id in dead}
         victims = [
             (task_id, self._inflight.pop(task_id))
             for task_id, running in list(self._inflight.items())
@@ -325,7 +338,7 @@ class Worker:
             self._replace_executor()
         for task_id, running in victims:
             own = task_id in dead
-            got = _vanished(dead[task_id]) if own else culprits
+            got = how[dead[task_id]] if own else culprits
             self._report_death(
                 running, ProcessDiedError(repr(running.task), got, own=own)
             )
