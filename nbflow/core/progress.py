@@ -47,10 +47,7 @@ if TYPE_CHECKING:
 RUNNING = frozenset({Status.RUNNING, Status.BATCH_RUNNING})
 #: Statuses reported as the task's own failure.
 FAILED = frozenset({Status.FAILED, Status.DISABLED})
-#: Statuses of tasks that will not run because of another task's failure.
-BLOCKED = frozenset({Status.UPSTREAM_FAILED, Status.UPSTREAM_DISABLED})
-#: The same sets as drawn-state strings (the views' vocabulary).
-RUNNING_STATES = frozenset(status.value for status in RUNNING)
+#: The failures as drawn-state strings (the views' vocabulary).
 FAILED_STATES = frozenset(status.value for status in FAILED)
 #: Drawn states in summary order, with the words the summaries use.
 STATE_WORDS = {
@@ -384,11 +381,6 @@ class RunProgress:
         changes = Changes(self._grown, self._changed, self._panel)
         self._grown, self._changed, self._panel = False, set(), False
         return changes
-
-    @property
-    def has_changes(self) -> bool:
-        """Whether anything changed since :meth:`take_changes`."""
-        return self._panel or self._grown or bool(self._changed)
 
     # --- reading ------------------------------------------------------------------------
 

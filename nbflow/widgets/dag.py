@@ -37,7 +37,7 @@ import anywidget
 import traitlets
 
 from nbflow.core.dot import COLOURS, DotNode
-from nbflow.core.progress import STATE_WORDS, Changes, RunProgress
+from nbflow.core.progress import PLAN_WORDS, STATE_WORDS, Changes, RunProgress
 from nbflow.widgets.layout import GROUP_ABOVE, group_state, lay_out
 from nbflow.widgets.progress import failures_html, progress_html
 
@@ -48,12 +48,15 @@ if TYPE_CHECKING:
     from nbflow.widgets.layout import Layout
 
 STATIC = Path(__file__).parent / "static"
-#: The states the legend explains (batch runs and upstream-disabled look alike).
+#: The states a run's legend explains (batch runs and upstream-disabled look alike;
+#: missing and broken are words of graphs that are not running).
 LEGEND = {
     state: words
     for state, words in STATE_WORDS.items()
-    if state not in {"BATCH_RUNNING", "UPSTREAM_DISABLED"}
+    if state not in {"BATCH_RUNNING", "UPSTREAM_DISABLED", "missing", "broken"}
 }
+#: The states of a graph drawn without running it (``%nbflow graph``).
+GRAPH_LEGEND = {state: STATE_WORDS[state] for state in PLAN_WORDS}
 #: Seconds between two layouts of a graph that grows while it runs.
 RELAYOUT_INTERVAL = 2.0
 
@@ -118,6 +121,7 @@ class GraphView(DagWidget):
             node_id: group_state(self._nodes[task_id].state for task_id in members)
             for node_id, members in self._members.items()
         }
+        kwargs.setdefault("legend", dict(GRAPH_LEGEND))
         super().__init__(svg=layout.svg, states=states, title=title, **kwargs)
         self.engine = layout.engine
         self.observe(self._show_detail, names="selected")
@@ -201,7 +205,7 @@ class RunView(DagWidget):
 
     def _nodes_to_lay_out(self) -> tuple[list[DotNode], dict[str, str]] | None:
         progress = self._progress
-        if not self._grown or (progress.started is None and progress.finished is None):
+        if not self._grown or progress.is_discovering:
             return None  # still discovering: lay out once the whole graph is known
         if (
             self._layout is not None
@@ -257,7 +261,7 @@ class RunView(DagWidget):
 
     def _progress_html(self) -> str:
         progress = self._progress
-        if progress.started is None and progress.finished is None:
+        if progress.is_discovering:
             return (
                 f'<div class="nbflow-overall">discovering: {progress.total} tasks</div>'
             )
