@@ -64,14 +64,29 @@ class Layout(NamedTuple):
 
 
 def short_label(text: str, limit: int = LABEL_MAX) -> str:
-    """Return ``text`` cut to ``limit`` characters, marking the cut with an ellipsis.
+    """Return ``text`` cut to ``limit`` characters, eliding the family first.
+
+    The parameters tell sibling tasks apart, so a long ``Family(name=value)`` label
+    loses the start of its family before any of its parameters; parameters too long
+    even for that are cut at the end.
 
     Examples
     --------
-    >>> short_label("Clean(day=2024-01-31)", 10)
-    'Clean(day…'
+    >>> short_label("SalesDownload(day=2024-06-03)", 21)
+    '…load(day=2024-06-03)'
+    >>> short_label("Clean(path=/a/very/long/path/to/a/file.csv)", 20)
+    'C…(path=/a/very/lon…'
     """
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    family, bracket, params = text.partition("(")
+    params = bracket + params
+    kept = limit - 1 - len(params)  # characters of the family after the ellipsis
+    if params and kept >= 1:
+        return "…" + family[-kept:] + params
+    if params:
+        return (family[:1] + "…" + params)[: limit - 1] + "…"
+    return text[: limit - 1] + "…"
 
 
 def family_of_label(label: str) -> str:

@@ -145,3 +145,12 @@ def test_large_group_graph_skips_dot(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert made.engine == "fallback"
     assert len(drawn_nodes(made.svg)) == 12
+
+
+def test_lay_out_elides_the_family_not_the_parameters() -> None:
+    label = "DownloadDailySalesExportFromTheWarehouse" * 2 + "(day=2024-06-03)"
+
+    made = lay_out([DotNode("a", label, "RUNNING", ())])
+
+    assert "…" in made.svg
+    assert "(day=2024-06-03)</text>" in made.svg
