@@ -6,6 +6,12 @@ check is configured so) and no step ever recurses along the graph: a 10,000-deep
 is as safe as a 10,000-wide fan-in. A task found complete is not expanded (its
 requirements do not matter, as in Luigi). Each task is checked exactly once.
 
+Drawings of a graph (``nbflow graph``, ``%nbflow graph``) want its whole shape, so a
+builder made with ``expand_complete=True`` expands complete tasks too; their specs then
+keep their requirements, and :attr:`Discovery.unneeded` names the incomplete tasks a
+run would not run (everything that needs them is complete). :func:`stop_at_complete`
+cuts such a drawing back to what a run's walk sees.
+
 A cycle among the incomplete tasks is found with :mod:`graphlib`; the tasks on it are
 marked broken with a :class:`~nbflow.core.errors.CyclicDependencyError` naming the cycle.
 
@@ -52,14 +58,28 @@ class Discovery:
     exceptions: dict[str, BaseException] = field(default_factory=dict)
     #: task_id -> why the completeness check decided as it did
     reasons: dict[str, str] = field(default_factory=dict)
+    #: incomplete tasks a run would not run: only complete tasks need them (found
+    #: only when complete tasks are expanded)
+    unneeded: frozenset[str] = frozenset()
 
 
 class GraphBuilder:
-    """Expand tasks into :class:`TaskSpec` s, remembering every task it has seen."""
+    """Expand tasks into :class:`TaskSpec` s, remembering every task it has seen.
 
-    def __init__(self, checker: CompletenessCheck, policy: RetryPolicy) -> None:
+    With ``expand_complete`` the requirements of complete tasks are expanded too (for
+    drawings of the whole graph; a run never needs them).
+    """
+
+    def __init__(
+        self,
+        checker: CompletenessCheck,
+        policy: RetryPolicy,
+        *,
+        expand_complete: bool = False,
+    ) -> None:
         self.checker = checker
         self.policy = policy
+        self.expand_complete = expand_complete
         #: task_id -> Task, for every task discovered so far
         self.tasks: dict[str, Task] = {}
 
@@ -67,6 +87,7 @@ class GraphBuilder:
         """Expand ``roots`` (and anything new below them) into specs."""
         result = Discovery()
         frontier = [task for task in _unique(roots) if self._is_new(task)]
+        root_ids = [task.task_id for task in frontier]
         for task in frontier:
             self.tasks[task.task_id] = task
         deps_of: dict[str, list[str]] = {}
@@ -76,9 +97,9 @@ class GraphBuilder:
             verdicts = self.checker.check(frontier)
             next_level: list[Task] = []
             for task, verdict in zip(frontier, verdicts):
+                result.reasons[task.task_id] = verdict.reason
                 found = self._expand(task, verdict, result, wrappers)
                 complete[task.task_id] = verdict.complete
-                result.reasons[task.task_id] = verdict.reason
                 deps_of[task.task_id] = [dep.task_id for dep in found]
                 for dep in found:
                     task.trigger_event(Event.DEPENDENCY_DISCOVERED, task, dep)
@@ -88,6 +109,13 @@ class GraphBuilder:
             frontier = next_level
         _settle_wrappers(wrappers, deps_of, complete, result.reasons)
         _break_cycles(deps_of, complete, result, self.tasks)
+        if self.expand_complete:
+            reached = set(_short_walk(root_ids, deps_of, complete))
+            result.unneeded = frozenset(
+                task_id
+                for task_id in deps_of
+                if not (task_id in reached or complete[task_id])
+            )
         for task_id, deps in deps_of.items():
             spec = self._spec(self.tasks[task_id], deps, complete, result)
             result.specs.append(spec)
@@ -126,7 +154,7 @@ class GraphBuilder:
             return []
         if verdict.complete:
             task.trigger_event(Event.DEPENDENCY_PRESENT, task)
-            return []
+            return self._below_complete(task, result) if self.expand_complete else []
         if getattr(task, "run", None) is None:
             task.trigger_event(Event.DEPENDENCY_MISSING, task)
             return []
@@ -147,6 +175,23 @@ class GraphBuilder:
             wrappers.append(task)
         return deps
 
+    def _below_complete(self, task: Task, result: Discovery) -> list[Task]:
+        """Return a complete task's requirements, for a drawing of the whole graph.
+
+        A complete task is never scheduled, so a ``requires()`` that raises does not
+        break it: the drawing shows it without requirements, and its reason says why.
+        """
+        if getattr(task, "run", None) is None:
+            return []
+        try:
+            return task.deps()
+        except Exception as exc:  # noqa: BLE001  (kept in the reason: the task is complete)
+            reason = result.reasons.get(task.task_id) or "complete"
+            result.reasons[task.task_id] = (
+                f"{reason} (requirements not shown: {type(exc).__name__}: {exc})"
+            )
+            return []
+
     def _spec(
         self, task: Task, deps: list[str], complete: dict[str, bool], result: Discovery
     ) -> TaskSpec:
@@ -159,6 +204,7 @@ class GraphBuilder:
                 task.task_id,
                 task.get_task_family(),
                 params,
+                deps=tuple(deps) if self.expand_complete else (),
                 complete=True,
                 reason=reason,
             )
@@ -179,6 +225,49 @@ class GraphBuilder:
             disabled=bool(task.disabled),
             reason=result.reasons.get(task.task_id, ""),
         )
+
+
+def stop_at_complete(specs: Iterable[TaskSpec], roots: Iterable[str]) -> list[TaskSpec]:
+    """Return what a run's walk from ``roots`` sees: nothing below complete tasks.
+
+    Cuts a drawing of the whole graph (``expand_complete``) back to the specs a walk
+    that stops at complete tasks would find, complete tasks without requirements.
+
+    Examples
+    --------
+    >>> a = TaskSpec("a", "A", deps=("b",), complete=True)
+    >>> b = TaskSpec("b", "B")
+    >>> [(spec.task_id, spec.deps) for spec in stop_at_complete([a, b], ["a"])]
+    [('a', ())]
+    """
+    by_id = {spec.task_id: spec for spec in specs}
+    deps_of = {task_id: list(spec.deps) for task_id, spec in by_id.items()}
+    complete = {task_id: spec.complete for task_id, spec in by_id.items()}
+    reached = set(
+        _short_walk([root for root in roots if root in by_id], deps_of, complete)
+    )
+    return [
+        spec._replace(deps=()) if spec.complete else spec
+        for task_id, spec in by_id.items()
+        if task_id in reached
+    ]
+
+
+def _short_walk(
+    roots: Iterable[str], deps_of: dict[str, list[str]], complete: dict[str, bool]
+) -> list[str]:
+    """Return the ids reached from ``roots`` without going below a complete task."""
+    reached = dict.fromkeys(roots)
+    stack = list(reached)
+    while stack:
+        task_id = stack.pop()
+        if complete.get(task_id, False):
+            continue
+        for dep in deps_of.get(task_id, ()):
+            if dep not in reached and dep in deps_of:
+                reached[dep] = None
+                stack.append(dep)
+    return list(reached)
 
 
 def _unique(tasks: Iterable[Any]) -> list[Task]:
