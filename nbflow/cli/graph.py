@@ -1,7 +1,9 @@
 """``nbflow graph (--module m | pipeline.ipynb) Task [--format svg|png|dot|json] [-o F]``.
 
-Draws the graph of a task without running anything (completeness is checked, so
-complete tasks show as such).
+Draws the whole graph of a task without running anything: completeness is checked (as
+``nbflow run`` checks it), complete tasks show as such and keep their requirements, so
+the pipeline's shape stays visible after a run. ``--stop-at-complete`` stops the walk at
+complete tasks, as a run does, for huge graphs.
 
 Imports: stdlib, nbflow.core.*, nbflow.notebook.loader, nbflow.cli.{arguments, notebook}.
 """
@@ -16,11 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbflow.cli.arguments import take_options
-from nbflow.cli.notebook import discover, notebook_index
-from nbflow.core import cmdline
+from nbflow.cli.notebook import notebook_index
+from nbflow.core import cmdline, interface
+from nbflow.core.completeness import FingerprintCheck
+from nbflow.core.config import current_settings
 from nbflow.core.dot import DotNode, to_dot
 from nbflow.core.errors import PluginError
+from nbflow.core.events import RetryPolicy
 from nbflow.core.fsspec_target import FsspecTarget
+from nbflow.core.graph import GraphBuilder
 from nbflow.core.progress import spec_state, task_label
 from nbflow.notebook.loader import load_notebook
 
@@ -33,14 +39,25 @@ GRAPH_FORMATS = ("dot", "json", "svg", "png")
 
 GRAPH_HELP = """\
 usage: nbflow graph [--module MODULE | NOTEBOOK.ipynb] TASK [--PARAM VALUE ...]
-                    [--format dot|json|svg|png] [-o FILE]
+                    [--format dot|json|svg|png] [-o FILE] [--stop-at-complete]
 
-Draw the dependency graph of TASK without running anything (completeness is checked,
-so complete tasks show as such). The format defaults to FILE's suffix, else dot.
-Without -o the graph goes to stdout. svg and png need graphviz's `dot` program.
-json: {"root": id, "nodes": [{"id", "family", "params", "deps", "state"}]}, where
-state is pending, stale, unversioned, complete, missing (an external task's data)
-or broken."""
+Draw the whole dependency graph of TASK without running anything. Completeness is
+checked as `nbflow run` checks it ([core] completeness), so complete tasks show as
+such, with what they were made from.
+
+  --format F            dot, json, svg or png (default: FILE's suffix, else dot);
+                        svg and png need graphviz's `dot` program
+  -o, --output FILE     write the graph to FILE (default: stdout)
+  --stop-at-complete    do not expand complete tasks, as a run does not: a complete
+                        task is drawn without its requirements (faster on huge graphs)
+
+json: {"root": id, "nodes": [{"id", "family", "params", "deps", "state", "needed"}]},
+where state is pending, stale, unversioned, complete, missing (an external task's
+data) or broken, and needed is false for an incomplete task that a run would not run
+because everything that needs it is complete."""
+
+#: The switch that stops the walk at complete tasks.
+STOP_AT_COMPLETE = "--stop-at-complete"
 
 
 class GraphvizNotFoundError(PluginError):
@@ -90,10 +107,12 @@ def graph_command(argv: list[str]) -> int:
             output_format,
             f"use --format with one of {', '.join(GRAPH_FORMATS)}",
         )
+    stop = STOP_AT_COMPLETE in rest
+    rest = [arg for arg in rest if arg != STOP_AT_COMPLETE]
     index = notebook_index(rest)
     if index is not None:
         load_notebook(rest.pop(index))
-    discovery, _ = discover(rest)
+    discovery = discover_graph(rest, stop_at_complete=stop)
     data = render_graph(discovery, output_format)
     if output is None:
         if isinstance(data, bytes):
@@ -107,11 +126,25 @@ def graph_command(argv: list[str]) -> int:
     return 0
 
 
+def discover_graph(argv: list[str], *, stop_at_complete: bool = False) -> Discovery:
+    """Parse a task command line and expand its whole graph (nothing runs).
+
+    Complete tasks are expanded too unless ``stop_at_complete``.
+    """
+    invocation = cmdline.parse(argv)
+    mode = current_settings().get("core", "completeness", "exists")
+    builder = GraphBuilder(
+        FingerprintCheck(mode), RetryPolicy(), expand_complete=not stop_at_complete
+    )
+    with interface.overrides_in_force(invocation):
+        return builder.discover([interface.instantiate(invocation)])
+
+
 def render_graph(discovery: Discovery, output_format: str) -> str | bytes:
     """Return the graph of ``discovery`` in ``output_format`` (svg/png need ``dot``)."""
     if output_format == "json":
         roots = [spec.task_id for spec in discovery.specs[:1]]
-        nodes = [_json_node(spec) for spec in discovery.specs]
+        nodes = [_json_node(spec, discovery.unneeded) for spec in discovery.specs]
         return (
             json.dumps({"root": roots[0] if roots else None, "nodes": nodes}, indent=2)
             + "\n"
@@ -143,7 +176,7 @@ def render_graph(discovery: Discovery, output_format: str) -> str | bytes:
     return done.stdout if output_format == "png" else done.stdout.decode()
 
 
-def _json_node(spec: TaskSpec) -> dict[str, Any]:
+def _json_node(spec: TaskSpec, unneeded: frozenset[str]) -> dict[str, Any]:
     state = spec_state(spec)
     node: dict[str, Any] = {
         "id": spec.task_id,
@@ -151,6 +184,7 @@ def _json_node(spec: TaskSpec) -> dict[str, Any]:
         "params": dict(spec.params),
         "deps": list(spec.deps),
         "state": "pending" if state == "PENDING" else state,
+        "needed": spec.task_id not in unneeded,
     }
     if spec.broken:
         node["error"] = spec.broken
