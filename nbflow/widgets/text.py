@@ -5,7 +5,7 @@ run, each task that ends (or, for big runs, a line every tenth of the way), each
 failure with its error, a task's tracking URL once (small runs only), and a final
 summary. It keeps no threads: the kernel calls it from the main thread.
 
-Imports: stdlib, nbflow.core.{events, progress} (no Jupyter).
+Imports: stdlib, nbflow.core.{events, progress}, nbflow.widgets.progress (no Jupyter).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from nbflow.core.events import (
     TaskTrackingUrl,
 )
 from nbflow.core.progress import FAILED_STATES, RunProgress, format_seconds, last_line
+from nbflow.widgets.progress import percent_done
 
 if TYPE_CHECKING:
     from typing import TextIO
@@ -107,7 +108,7 @@ class TextView:
                 f"  [{progress.done}/{progress.total}] done {record.label}{elapsed}"
             )
         elif progress.total > TASK_LINES_MAX and progress.done >= self._next_milestone:
-            percentage = 100 * progress.done // progress.total
+            percentage = percent_done(progress.done, progress.total)
             self._write(f"  [{progress.done}/{progress.total}] {percentage}% done")
             self._next_milestone = progress.done + max(1, progress.total // 10)
 

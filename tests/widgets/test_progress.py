@@ -78,3 +78,69 @@ def test_widget_doctests_pass(module: object, monkeypatch: pytest.MonkeyPatch) -
     failures, _ = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)  # type: ignore[arg-type]
 
     assert failures == 0
+
+
+def run_of(done: int, failed: int) -> RunProgress:
+    notifications: list[object] = [
+        TaskAdded(i, 0.0, f"t{i}", "T", (("i", str(i)),), (), P)
+        for i in range(done + failed)
+    ]
+    notifications.append(RunStarted(10_000, 0.0, "r", (), done + failed))
+    for i in range(done + failed):
+        final = D if i < done else F
+        notifications.append(TaskStatusChanged(20_000 + i, 1.0, f"t{i}", R, P))
+        notifications.append(TaskStatusChanged(30_000 + i, 2.0, f"t{i}", final, R))
+    notifications.append(RunFinished(40_000, 3.0, "r", "failed", ()))
+    return board_of(*notifications)
+
+
+def test_progress_of_a_failed_run_never_reads_100_percent() -> None:
+    html = progress_html(run_of(2018, 3))
+
+    assert "2018/2021 done (99%) · 3 failed" in html
+    assert "(100%)" not in html
+    assert 'aria-valuenow="99"' in html
+
+
+def test_progress_reads_100_percent_only_when_all_is_done() -> None:
+    assert "3/3 done (100%)" in progress_html(run_of(3, 0))
+    assert progress.percent_done(199, 200) == 99
+    assert progress.percent_done(1, 3) == 33
+
+
+def test_tracking_link_looks_like_a_link_with_its_url_on_hover() -> None:
+    board = board_of(
+        TaskAdded(1, 0.0, "a", "A", (), (), P),
+        RunStarted(2, 0.0, "r", (), 1),
+        TaskStatusChanged(3, 1.0, "a", R, P),
+        TaskTrackingUrl(4, 1.0, "a", "https://ci.example/job/7"),
+    )
+
+    html = progress_html(board, now=2.0)
+
+    assert 'class="nbflow-link"' in html
+    assert 'title="https://ci.example/job/7"' in html
+    assert "var(--jp-content-link-color" in html
+    assert ".nbflow-link:hover" in html  # underlined on hover
+
+
+def test_failure_panel_shows_the_tail_of_the_task_output() -> None:
+    board = run_of(0, 1)
+    if not hasattr(board.tasks["t0"], "output"):
+        pytest.skip("TaskState.output has not landed yet")
+    board.tasks["t0"].output = tuple(f"line {i} <b>" for i in range(30))
+
+    html = failures_html(board)
+
+    assert "Output (last 20 lines)" in html
+    assert "line 29 &lt;b&gt;" in html
+    assert "line 9 &lt;b&gt;" not in html
+    assert "<b>" not in html.replace("<b>T(i=0)</b>", "")
+
+
+def test_output_tail_reads_any_state_with_output() -> None:
+    class Captured:
+        output = ("one\ntwo\n", "three")
+
+    assert progress.output_tail(Captured(), limit=2) == ["two", "three"]  # type: ignore[arg-type]
+    assert progress.output_tail(object()) == []  # type: ignore[arg-type]
