@@ -1,9 +1,13 @@
 """``%nbflow graph``: the dependency graph with completion state, without running it.
 
-:func:`discover_graph` expands the tasks the way a run would (the same graph builder and
-completeness check; complete tasks are not expanded, as in a run) and returns a
-:class:`TaskGraph`. It shows itself as a :class:`~nbflow.widgets.GraphView` where there
-is a widget frontend, as an indented text tree everywhere else, and converts to DOT.
+:func:`discover_graph` expands the tasks with the graph builder and the completeness check
+a run uses (the notebook's mode: code-aware fingerprints unless configured otherwise),
+and returns a :class:`TaskGraph`. The whole graph is drawn, complete tasks too, so the
+pipeline keeps its shape after a run; incomplete tasks that only complete tasks need are
+"not needed" (a run would not run them). ``stop_at_complete`` (``%nbflow graph
+--stop-at-complete``) stops the walk at complete tasks, as a run does, for huge graphs.
+The graph shows itself as a :class:`~nbflow.widgets.GraphView` where there is a widget
+frontend, as an indented text tree everywhere else, and converts to DOT.
 
 Imports: stdlib, nbflow.core.*, nbflow.kernel.display.
 """
@@ -12,10 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nbflow.core.completeness import ExistenceCheck
+from nbflow.core.completeness import FingerprintCheck
+from nbflow.core.config import current_settings
 from nbflow.core.dot import DotNode, to_dot
 from nbflow.core.events import RetryPolicy
-from nbflow.core.graph import GraphBuilder
+from nbflow.core.graph import GraphBuilder, stop_at_complete
 from nbflow.core.progress import PLAN_WORDS, spec_state
 from nbflow.kernel.display import widget_classes
 
@@ -27,10 +32,19 @@ if TYPE_CHECKING:
 
 #: Text trees stop after this many lines; ``to_dot()`` always has every task.
 TEXT_LIMIT = 100
+#: The word for incomplete tasks that only complete tasks need (a run skips them).
+UNNEEDED_WORD = "not needed"
+#: A notebook's completeness mode when [core] completeness is not set.
+_NOTEBOOK_COMPLETENESS = "fingerprint"
 
 
-def discover_graph(roots: Iterable[Task], *, display: str = "text") -> TaskGraph:
+def discover_graph(
+    roots: Iterable[Task], *, display: str = "text", stop_at_complete: bool = False
+) -> TaskGraph:
     """Expand ``roots`` into a :class:`TaskGraph`; nothing is run.
+
+    Every task is drawn, complete ones too; with ``stop_at_complete`` the walk stops
+    at complete tasks, as a run's does (cheaper for huge graphs).
 
     Examples
     --------
@@ -45,11 +59,20 @@ def discover_graph(roots: Iterable[Task], *, display: str = "text") -> TaskGraph
       to run      Top()
       to run        Leaf()
     """
-    builder = GraphBuilder(ExistenceCheck(), RetryPolicy())
+    mode = current_settings().get("core", "completeness") or _NOTEBOOK_COMPLETENESS
+    builder = GraphBuilder(
+        FingerprintCheck(mode), RetryPolicy(), expand_complete=not stop_at_complete
+    )
     roots = list(roots)
-    specs = builder.discover(roots).specs
+    discovery = builder.discover(roots)
     labels = {task_id: repr(task) for task_id, task in builder.tasks.items()}
-    return TaskGraph(specs, labels, [task.task_id for task in roots], display=display)
+    return TaskGraph(
+        discovery.specs,
+        labels,
+        [task.task_id for task in roots],
+        display=display,
+        unneeded=discovery.unneeded,
+    )
 
 
 class TaskGraph:
@@ -62,11 +85,19 @@ class TaskGraph:
         roots: list[str],
         *,
         display: str = "text",
+        unneeded: frozenset[str] = frozenset(),
     ) -> None:
         self.specs = {spec.task_id: spec for spec in specs}
         self.labels = labels
         self.roots = list(dict.fromkeys(roots))
         self.display = display
+        #: incomplete tasks that only complete tasks need: a run would not run them
+        self.unneeded = unneeded
+
+    def stopped_at_complete(self) -> TaskGraph:
+        """Return this graph as a run's walk sees it: nothing below complete tasks."""
+        specs = stop_at_complete(self.specs.values(), self.roots)
+        return TaskGraph(specs, self.labels, self.roots, display=self.display)
 
     @property
     def nodes(self) -> list[DotNode]:
@@ -91,10 +122,10 @@ class TaskGraph:
     def to_text(self, limit: int = TEXT_LIMIT) -> str:
         """Return the graph as an indented tree, each task expanded once."""
         complete = sum(spec.complete for spec in self.specs.values())
-        head = (
-            f"nbflow graph: {len(self.specs)} tasks, {complete} complete, "
-            f"{len(self.specs) - complete} to run"
-        )
+        to_run = len(self.specs) - complete - len(self.unneeded)
+        head = f"nbflow graph: {len(self.specs)} tasks, {complete} complete, {to_run} to run"
+        if self.unneeded:
+            head += f", {len(self.unneeded)} {UNNEEDED_WORD}"
         lines = [head]
         seen: set[str] = set()
         stack = [(task_id, 0) for task_id in reversed(self.roots)]
@@ -104,7 +135,11 @@ class TaskGraph:
             again = task_id in seen
             suffix = " (shown above)" if again and spec.deps else ""
             indent = "  " * depth
-            word = PLAN_WORDS[spec_state(spec)]
+            word = (
+                UNNEEDED_WORD
+                if task_id in self.unneeded
+                else PLAN_WORDS[spec_state(spec)]
+            )
             lines.append(f"  {word:<11} {indent}{self.labels[task_id]}{suffix}")
             if again:
                 continue

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 #: Switches the magics take themselves (the rest goes to nbflow.core.cmdline).
 RUN_FLAGS = ("background", "text")
-GRAPH_FLAGS = ("dot", "text")
+GRAPH_FLAGS = ("dot", "text", "stop-at-complete")
 
 
 class UnknownSubcommandError(NbflowError, LookupError):
@@ -121,9 +121,11 @@ class NbflowMagics(Magics):
               definition) or in an imported module (module:TASK imports it first);
               parameters are written as for the nbflow command.
               `%nbflow run TASK --help` lists the task's parameters.
-          graph TASK [--PARAM V ...] [--dot] [--text]
-              Show TASK's dependency graph and what is already complete, without
-              running anything (--dot: as Graphviz DOT text).
+          graph TASK [--PARAM V ...] [--dot] [--text] [--stop-at-complete]
+              Show TASK's whole dependency graph and what is already complete,
+              without running anything (--dot: as Graphviz DOT text).
+              --stop-at-complete draws complete tasks without their requirements,
+              as a run's walk sees them (smaller, for huge graphs).
           status
               List this kernel's runs: number, state, task counts, elapsed time.
           attach [N] [--text]
@@ -224,6 +226,8 @@ class NbflowMagics(Magics):
             graph = self.session.graph(
                 cls(), display="text" if "text" in flags else None
             )
+        if "stop-at-complete" in flags:
+            graph = graph.stopped_at_complete()
         if "dot" in flags:
             _print(graph.to_dot())
         elif graph.display == "widgets":
