@@ -12,8 +12,8 @@ lines would land in whichever cell happens to be running).
 
 The text renderings of ``%nbflow status``, ``attach`` and ``show`` live here too.
 
-Imports: stdlib, nbflow.core.*, nbflow.kernel.record;
-nbflow.widgets and IPython lazily.
+Imports: stdlib, nbflow.core.*, nbflow.kernel.record, nbflow.widgets.progress (no
+Jupyter); the widgets themselves and IPython lazily.
 """
 
 from __future__ import annotations
@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from nbflow.core.errors import NbflowError
 from nbflow.core.events import RunStarted, Status, TaskStatusChanged
-from nbflow.core.progress import FAILED, RUNNING, first_line, format_seconds
+from nbflow.core.progress import (
+    FAILED,
+    RUNNING,
+    STATE_WORDS,
+    first_line,
+    format_seconds,
+)
+from nbflow.widgets.progress import floor_percent, output_tail, percent_done
 
 if TYPE_CHECKING:
     from nbflow.core.events import Notification
@@ -214,40 +221,26 @@ def verdict(record: RunRecord, result: RunResult | None) -> str:
 
 
 def status_table(records: list[RunRecord]) -> str:
-    """Return the ``%nbflow status`` table: one row per run of this kernel."""
+    """Return the ``%nbflow status`` table: one row per run of this kernel.
+
+    The counts are the run view's, in its words: a task whose requirement failed is
+    "upstream failed", not failed, and one complete before the run is not "done".
+    """
     if not records:
         return "nbflow: no runs in this kernel yet. Start one with %nbflow run TASK."
-    header = (
-        "run",
-        "state",
-        "done",
-        "running",
-        "failed",
-        "pending",
-        "elapsed",
-        "tasks",
-    )
-    rows = [header]
+    rows = [("run", "state", "elapsed", "tasks", "counts")]
     for record in records:
-        counts = record.counts()
-        failed = sum(
-            counts[s] for s in (Status.FAILED, Status.DISABLED, Status.UPSTREAM_FAILED)
-        )
-        running = sum(counts[status] for status in RUNNING)
         roots = ", ".join(record.roots)
         rows.append(
             (
                 str(record.number),
                 record.state,
-                str(counts[Status.DONE]),
-                str(running),
-                str(failed),
-                str(counts[Status.PENDING]),
                 format_seconds(record.elapsed),
-                roots if len(roots) <= 60 else roots[:57] + "...",  # noqa: PLR2004
+                roots if len(roots) <= 40 else roots[:37] + "...",  # noqa: PLR2004
+                record.counts_text(),
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths))
         + "  "
@@ -262,8 +255,8 @@ def run_snapshot(record: RunRecord) -> str:
     total = record.total if record.total is not None else sum(counts.values())
     head = (
         f"nbflow run {record.number} ({', '.join(record.roots)}): {record.state}, "
-        f"{counts[Status.DONE]}/{total} done, "
-        f"{sum(counts[status] for status in FAILED)} failed, "
+        f"{counts[Status.DONE]}/{total} done "
+        f"({percent_done(counts[Status.DONE], total)}%): {record.counts_text()}, "
         f"{format_seconds(record.elapsed)}"
     )
     lines = [head]
@@ -281,7 +274,7 @@ def run_snapshot(record: RunRecord) -> str:
 def _extras(state: TaskState) -> str:
     parts = []
     if state.percentage is not None:
-        parts.append(f"{state.percentage:.0f}%")
+        parts.append(f"{floor_percent(state.percentage)}%")
     if state.message:
         parts.append(first_line(state.message))
     if state.url:
@@ -302,12 +295,10 @@ def task_report(task: Any, record: RunRecord | None, state: TaskState | None) ->
     if record is None or state is None:
         lines.append(f"  state:       {_completeness(task)}; not run in this kernel")
         return "\n".join(lines)
-    before = " (complete before the run)" if state.complete_before else ""
-    lines.append(
-        f"  state:       {state.status}{before} in run {record.number} ({record.state})"
-    )
+    words = STATE_WORDS.get(state.state, state.state)
+    lines.append(f"  state:       {words} in run {record.number} ({record.state})")
     if state.percentage is not None:
-        lines.append(f"  progress:    {state.percentage:.0f}%")
+        lines.append(f"  progress:    {floor_percent(state.percentage)}%")
     if state.message:
         lines.append(f"  message:     {state.message}")
     if state.url:
@@ -319,6 +310,10 @@ def task_report(task: Any, record: RunRecord | None, state: TaskState | None) ->
     if state.traceback:
         lines.append("  traceback:")
         lines.extend(f"    {line}" for line in state.traceback.rstrip().splitlines())
+    tail = output_tail(state)
+    if tail:
+        lines.append(f"  output (last {len(tail)} lines):")
+        lines.extend(f"    {line}" for line in tail)
     return "\n".join(lines)
 
 

@@ -4,29 +4,56 @@ Messages are built in ``__str__`` from picklable fields, in nbflow's shape
 (``<where>: <what> (got <repr>). Expected <x>. Fix: <y>.``); the magics show them as one
 ``UsageError`` line.
 
-Imports: nbflow.core.errors.
+Imports: stdlib, nbflow.core.errors.
 """
 
 from __future__ import annotations
 
+import shlex
+
 from nbflow.core.errors import NbflowError
+
+
+def show_command(family: str, params: tuple[tuple[str, str], ...]) -> str:
+    """Return the ``%nbflow show`` line for a task, its parameters quoted for the magic.
+
+    Examples
+    --------
+    >>> show_command("Clean", (("day", "2024-06-03"), ("min_amount", "0.5")))
+    '%nbflow show Clean --day 2024-06-03 --min-amount 0.5'
+    >>> show_command("Say", (("text", "a # b"), ("offset", "-3")))
+    "%nbflow show Say --text 'a # b' --offset=-3"
+    """
+    parts = ["%nbflow show", family]
+    for name, value in params:
+        flag = "--" + name.replace("_", "-")
+        if value.startswith("-"):  # would read as an option: glue it to its flag
+            parts.append(f"{flag}={shlex.quote(value)}")
+        else:
+            parts += [flag, shlex.quote(value)]
+    return " ".join(parts)
 
 
 class RunFailedError(NbflowError):
     """A run started from the kernel ended with failed or unschedulable tasks."""
 
-    def __init__(self, number: int, failed: tuple[str, ...], error: str) -> None:
-        super().__init__(number, failed, error)
+    def __init__(
+        self, number: int, failed: tuple[str, ...], error: str, show: str = ""
+    ) -> None:
+        super().__init__(number, failed, error, show)
         self.number, self.failed, self.error = number, failed, error
+        #: The ``%nbflow show`` line of the first failed task (see show_command).
+        self.show = show
 
     def __str__(self) -> str:
         first = self.failed[0] if self.failed else "?"
         more = f" and {len(self.failed) - 1} more" if len(self.failed) > 1 else ""
+        show = self.show or f"%nbflow show {first.split('(')[0]}"
         return (
             f"nbflow run {self.number}: failed (got {first}{more} failing: "
             f"{self.error}). Expected every task to succeed. Fix: see the traceback "
-            f"with %nbflow show {first.split('(')[0]} ..., correct the task and run "
-            "again (complete tasks are not run twice)."
+            f"with {show}, correct the task and run again (complete tasks are not "
+            "run twice)."
         )
 
 

@@ -129,6 +129,11 @@ class RunRecord:
         with self.run.lock:
             return self.progress.status_counts.copy()
 
+    def counts_text(self) -> str:
+        """Return the counts in the run view's words: ``2 done, 1 upstream failed``."""
+        with self.run.lock:
+            return self.progress.counts_text()
+
     def task(self, task_id: str) -> TaskState | None:
         """Return a copy of one task's state, or None if it is not in this run."""
         with self.run.lock:

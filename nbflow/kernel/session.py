@@ -36,7 +36,12 @@ from nbflow.core.registry import REGISTRY
 from nbflow.core.run import Run, RunOptions, start_run, worker_options
 from nbflow.core.task import Task
 from nbflow.kernel import display as _display
-from nbflow.kernel.errors import RunCancelledError, RunFailedError, UnknownRunError
+from nbflow.kernel.errors import (
+    RunCancelledError,
+    RunFailedError,
+    UnknownRunError,
+    show_command,
+)
 from nbflow.kernel.graph import TaskGraph, discover_graph
 from nbflow.kernel.interrupt import InterruptibleThreadExecutor
 from nbflow.kernel.record import RunRecord
@@ -379,9 +384,12 @@ def _busy(executor: Any) -> bool:
 def _failure(record: RunRecord, result: RunResult) -> RunFailedError:
     failures = record.failures()
     if failures:
-        error = first_line(failures[0].error)
+        first = failures[0]
         return RunFailedError(
-            record.number, tuple(state.label for state in failures), error
+            record.number,
+            tuple(state.label for state in failures),
+            first_line(first.error),
+            show_command(first.family, first.params),
         )
     broken = result.tasks.get("scheduling_error", [])
     labels = tuple(

@@ -9,7 +9,7 @@ import pytest
 
 pytestmark = pytest.mark.kernel
 
-MODULES = ["display", "graph", "interrupt", "magics", "record", "session"]
+MODULES = ["display", "errors", "graph", "interrupt", "magics", "record", "session"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -218,6 +218,30 @@ def test_failed_run_prints_summary_then_one_error_line(shell, capsys) -> None:
     assert not result.success
 
 
+def test_failure_hint_is_a_show_command_that_round_trips(shell, capsys) -> None:
+    shell.run_cell(
+        "class HintedFailure(nbflow.Task):\n"
+        "    day = nbflow.DateParameter()\n"
+        "    note = nbflow.Parameter(default='a # b')\n"
+        "    offset = nbflow.IntParameter(default=-3)\n"
+        "    def run(self):\n"
+        "        raise ValueError('boom')\n"
+    )
+    shell.run_cell("%nbflow run HintedFailure --day 2024-06-03 --offset -3")
+    line = one_error_line(capsys)
+    command = line.split("see the traceback with ", 1)[1].split(", correct", 1)[0]
+
+    assert command == (
+        "%nbflow show HintedFailure --day 2024-06-03 --note 'a # b' --offset=-3"
+    )
+    shell.run_cell(command)
+
+    out = capsys.readouterr().out
+    assert out.startswith("HintedFailure(day=2024-06-03, note=a # b, offset=-3)")
+    assert "state:       failed in run 1 (failed)" in out
+    assert "error:       ValueError: boom" in out
+
+
 def test_show_reports_the_error_with_its_traceback(shell, capsys) -> None:
     shell.run_cell(
         "class Broken(nbflow.Task):\n"
@@ -232,7 +256,7 @@ def test_show_reports_the_error_with_its_traceback(shell, capsys) -> None:
     shell.run_cell("%nbflow show Broken")
 
     out = capsys.readouterr().out
-    assert "state:       FAILED in run 1 (failed)" in out
+    assert "state:       failed in run 1 (failed)" in out
     assert "message:     halfway" in out
     assert "tracking:    http://logs/1" in out
     assert "error:       ValueError: boom" in out
@@ -304,12 +328,37 @@ def test_status_lists_the_runs(shell, capsys) -> None:
     shell.run_cell("%nbflow status")
 
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == [
-        "run", "state", "done", "running", "failed", "pending", "elapsed", "tasks"
-    ]  # fmt: skip
-    assert lines[1].split()[:3] == ["1", "succeeded", "2"]
-    assert lines[1].endswith("Report(day=1)")
-    assert lines[2].split()[:3] == ["2", "succeeded", "1"]
+    assert lines[0].split() == ["run", "state", "elapsed", "tasks", "counts"]
+    assert lines[1].split()[:2] == ["1", "succeeded"]
+    assert lines[1].endswith("Report(day=1)  2 done")
+    assert lines[2].split()[:2] == ["2", "succeeded"]
+    assert lines[2].endswith("Clean(day=2)   1 done")
+
+
+def test_status_uses_the_views_categories(shell, capsys) -> None:
+    shell.run_cell(TASKS)
+    shell.run_cell("%nbflow run Clean --day 3")
+    shell.run_cell(
+        "class StatusBroken(nbflow.Task):\n"
+        "    day = nbflow.IntParameter(default=1)\n"
+        "    def requires(self):\n"
+        "        return Clean(day=self.day)\n"
+        "    def run(self):\n"
+        "        raise ValueError('boom')\n"
+        "class StatusTop(nbflow.WrapperTask):\n"
+        "    def requires(self):\n"
+        "        return [StatusBroken(day=3)]\n"
+    )
+    shell.run_cell("%nbflow run StatusTop")
+    capsys.readouterr()
+
+    shell.run_cell("%nbflow status")
+
+    row = capsys.readouterr().out.splitlines()[2]
+    assert row.split()[:2] == ["2", "failed"]
+    assert row.endswith(
+        "1 complete before the run, 1 failed, 1 upstream failed"
+    )  # not "2 failed", not "1 done"
 
 
 def test_attach_shows_a_finished_run_again(shell, capsys) -> None:
