@@ -38,27 +38,39 @@ import traitlets
 
 from nbflow.core.dot import COLOURS, DotNode
 from nbflow.core.progress import PLAN_WORDS, STATE_WORDS, Changes, RunProgress
-from nbflow.widgets.layout import GROUP_ABOVE, group_state, lay_out
+from nbflow.widgets.layout import GROUP_ABOVE, GROUP_PREFIX, group_state, lay_out
 from nbflow.widgets.progress import failures_html, progress_html
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     from nbflow.core.run import Run
     from nbflow.widgets.layout import Layout
 
 STATIC = Path(__file__).parent / "static"
-#: The states a run's legend explains (batch runs and upstream-disabled look alike;
-#: missing and broken are words of graphs that are not running).
-LEGEND = {
-    state: words
-    for state, words in STATE_WORDS.items()
-    if state not in {"BATCH_RUNNING", "UPSTREAM_DISABLED", "missing", "broken"}
-}
-#: The states of a graph drawn without running it (``%nbflow graph``).
-GRAPH_LEGEND = {state: STATE_WORDS[state] for state in PLAN_WORDS}
+#: The words of a graph drawn without running it (``%nbflow graph``).
+GRAPH_WORDS = {**STATE_WORDS, **PLAN_WORDS}
 #: Seconds between two layouts of a graph that grows while it runs.
 RELAYOUT_INTERVAL = 2.0
+#: Lines of a task's captured output shown in its details.
+OUTPUT_LINES = 50
+#: Tasks of a group listed in its details with their state (failures first).
+GROUP_LISTED = 200
+#: The order in which a group's details list its tasks' states.
+_NOTABLE = (
+    "FAILED",
+    "DISABLED",
+    "broken",
+    "CANCELLED",
+    "RUNNING",
+    "BATCH_RUNNING",
+    "UPSTREAM_FAILED",
+    "UPSTREAM_DISABLED",
+    "missing",
+    "stale",
+    "unversioned",
+    "PENDING",
+)
 
 
 def colour_css(colours: dict[str, str] = COLOURS) -> str:
@@ -66,9 +78,65 @@ def colour_css(colours: dict[str, str] = COLOURS) -> str:
     shapes = ":is(path, polygon, rect, ellipse)"
     return "\n".join(
         f".nbflow-view g.node.{state} > {shapes} {{ fill: {colour}; }}\n"
-        f".nbflow-view .nbflow-swatch.{state} {{ background: {colour}; }}"
+        f".nbflow-view .nbflow-swatch.{state} {{ background: {colour}; }}\n"
+        f".nbflow-view .nbflow-share.{state} {{ fill: {colour}; }}"
         for state, colour in colours.items()
     )
+
+
+def legend_of(present: Iterable[str], words: Mapping[str, str]) -> dict[str, str]:
+    """Return the legend of the states in ``present``, in the order of ``words``.
+
+    Examples
+    --------
+    >>> legend_of({"FAILED", "DONE"}, STATE_WORDS)
+    {'DONE': 'done', 'FAILED': 'failed'}
+    """
+    present = set(present)
+    legend = {state: text for state, text in words.items() if state in present}
+    legend.update((state, state) for state in sorted(present - set(words)))
+    return legend
+
+
+def output_tail(chunks: Iterable[str], lines: int = OUTPUT_LINES) -> str:
+    r"""Return the last ``lines`` lines of a task's captured output.
+
+    ``chunks`` are lines (with or without their line ends) or pieces of text.
+
+    Examples
+    --------
+    >>> output_tail(["a\nb\n", "c"], lines=2)
+    'b\nc'
+    """
+    text = "".join(chunk if chunk.endswith("\n") else chunk + "\n" for chunk in chunks)
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def group_detail(
+    node_id: str, members: list[str], state_of: Mapping[str, str]
+) -> dict[str, Any]:
+    """Return the details of a group node: family, counts and its notable tasks.
+
+    ``state_of`` maps each member to its drawn state. The tasks listed are those not
+    done, most notable first (failures), at most :data:`GROUP_LISTED`.
+    """
+    counts: dict[str, int] = {}
+    by_state: dict[str, list[str]] = {}
+    for task_id in members:
+        state = state_of[task_id]
+        counts[state] = counts.get(state, 0) + 1
+        if state in _NOTABLE and len(by_state.get(state, ())) < GROUP_LISTED:
+            by_state.setdefault(state, []).append(task_id)
+    notable = [
+        [task_id, state] for state in _NOTABLE for task_id in by_state.get(state, ())
+    ]
+    return {
+        "group": node_id,
+        "label": node_id.removeprefix(GROUP_PREFIX),
+        "tasks": len(members),
+        "counts": counts,
+        "notable": notable[:GROUP_LISTED],
+    }
 
 
 class DagWidget(anywidget.AnyWidget):
@@ -81,8 +149,12 @@ class DagWidget(anywidget.AnyWidget):
     svg = traitlets.Unicode("").tag(sync=True)
     #: node id -> state (a status name, "complete" or "stale").
     states = traitlets.Dict().tag(sync=True)
+    #: group node id -> {state: tasks}: the share of each state in a group.
+    shares = traitlets.Dict().tag(sync=True)
+    #: group node id -> [[task_id, label], ...] (sent with the drawing).
+    groups = traitlets.Dict().tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)
-    #: The node the user clicked (set by the front end).
+    #: The node or grouped task the user picked (set by the front end).
     selected = traitlets.Unicode("").tag(sync=True)
     #: What the details panel shows for ``selected``.
     detail = traitlets.Dict().tag(sync=True)
@@ -90,12 +162,22 @@ class DagWidget(anywidget.AnyWidget):
     progress = traitlets.Unicode("").tag(sync=True)
     #: Escaped HTML of the failure panel.
     failures = traitlets.Unicode("").tag(sync=True)
-    #: State names and the words the legend uses for them.
+    #: The states present, with the words the legend uses for them.
     legend = traitlets.Dict().tag(sync=True)
+    #: Every state's words in this view (details, hover texts).
+    words = traitlets.Dict().tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("legend", dict(LEGEND))
+        kwargs.setdefault("words", dict(STATE_WORDS))
         super().__init__(**kwargs)
+
+    def _task_detail(self, detail: dict[str, Any], record: object) -> dict[str, Any]:
+        """Add the words of the state, the output's tail and the full traceback."""
+        if detail:
+            detail["state_words"] = self.words.get(detail["state"], detail["state"])
+            detail["output"] = output_tail(getattr(record, "output", ()))
+            detail["full_traceback"] = getattr(record, "full_traceback", "")
+        return detail
 
 
 class GraphView(DagWidget):
@@ -105,8 +187,8 @@ class GraphView(DagWidget):
     --------
     >>> from nbflow.core.dot import DotNode
     >>> view = GraphView([DotNode("a", "A()", "DONE", ())], title="demo")
-    >>> view.states
-    {'a': 'DONE'}
+    >>> view.states, view.legend
+    ({'a': 'DONE'}, {'DONE': 'done'})
     """
 
     def __init__(
@@ -117,27 +199,56 @@ class GraphView(DagWidget):
         self._members: dict[str, list[str]] = {}
         for task_id, node_id in layout.node_of.items():
             self._members.setdefault(node_id, []).append(task_id)
+        self._state_of = {task_id: node.state for task_id, node in self._nodes.items()}
         states = {
-            node_id: group_state(self._nodes[task_id].state for task_id in members)
+            node_id: group_state(self._state_of[task_id] for task_id in members)
             for node_id, members in self._members.items()
         }
-        kwargs.setdefault("legend", dict(GRAPH_LEGEND))
-        super().__init__(svg=layout.svg, states=states, title=title, **kwargs)
+        grouped = {
+            node_id: members
+            for node_id, members in self._members.items()
+            if members != [node_id]
+        }
+        kwargs.setdefault("words", GRAPH_WORDS)
+        kwargs.setdefault("legend", legend_of(self._state_of.values(), GRAPH_WORDS))
+        super().__init__(
+            svg=layout.svg,
+            states=states,
+            shares={
+                node_id: group_detail(node_id, members, self._state_of)["counts"]
+                for node_id, members in grouped.items()
+            },
+            groups={
+                node_id: [[task_id, self._nodes[task_id].label] for task_id in members]
+                for node_id, members in grouped.items()
+            },
+            title=title,
+            **kwargs,
+        )
+        self._group_of = {
+            task_id: node_id
+            for node_id, members in grouped.items()
+            for task_id in members
+        }
         self.engine = layout.engine
         self.observe(self._show_detail, names="selected")
 
     def _show_detail(self, change: dict[str, Any]) -> None:
-        members = self._members.get(change["new"], [])
-        if len(members) == 1:
+        picked = change["new"]
+        members = self._members.get(picked, [picked] if picked in self._nodes else [])
+        if len(members) > 1:
+            self.detail = group_detail(picked, members, self._state_of)
+        elif members:
             node = self._nodes[members[0]]
-            self.detail = {
+            detail = {
                 "task_id": node.task_id,
                 "label": node.label,
                 "state": node.state,
                 "deps": len(node.deps),
             }
-        elif members:
-            self.detail = {"label": change["new"], "tasks": len(members)}
+            if node.task_id in self._group_of:
+                detail["group"] = self._group_of[node.task_id]
+            self.detail = self._task_detail(detail, node)
         else:
             self.detail = {}
 
@@ -170,6 +281,9 @@ class RunView(DagWidget):
         self._layout: Layout | None = None
         self._members: dict[str, list[str]] = {}
         self._node_states: dict[str, str] = {}
+        #: group node id -> {state: tasks}, and the state each grouped task was counted in
+        self._shares: dict[str, dict[str, int]] = {}
+        self._seen: dict[str, str] = {}
         self._grown = False
         self._laid_out_at = 0.0
         self.observe(self._on_selected, names="selected")
@@ -193,7 +307,7 @@ class RunView(DagWidget):
                 to_lay_out = self._nodes_to_lay_out()
             values: dict[str, Any] = {}
             if to_lay_out is not None:
-                values["svg"] = self._lay_out(*to_lay_out)
+                values.update(self._lay_out(*to_lay_out))
             with self._lock:
                 changed = changes.changed
                 if to_lay_out is not None:
@@ -214,12 +328,8 @@ class RunView(DagWidget):
         ):
             return None
         self._grown = False
-        # a big graph is drawn one node per family: no per-task labels are needed
-        labelled = len(progress.tasks) <= self.group_above
         nodes = [
-            DotNode(
-                task_id, record.label if labelled else "", record.state, record.deps
-            )
+            DotNode(task_id, record.label, record.state, record.deps)
             for task_id, record in progress.tasks.items()
         ]
         families = {
@@ -227,15 +337,59 @@ class RunView(DagWidget):
         }
         return nodes, families
 
-    def _lay_out(self, nodes: list[DotNode], families: dict[str, str]) -> str:
+    def _lay_out(
+        self, nodes: list[DotNode], families: dict[str, str]
+    ) -> dict[str, Any]:
+        """Lay ``nodes`` out; return the drawing and the tasks of each group."""
         layout = lay_out(nodes, families=families, group_above=self.group_above)
         members: dict[str, list[str]] = {}
         for task_id, node_id in layout.node_of.items():
             members.setdefault(node_id, []).append(task_id)
         self._layout, self._members = layout, members
         self._node_states = {}
+        self._seen = {}
+        self._shares = {
+            node_id: {} for node_id, tasks in members.items() if tasks != [node_id]
+        }
         self._laid_out_at = time.monotonic()
-        return layout.svg
+        labels = {node.task_id: node.label for node in nodes}
+        groups = {
+            node_id: [[task_id, labels[task_id]] for task_id in members[node_id]]
+            for node_id in self._shares
+        }
+        return {"svg": layout.svg, "groups": groups}
+
+    def _recount(self, changed: set[str]) -> set[str]:
+        """Apply the changed tasks' states to their nodes; return the groups touched.
+
+        A group's counts change by the tasks that moved: O(changed), whatever the
+        size of the groups.
+        """
+        assert self._layout is not None  # noqa: S101  (called once laid out)
+        node_of, tasks = self._layout.node_of, self._progress.tasks
+        touched: set[str] = set()
+        for task_id in changed:
+            node_id = node_of.get(task_id)
+            if node_id is None:
+                continue
+            state = tasks[task_id].state
+            counts = self._shares.get(node_id)
+            if counts is None:  # a node of its own
+                self._node_states[node_id] = state
+                continue
+            old = self._seen.get(task_id)
+            if old == state:
+                continue
+            if old is not None:
+                counts[old] -= 1
+                if not counts[old]:
+                    del counts[old]
+            counts[state] = counts.get(state, 0) + 1
+            self._seen[task_id] = state
+            touched.add(node_id)
+        for node_id in touched:
+            self._node_states[node_id] = group_state(self._shares[node_id])
+        return touched
 
     def _changed_values(
         self, changed: set[str], *, panel_dirty: bool
@@ -243,15 +397,16 @@ class RunView(DagWidget):
         progress = self._progress
         values: dict[str, Any] = {}
         if self._layout is not None and changed:
-            node_of = self._layout.node_of
-            for node_id in {
-                node_of[task_id] for task_id in changed if task_id in node_of
-            }:
-                members = self._members[node_id]
-                self._node_states[node_id] = group_state(
-                    progress.tasks[task_id].state for task_id in members
-                )
+            if self._recount(changed):
+                values["shares"] = {
+                    node_id: dict(counts) for node_id, counts in self._shares.items()
+                }
             values["states"] = dict(self._node_states)
+        legend = legend_of(
+            (state for state, count in progress.counts.items() if count), STATE_WORDS
+        )
+        if legend != self.legend:
+            values["legend"] = legend
         if panel_dirty or progress.running:
             values["progress"] = self._progress_html()
         if panel_dirty:
@@ -267,15 +422,19 @@ class RunView(DagWidget):
             )
         return progress_html(progress)
 
-    def _detail(self, node_id: str) -> dict[str, Any]:
-        members = self._members.get(node_id, [node_id])
-        if len(members) == 1:
-            return self._progress.detail(members[0])
-        counts: dict[str, int] = {}
-        for task_id in members:
-            state = self._progress.tasks[task_id].state
-            counts[state] = counts.get(state, 0) + 1
-        return {"label": node_id, "tasks": len(members), "counts": counts}
+    def _detail(self, picked: str) -> dict[str, Any]:
+        """Return the details of ``picked``: a node, or a task inside a group."""
+        members = self._members.get(picked, [picked])
+        tasks = self._progress.tasks
+        if len(members) > 1:
+            state_of = {task_id: tasks[task_id].state for task_id in members}
+            return group_detail(picked, members, state_of)
+        task_id = members[0]
+        detail = self._progress.detail(task_id)
+        node_id = self._layout.node_of.get(task_id) if self._layout else None
+        if node_id in self._shares:
+            detail["group"] = node_id
+        return self._task_detail(detail, tasks.get(task_id))
 
     # --- text -------------------------------------------------------------------------
 

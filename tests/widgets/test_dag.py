@@ -13,7 +13,7 @@ import nbflow
 from nbflow.core.dot import DotNode
 from nbflow.core.events import Status
 from nbflow.widgets import GraphView, RunView
-from nbflow.widgets.dag import colour_css
+from nbflow.widgets.dag import colour_css, group_detail, output_tail
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -149,10 +149,8 @@ def test_run_view_running_task_shows_bar_message_link_and_elapsed(
     assert "<b>" not in html
     assert "a(x=&lt;img src=x onerror=alert(1)&gt;)" in html
     assert '<span class="nbflow-message">&lt;b&gt;loading&lt;/b&gt;</span>' in html
-    assert (
-        '<a href="https://x.example/?q=&quot;1&quot;&amp;r=&lt;2&gt;" '
-        'target="_blank" rel="noopener noreferrer">'
-    ) in html
+    assert 'href="https://x.example/?q=&quot;1&quot;&amp;r=&lt;2&gt;"' in html
+    assert 'target="_blank" rel="noopener noreferrer"' in html
     assert 'class="nbflow-elapsed">' in html
 
 
@@ -193,7 +191,7 @@ def test_run_view_coalesces_a_burst_into_few_messages(
     assert burst < 1.0  # notifications only touch Python state
     assert len(sent.messages) <= 3 + 10 * (time.monotonic() - started)
     assert len(sent.messages) < 20
-    assert 'class="nbflow-percent">100%</span>' in sent.updates("progress")[-1]
+    assert "step 999" in sent.updates("progress")[-1]
 
 
 def test_run_view_2000_tasks_do_not_flood_the_front_end(
@@ -304,8 +302,12 @@ def test_graph_view_static_states_detail_and_repr() -> None:
         "task_id": "b",
         "label": "B(x=<script>)",
         "state": "FAILED",
+        "state_words": "failed",
         "deps": 1,
+        "output": "",
+        "full_traceback": "",
     }
+    assert view.legend == {"complete": "complete", "FAILED": "failed"}
     assert "<script>" not in view.svg
     assert (
         repr(view)
@@ -357,3 +359,128 @@ def test_run_view_deselecting_clears_the_detail(
     view.selected = ""
 
     assert view.detail == {}
+
+
+def test_run_view_group_counts_each_state_and_is_not_painted_by_one_failure(
+    fake_run: Any, views: list[RunView]
+) -> None:
+    ids = [f"Leaf_{i}" for i in range(2000)]
+    for task_id in ids:
+        fake_run.add(task_id, family="Leaf", params=(("i", task_id[5:]),))
+    fake_run.add("Top_1", *ids, family="Top")
+    fake_run.start()
+    for i, task_id in enumerate(ids):
+        fake_run.change(task_id, R, P)
+        fake_run.change(task_id, F if i == 1234 else D, R, error="ValueError: x")
+    fake_run.change("Top_1", Status.UPSTREAM_FAILED, P, cause="Leaf_1234")
+    fake_run.finish("failed")
+
+    view = RunView(fake_run, group_above=100)
+    views.append(view)
+
+    assert view.shares == {
+        "family:Leaf": {"DONE": 1999, "FAILED": 1},
+        "family:Top": {"UPSTREAM_FAILED": 1},
+    }
+    assert len(view.groups["family:Leaf"]) == 2000
+    assert view.groups["family:Leaf"][7] == ["Leaf_7", "Leaf(i=7)"]
+    assert view.legend == {
+        "DONE": "done",
+        "FAILED": "failed",
+        "UPSTREAM_FAILED": "upstream failed",
+    }
+
+
+def test_run_view_group_detail_titles_the_family_and_lists_failures_first(
+    fake_run: Any, views: list[RunView]
+) -> None:
+    for i in range(5):
+        fake_run.add(f"Leaf_{i}", family="Leaf", params=(("i", str(i)),))
+    fake_run.start()
+    fake_run.change("Leaf_0", R, P)
+    fake_run.change("Leaf_3", R, P)
+    fake_run.change("Leaf_3", F, R, error="ValueError: boom")
+    view = RunView(fake_run, group_above=2, interval=0.01)
+    views.append(view)
+    wait_for(lambda: bool(view.svg))
+
+    view.selected = "family:Leaf"
+
+    assert view.detail == {
+        "group": "family:Leaf",
+        "label": "Leaf",
+        "tasks": 5,
+        "counts": {"RUNNING": 1, "PENDING": 3, "FAILED": 1},
+        "notable": [
+            ["Leaf_3", "FAILED"],
+            ["Leaf_0", "RUNNING"],
+            ["Leaf_1", "PENDING"],
+            ["Leaf_2", "PENDING"],
+            ["Leaf_4", "PENDING"],
+        ],
+    }
+
+
+def test_run_view_task_picked_in_a_group_shows_its_detail_in_words(
+    fake_run: Any, views: list[RunView]
+) -> None:
+    for i in range(3):
+        fake_run.add(f"Leaf_{i}", family="Leaf", params=(("i", str(i)),))
+    fake_run.add("Top_1", "Leaf_0", family="Top")
+    fake_run.start()
+    fake_run.change("Leaf_0", R, P)
+    fake_run.change("Leaf_0", F, R, error="ValueError: boom")
+    fake_run.change("Top_1", Status.UPSTREAM_FAILED, P, cause="Leaf_0")
+    view = RunView(fake_run, group_above=2, interval=0.01)
+    views.append(view)
+    wait_for(lambda: bool(view.svg))
+
+    view.selected = "Leaf_0"
+    leaf = dict(view.detail)
+    view.selected = "family:Top"  # a group of one is that task
+    top = dict(view.detail)
+
+    assert leaf["label"] == "Leaf(i=0)"
+    assert leaf["group"] == "family:Leaf"
+    assert (leaf["state"], leaf["state_words"]) == ("FAILED", "failed")
+    assert leaf["error"] == "ValueError: boom"
+    assert top["state_words"] == "upstream failed"
+    assert top["cause"] == "Leaf_0"
+
+
+def test_run_view_legend_lists_only_the_states_present(
+    fake_run: Any, views: list[RunView]
+) -> None:
+    fake_run.add("a")
+    fake_run.add("b", "a")
+    fake_run.start()
+    view = RunView(fake_run, interval=0.01)
+    views.append(view)
+    wait_for(lambda: view.legend == {"PENDING": "pending"})
+
+    fake_run.change("a", R, P)
+    fake_run.change("a", Status.CANCELLED, R)
+    fake_run.finish("cancelled")
+
+    assert view.states == {"a": "CANCELLED", "b": "PENDING"}
+    assert view.legend == {"PENDING": "pending", "CANCELLED": "cancelled"}
+    assert "running" not in view.progress.split("nbflow-summary")[0].lower()
+
+
+def test_output_tail_keeps_the_last_lines() -> None:
+    chunks = [f"line {i}\n" for i in range(120)]
+
+    tail = output_tail(chunks)
+
+    assert tail.splitlines() == [f"line {i}" for i in range(70, 120)]
+    assert output_tail(()) == ""
+
+
+def test_group_detail_lists_at_most_the_cap(views: list[RunView]) -> None:
+    members = [f"T_{i}" for i in range(5000)]
+    state_of = dict.fromkeys(members, "PENDING")
+
+    detail = group_detail("family:T", members, state_of)
+
+    assert detail["counts"] == {"PENDING": 5000}
+    assert len(detail["notable"]) == 200
