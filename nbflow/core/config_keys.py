@@ -60,6 +60,7 @@ KNOWN_KEYS: Mapping[str, frozenset[str]] = {
     "worker": frozenset(
         [
             "cache_task_completion",
+            "capture_output",
             "check_complete_on_run",
             "check_unfulfilled_deps",
             "count_last_scheduled",

@@ -6,20 +6,30 @@ nbflow's own modules that found it. A file-system error while writing an output 
 best shown with the output's path, not the temporary file nbflow wrote first. These
 helpers are used where an exception becomes a task's failure or a scheduling error.
 
+A failure keeps two tracebacks: the user's frames only (what views show) and the
+full one (behind a toggle). Both name notebook code as IPython does
+(``Cell In[3], line 12``) once a shell has registered how, with
+:func:`set_filename_namer` (the core itself knows nothing of IPython).
+
 Imports: stdlib, nbflow.core.{errors, structure}.
 """
 
 from __future__ import annotations
 
 import inspect
+import linecache
 import os
+import re
 import sysconfig
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.core.errors import DefinitionError, OutputWriteError
 from nbflow.core.structure import flatten
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 _NBFLOW_DIR = str(Path(__file__).resolve().parent.parent) + os.sep
 _STDLIB_DIR = str(Path(sysconfig.get_paths()["stdlib"]).resolve()) + os.sep
@@ -30,8 +40,9 @@ def definition_site(function: Any) -> str:
 
     Examples
     --------
-    >>> definition_site(definition_site).endswith("diagnosis.py:28")
-    True
+    >>> file, line = definition_site(definition_site).rsplit(":", 1)
+    >>> file.endswith("diagnosis.py"), line.isdigit()
+    (True, True)
     >>> definition_site(len)
     ''
     """
@@ -57,45 +68,117 @@ def is_users_frame(filename: str) -> bool:
     return not filename.startswith("<frozen")
 
 
-def user_traceback(exc: BaseException) -> str:
+#: Turns a code file's name into the name tracebacks show (None: keep it).
+_namer: Callable[[str], str | None] | None = None
+_FRAME = re.compile(
+    r'^(?P<indent> *)File "(?P<file>[^"]+)", line (?P<line>\d+)(?P<rest>.*)$'
+)
+
+
+def set_filename_namer(
+    namer: Callable[[str], str | None] | None,
+) -> Callable[[str], str | None] | None:
+    """Make tracebacks name code files with ``namer`` (None: plain paths again).
+
+    ``namer(filename)`` returns the name to show (``Cell In[3]``) or None to keep the
+    ``File "..."`` form. Returns the namer it replaces.
+    """
+    global _namer  # one hook per process, set by the shell
+    previous, _namer = _namer, namer
+    return previous
+
+
+def name_frames(text: str) -> str:
+    r"""Rename the frames of ``text`` (a formatted traceback) that the namer knows.
+
+    A renamed frame without its source line (formatted in another process, where the
+    notebook's code is unknown) gets it from this process's line cache.
+
+    Examples
+    --------
+    >>> previous = set_filename_namer(lambda f: "Cell In[3]" if f == "/t/1.py" else None)
+    >>> print(name_frames('  File "/t/1.py", line 2, in run\nValueError: x'))
+      Cell In[3], line 2, in run
+    ValueError: x
+    >>> _ = set_filename_namer(previous)
+    """
+    namer = _namer
+    if namer is None or 'File "' not in text:
+        return text
+    lines = text.split("\n")
+    named: list[str] = []
+    for index, line in enumerate(lines):
+        found = _FRAME.match(line)
+        name = namer(found["file"]) if found else None
+        if found is None or name is None:
+            named.append(line)
+            continue
+        indent, number = found["indent"], int(found["line"])
+        named.append(f"{indent}{name}, line {number}{found['rest']}")
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        source = linecache.getline(found["file"], number).strip()
+        if source and not following.startswith(indent + "  "):
+            named.append(f"{indent}  {source}")
+    return "\n".join(named)
+
+
+def user_traceback(exc: BaseException, *, chain: bool = True) -> str:
     r"""Format ``exc`` with only the user's frames (none of nbflow's or the stdlib's).
 
     Without any user frame, this is just the exception's line, which for nbflow's
-    errors names the place and the fix.
+    errors names the place and the fix. With ``chain``, the exceptions it was raised
+    from (or while handling) are shown too, each with its user frames.
 
     Examples
     --------
     >>> user_traceback(ValueError("bad"))
     'ValueError: bad\n'
     """
-    frames = [
-        frame
-        for frame in traceback.extract_tb(exc.__traceback__)
-        if is_users_frame(frame.filename)
-    ]
-    last = "".join(traceback.format_exception_only(type(exc), exc))
-    if not frames:
-        return last
-    shown = "".join(traceback.StackSummary.from_list(frames).format())
-    return f"Traceback (most recent call last):\n{shown}{last}"
+    report = traceback.TracebackException(
+        type(exc), exc, exc.__traceback__, compact=True
+    )
+    if not chain:
+        report.__cause__ = report.__context__ = None
+    for part in _chained(report):
+        part.stack = traceback.StackSummary.from_list(
+            [frame for frame in part.stack if is_users_frame(frame.filename)]
+        )
+    return name_frames("".join(report.format()))
 
 
-def explain_failure(task: Any, exc: Exception) -> tuple[Exception, str]:
-    """Return the error to report for ``task``'s failure, and the traceback to show.
+def _chained(
+    report: traceback.TracebackException,
+) -> Iterator[traceback.TracebackException]:
+    """Yield ``report`` and every report it chains to (causes, contexts, groups)."""
+    todo = [report]
+    while todo:
+        part = todo.pop()
+        yield part
+        todo.extend(p for p in (part.__cause__, part.__context__) if p is not None)
+        todo.extend(getattr(part, "exceptions", None) or ())
 
-    An ``OSError`` on one of the task's outputs becomes an :class:`OutputWriteError`
-    naming the output's path; it and definition errors show only the user's frames.
-    Any other error is returned as it is, with its full traceback.
+
+def full_traceback(exc: BaseException) -> str:
+    """Format ``exc`` with every frame, nbflow's included (named like the user's)."""
+    return name_frames("".join(traceback.format_exception(exc)))
+
+
+def explain_failure(task: Any, exc: Exception) -> tuple[Exception, str, str]:
+    """Return the error to report for ``task``'s failure and its two tracebacks.
+
+    The tracebacks are the user's frames (what views show) and the full one. An
+    ``OSError`` on one of the task's outputs becomes an :class:`OutputWriteError`
+    naming the output's path.
     """
     if isinstance(exc, OSError):
         translated = output_write_error(task, exc)
         if translated is not None:
             translated.__cause__ = exc
             translated.__traceback__ = exc.__traceback__
-            return translated, user_traceback(translated)
-    if isinstance(exc, DefinitionError):
-        return exc, user_traceback(exc)
-    return exc, "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            shown = user_traceback(translated, chain=False)
+            return translated, shown, full_traceback(translated)
+    chain = not isinstance(exc, DefinitionError)
+    return exc, user_traceback(exc, chain=chain), full_traceback(exc)
 
 
 def output_write_error(task: Any, exc: OSError) -> OutputWriteError | None:

@@ -206,6 +206,21 @@ class ConfigError(DefinitionError):
         )
 
 
+class CaptureModeError(DefinitionError, ValueError):
+    """``capture_output`` names no capture mode."""
+
+    def __init__(self, got: str, modes: tuple[str, ...]) -> None:
+        super().__init__(got, modes)
+        self.got, self.modes = got, modes
+
+    def __str__(self) -> str:
+        return (
+            f"capture_output: unknown mode (got {self.got!r}). Expected one of "
+            f"{', '.join(self.modes)}. Fix: pass capture_output='tee' (or another "
+            "mode) to the run, or set it under [worker] in the config."
+        )
+
+
 class GraphError(NbflowError):
     """The dependency graph is malformed."""
 

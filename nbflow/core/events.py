@@ -257,6 +257,24 @@ class TaskStatusChanged(NamedTuple):
     traceback: str = ""
     #: For UPSTREAM_* statuses: the task whose failure caused it.
     cause: str = ""
+    #: When a run ends: the last lines the task printed or logged.
+    output: tuple[str, ...] = ()
+    #: When it failed: the traceback with every frame (``traceback`` has the user's).
+    full_traceback: str = ""
+
+
+class TaskOutput(NamedTuple):
+    """A running task printed or logged: the tail of its output so far.
+
+    Sent by the worker, not the scheduler, at most twice a second per task, and only
+    for tasks that write something. ``seq`` repeats that of the notification before
+    it: an output snapshot adds nothing the stream's order depends on.
+    """
+
+    seq: int
+    at: float
+    task_id: str
+    lines: tuple[str, ...]
 
 
 class TaskProgressed(NamedTuple):
@@ -312,6 +330,7 @@ Notification = (
     | TaskProgressed
     | TaskMessage
     | TaskTrackingUrl
+    | TaskOutput
     | RunStarted
     | RunFinished
 )

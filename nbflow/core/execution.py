@@ -4,14 +4,16 @@
 generator ``run()`` through its dynamic requirements, checks that every output exists
 afterwards ("output missing after run"), and returns an :class:`Outcome` of plain,
 picklable values. It never raises for the task's own errors: they become the outcome.
+What the task prints and logs meanwhile is captured (:mod:`nbflow.core.capture`) and
+returned as the outcome's ``output``.
 
 Tasks cross process boundaries as cloudpickle bytes (:func:`pack`), so classes defined in
 ``__main__`` (a notebook) travel by value. Dynamic requirements come back as
 :class:`TaskRef` (module, qualified name, serialized parameters) and are rebuilt in the
 worker's process from its own classes, never from copies made by unpickling.
 
-Imports: stdlib, nbflow.core.{errors, journal, structure, task, temporary};
-cloudpickle lazily.
+Imports: stdlib, nbflow.core.{capture, claim, diagnosis, errors, journal, structure,
+task, temporary}; cloudpickle lazily.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import types
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from nbflow.core.capture import capturing
 from nbflow.core.claim import claim_path, hold_claim, mark_completed
 from nbflow.core.diagnosis import explain_failure, generator_site
 from nbflow.core.errors import (
@@ -61,11 +64,16 @@ class Outcome(NamedTuple):
     task_id: str
     status: Literal["done", "failed", "suspended"]
     error: str = ""
+    #: The user's frames only (nbflow's and the stdlib's left out).
     traceback: str = ""
     exception: BaseException | None = None
     #: For "suspended": every requirement yielded by run(), complete or not.
     new_deps: tuple[TaskRef, ...] = ()
     elapsed: float = 0.0
+    #: The last lines the task printed or logged (see nbflow.core.capture).
+    output: tuple[str, ...] = ()
+    #: Every frame, nbflow's included.
+    full_traceback: str = ""
 
 
 def pack(task: Task) -> bytes:
@@ -100,16 +108,28 @@ def _importable(name: str) -> bool:
         return False
 
 
-def execute(task: Task | bytes, reporter: Any = None) -> Outcome:
+def execute(task: Task | bytes, reporter: Any = None, capture: str = "off") -> Outcome:
     """Run one task and return its outcome; never raises for the task's own errors.
 
     Outputs that already exist (a stale or forced rerun) stay at their paths until
     the new ones replace them; a failed, suspended or interrupted run puts them back,
     and a killed one is recovered by the next run (see :mod:`nbflow.core.journal`).
+    ``capture`` is the capture mode (tee, capture or off) for what the task writes;
+    a ``reporter`` also receives live snapshots of it (kind ``"output"``).
     """
     if isinstance(task, bytes):
         task = pickle.loads(task)  # noqa: S301  (bytes made by pack() in our own worker)
     assert isinstance(task, Task)  # noqa: S101  (narrowing for mypy)
+    live = functools.partial(reporter, task.task_id, "output") if reporter else None
+    with capturing(task.task_id, capture, live) as output:
+        outcome = _execute(task, reporter)
+    if output is None:
+        return outcome
+    lines = output.lines()
+    return outcome._replace(output=lines) if lines else outcome
+
+
+def _execute(task: Task, reporter: Any) -> Outcome:
     outputs = flatten(task.output())
     path = claim_path(task, outputs)
     if path is None:  # nothing to claim (no outputs on disk, or --no-lock)
@@ -210,7 +230,7 @@ def _check_outputs(task: Task, outputs: list[Any], rerun: Rerun | None) -> None:
 
 
 def _failure(task: Task, exc: Exception, elapsed: float) -> Outcome:
-    exc, trace = explain_failure(task, exc)  # the output's path, the user's frames
+    exc, trace, full = explain_failure(task, exc)  # the output's path, user's frames
     try:
         explanation = task.on_failure(exc)
     except Exception as hook_error:  # noqa: BLE001  (reported alongside the original)
@@ -225,6 +245,7 @@ def _failure(task: Task, exc: Exception, elapsed: float) -> Outcome:
         traceback=trace,
         exception=_picklable(exc),
         elapsed=elapsed,
+        full_traceback=full,
     )
 
 

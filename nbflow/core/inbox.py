@@ -8,6 +8,7 @@ executor threads, from the process bridge or from ``Worker.cancel()`` in any thr
 - a runtime report, already as the scheduler event it becomes
   (:class:`~nbflow.core.events.ProgressReported`, ``StatusMessageSet``,
   ``TrackingUrlSet``, ``ResourcesDecreased``), made by :func:`to_report`;
+- :class:`OutputReported`: a live snapshot of what a running task has printed;
 - :class:`CancelRequested`: stop starting tasks and stop the running ones.
 
 The worker dispatches on the message's type. Tasks in other processes report through a
@@ -15,7 +16,7 @@ The worker dispatches on the message's type. Tasks in other processes report thr
 inbox; the bridge also remembers which process runs which task (:meth:`ProcessBridge.pids`),
 so a process that dies can be named.
 
-Imports: stdlib, nbflow.core.{events, execution}.
+Imports: stdlib, nbflow.core.{capture, events, execution, executor}.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nbflow.core.capture import install_for_process
 from nbflow.core.events import (
     ProgressReported,
     ResourcesDecreased,
@@ -52,6 +54,15 @@ class RunReturned:
 
 
 @dataclass(frozen=True, slots=True)
+class OutputReported:
+    """A running task's captured output so far (its tail; see nbflow.core.capture)."""
+
+    task_id: str
+    lines: tuple[str, ...]
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class CancelRequested:
     """Someone asked the worker to stop starting tasks and stop the running ones."""
 
@@ -59,9 +70,9 @@ class CancelRequested:
 #: A running task's report, as the scheduler event it becomes.
 Report = ProgressReported | StatusMessageSet | TrackingUrlSet | ResourcesDecreased
 #: Everything the worker's loop receives.
-Message = RunReturned | CancelRequested | Report
+Message = RunReturned | CancelRequested | Report | OutputReported
 
-_REPORTS: dict[str, Callable[[str, Any, float], Report]] = {
+_REPORTS: dict[str, Callable[[str, Any, float], Report | OutputReported]] = {
     "progress": lambda task_id, value, at: ProgressReported(task_id, float(value), at),
     "status_message": lambda task_id, value, at: StatusMessageSet(
         task_id, str(value), at
@@ -70,6 +81,7 @@ _REPORTS: dict[str, Callable[[str, Any, float], Report]] = {
     "decrease_resources": lambda task_id, value, at: ResourcesDecreased(
         task_id, tuple(dict(value).items()), at
     ),
+    "output": lambda task_id, value, at: OutputReported(task_id, tuple(value), at),
 }
 
 
@@ -88,7 +100,7 @@ def returns_to(
     return deliver
 
 
-def to_report(task_id: str, kind: str, value: Any) -> Report:
+def to_report(task_id: str, kind: str, value: Any) -> Report | OutputReported:
     """Turn a task's runtime report (``Task._report(kind, value)``) into its event.
 
     Examples
@@ -97,6 +109,8 @@ def to_report(task_id: str, kind: str, value: Any) -> Report:
     50.0
     >>> type(to_report("A_1", "decrease_resources", {"gpu": 1})).__name__
     'ResourcesDecreased'
+    >>> to_report("A_1", "output", ["hello"]).lines
+    ('hello',)
     """
     return _REPORTS[kind](task_id, value, time.time())
 
@@ -104,11 +118,13 @@ def to_report(task_id: str, kind: str, value: Any) -> Report:
 class QueueReporter:
     """A picklable reporter for tasks in other processes: reports go on a queue."""
 
-    def __init__(self, queue: Any, pids: Any) -> None:
+    def __init__(self, queue: Any, pids: Any, capture: str = "off") -> None:
         #: A manager queue the bridge reads.
         self.queue = queue
         #: A manager dict: task id -> pid of the process running it.
         self.pids = pids
+        #: The capture mode for what the tasks print (see nbflow.core.capture).
+        self.capture = capture
 
     def __call__(self, task_id: str, kind: str, value: Any) -> None:
         """Send one runtime report (progress, status message, tracking URL, ...)."""
@@ -120,15 +136,22 @@ class QueueReporter:
 
 
 def execute_elsewhere(task_id: str, packed: bytes, reporter: QueueReporter) -> Outcome:
-    """Run a packed task in another process, first saying which process it is."""
+    """Run a packed task in another process, first saying which process it is.
+
+    Unless the reporter's capture mode is off, the process captures its tasks' output
+    from now on.
+    """
     reporter.running(task_id)
-    return execute(packed, reporter)
+    capture = reporter.capture
+    if capture != "off":
+        install_for_process()
+    return execute(packed, reporter, capture)
 
 
 class ProcessBridge:
     """Carry runtime reports from worker processes to the worker's inbox."""
 
-    def __init__(self, inbox: queue.Queue[Message]) -> None:
+    def __init__(self, inbox: queue.Queue[Message], capture: str = "off") -> None:
         from multiprocessing.managers import SyncManager  # noqa: PLC0415  (on use)
 
         self._manager = SyncManager()
@@ -136,7 +159,7 @@ class ProcessBridge:
         # stdout open (a pipe reader waits forever): it watches its parent instead
         self._manager.start(end_with_process, (os.getpid(),))
         self._queue = self._manager.Queue()
-        self.reporter = QueueReporter(self._queue, self._manager.dict())
+        self.reporter = QueueReporter(self._queue, self._manager.dict(), capture)
         self._thread = threading.Thread(
             target=self._pump, args=(inbox,), daemon=True, name="nbflow-process-bridge"
         )

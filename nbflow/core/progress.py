@@ -35,6 +35,7 @@ from nbflow.core.events import (
     Status,
     TaskAdded,
     TaskMessage,
+    TaskOutput,
     TaskProgressed,
     TaskStatusChanged,
     TaskTrackingUrl,
@@ -205,9 +206,14 @@ class TaskState:
     message: str = ""
     url: str = ""
     error: str = ""
+    #: The user's frames of the failure (nbflow's left out; see ``full_traceback``).
     traceback: str = ""
     #: For UPSTREAM_* statuses: the task whose failure caused it.
     cause: str = ""
+    #: The last lines it printed or logged (live while it runs, whole at its end).
+    output: tuple[str, ...] = ()
+    #: The failure's traceback with every frame, nbflow's included.
+    full_traceback: str = ""
 
     @property
     def label(self) -> str:
@@ -339,6 +345,10 @@ class RunProgress:
             record.error = notification.error
         if notification.traceback:
             record.traceback = notification.traceback
+        if notification.output:
+            record.output = notification.output
+        if notification.full_traceback:
+            record.full_traceback = notification.full_traceback
         record.cause = notification.cause
         self._changed.add(task_id)
         self._enter(task_id, record, notification.at)
@@ -348,7 +358,8 @@ class RunProgress:
         if record.status in RUNNING:
             self.running[task_id] = None
             record.started, record.ended, record.percentage = at, None, None
-            record.error = record.traceback = ""  # a retry starts afresh
+            record.error = record.traceback = record.full_traceback = ""  # afresh
+            record.output = ()
         elif record.started is not None and record.ended is None:
             record.ended = at
             if record.status is Status.DONE and record.percentage is not None:
@@ -369,6 +380,8 @@ class RunProgress:
             record.message = notification.message
         elif kind is TaskTrackingUrl:
             record.url = notification.url
+        elif kind is TaskOutput:
+            record.output = notification.lines
 
     def _count(self, record: TaskState, delta: int) -> None:
         self.counts[record.state] = self.counts.get(record.state, 0) + delta
@@ -433,7 +446,9 @@ class RunProgress:
             "elapsed": None if elapsed is None else format_seconds(elapsed),
             "error": record.error,
             "traceback": record.traceback,
+            "full_traceback": record.full_traceback,
             "cause": record.cause,
+            "output": list(record.output),
         }
 
     def counts_text(self) -> str:

@@ -13,6 +13,11 @@ most once per interval (10 a second by default), from one thread per run, and a 
 time in the run's own thread before the run ends, so a view's final frame is drawn
 before ``wait()`` returns.
 
+What tasks print and log is captured per task (``RunOptions.capture_output``, see
+:mod:`nbflow.core.capture`) into ``TaskState.output``. By default a run the caller
+waits for also writes it to the console (``nbflow run``, ``build()``), and a run in
+the background does not (the kernel: it would land in whichever cell runs).
+
 Threads: the run thread (or the caller's, inline) owns the worker. Notifications are
 applied to the progress model and passed to listeners in that thread, under
 :attr:`Run.lock`; views read the model under the same lock. ``subscribe``, ``watch``,
@@ -30,6 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbflow.core import config as _config
+from nbflow.core.capture import resolve_mode
 from nbflow.core.completeness import make_check
 from nbflow.core.events import RetryPolicy
 from nbflow.core.planning import forced_ids
@@ -74,12 +80,18 @@ class RunOptions:
     force: tuple[Task | str, ...] = ()
     settings: _config.Settings | None = None
     scheduler: Scheduler | None = None
+    #: What tasks print and log: "tee" (captured into ``TaskState.output`` and still
+    #: written to the console), "capture" (captured only), "off" (left alone), or
+    #: "auto": capture for a run in the background (the kernel), tee for one the
+    #: caller waits for (``nbflow run``, ``build()``). Config: [worker] capture_output.
+    capture_output: str | None = None
 
 
 def worker_options(settings: _config.Settings, **given: Any) -> WorkerOptions:
     """Return WorkerOptions from ``[core]``, ``[worker]``, ``[scheduler]``, ``[resources]``.
 
-    Keyword arguments that are not None win over the settings.
+    Keyword arguments that are not None win over the settings; ``background`` (a
+    run in its own thread) makes capture_output "auto" mean "capture", not "tee".
     """
     retry = RetryPolicy(
         retry_count=settings.get_int("scheduler", "retry_count", 999_999_999),
@@ -104,6 +116,10 @@ def worker_options(settings: _config.Settings, **given: Any) -> WorkerOptions:
         ),
         retry=retry,
         resources=_config.resources(settings),
+        capture_output=resolve_mode(
+            given.get("capture_output") or settings.get("worker", "capture_output"),
+            background=bool(given.get("background")),
+        ),
     )
 
 
@@ -184,6 +200,8 @@ def start_run(
             keep_alive=options.keep_alive,
             parallel_scheduling=options.parallel_scheduling,
             parallel_scheduling_processes=options.parallel_scheduling_processes,
+            capture_output=options.capture_output,
+            background=background,
         ),
         completeness=completeness,
         executor=None if executor is None or isinstance(executor, str) else executor,

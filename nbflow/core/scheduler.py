@@ -343,7 +343,7 @@ class Scheduler:
 
     # --- moves ----------------------------------------------------------------------
 
-    def _move(self, node: Node, move: Move, **details: str) -> None:
+    def _move(self, node: Node, move: Move, **details: Any) -> None:
         previous = node.status
         try:
             node.status = TRANSITIONS[previous, move]

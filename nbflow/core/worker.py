@@ -22,6 +22,13 @@ Threads: the loop owns the scheduler, the graph builder and ``_inflight``. Execu
 threads and the process bridge only put messages on ``_inbox`` (a thread-safe queue);
 they never touch the scheduler. Listeners are called from the loop's thread.
 
+Output: while a run goes on, what its tasks print and log is captured per task
+(:mod:`nbflow.core.capture`; ``WorkerOptions.capture_output``). Tasks in this process
+write through the dispatching streams the run keeps installed; a process executor's
+children capture their own and send the tail back. Live snapshots arrive as
+``OutputReported`` messages and are published as ``TaskOutput`` notifications; the
+final tail rides on the task's ``TaskStatusChanged`` to DONE or FAILED.
+
 Luigi's event handlers (``Task.event_handler``) for START, SUCCESS, FAILURE,
 PROCESS_FAILURE, TIMEOUT and PROCESSING_TIME run here, in the worker's process, whatever
 executor ran the task. PROGRESS handlers run where the task runs.
@@ -46,7 +53,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nbflow.core.capture import installed
 from nbflow.core.completeness import CompletenessCheck, ExistenceCheck
+from nbflow.core.diagnosis import name_frames
 from nbflow.core.errors import NbflowError, TaskFailedError
 from nbflow.core.events import (
     Action,
@@ -58,7 +67,9 @@ from nbflow.core.events import (
     RunTask,
     SchedulerEvent,
     TaskFailed,
+    TaskOutput,
     TasksDiscovered,
+    TaskStatusChanged,
     TaskSucceeded,
     Tick,
     WorkerStarted,
@@ -79,6 +90,7 @@ from nbflow.core.graph import Discovery, GraphBuilder
 from nbflow.core.inbox import (
     CancelRequested,
     Message,
+    OutputReported,
     ProcessBridge,
     Report,
     RunReturned,
@@ -126,6 +138,9 @@ class WorkerOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     resources: Mapping[str, int] = field(default_factory=dict)
     worker_id: str = ""
+    #: What tasks print and log: "tee" (captured and still written to the console),
+    #: "capture" (captured only) or "off" (see nbflow.core.capture).
+    capture_output: str = "tee"
 
 
 def _how_it_ended(executors: set[Executor | None], pid: int) -> str:
@@ -189,6 +204,8 @@ class Worker:
         self._stop_reason = "interrupted"
         #: identifies this worker's run on the event stream
         self.run_id = f"{self.id}:{next(_RUN_IDS)}"
+        #: seq of the last notification published (TaskOutput repeats it)
+        self._seq = 0
 
     # --- Luigi's worker API ---------------------------------------------------------
 
@@ -225,6 +242,10 @@ class Worker:
             threads) or given up on, and reported cancelled.
         """
         self.prepare()
+        with installed(self.options.capture_output):  # put back on any exit
+            return self._run()
+
+    def _run(self) -> bool:
         now = time.time()
         started = WorkerStarted(self.id, self.options.workers, at=now)
         began = RunBegan(self.run_id, tuple(self.roots), at=now)
@@ -343,16 +364,20 @@ class Worker:
                 running, ProcessDiedError(repr(running.task), got, own=own)
             )
 
-    def _receive(self, message: RunReturned | Report) -> None:
+    def _receive(self, message: RunReturned | Report | OutputReported) -> None:
         if isinstance(message, RunReturned):
             self._finish(message)
+        elif isinstance(message, OutputReported):
+            self._show_output(message)
         else:
             self._report(message)
 
     def _carry_out(self, actions: list[Action]) -> None:
         for action in actions:
             if isinstance(action, Notify):
-                self.stream.publish(action.notification)
+                notification = action.notification
+                self._seq = notification.seq
+                self.stream.publish(notification)
             elif not self._cancelled:
                 self._start(action)
 
@@ -384,7 +409,7 @@ class Worker:
         inbox, task_id = self._inbox, action.task_id
         if isinstance(executor, SyncExecutor):
             # no Future needed: run now, deliver through the inbox like any other run
-            outcome = execute(run_task, self._put_report)
+            outcome = execute(run_task, self._put_report, self.options.capture_output)
             inbox.put(RunReturned(task_id, token, outcome))
             return
         try:
@@ -398,8 +423,9 @@ class Worker:
         future.add_done_callback(returns_to(inbox, task_id, token))
 
     def _submit(self, executor: Executor, task_id: str, task: Task) -> Future[Outcome]:
+        capture = self.options.capture_output
         if is_in_process(executor):
-            return executor.submit(execute, task, self._put_report)
+            return executor.submit(execute, task, self._put_report, capture)
         reporter = self._process_bridge().reporter
         reporter.pids.pop(task_id, None)  # an earlier attempt's process is not this one
         return executor.submit(execute_elsewhere, task_id, pack(task), reporter)
@@ -421,11 +447,24 @@ class Worker:
             for member in members:
                 self.completeness.record(self.graph.tasks[member])
             task.trigger_event(Event.SUCCESS, task)
-            self._feed(*(TaskSucceeded(m, at=time.time()) for m in members))
+            now = time.time()
+            events = [TaskSucceeded(m, at=now) for m in members]
+            self._feed_ended(events, members, outcome)
         elif outcome.status == "failed":
+            if not is_in_process(running.executor):  # named here, where cells are
+                outcome = outcome._replace(
+                    traceback=name_frames(outcome.traceback),
+                    full_traceback=name_frames(outcome.full_traceback),
+                )
             error = outcome.exception or TaskFailedError(task.task_id, outcome.error)
             self._fail(
-                task, members, outcome.error, outcome.traceback, error, "failure"
+                task,
+                members,
+                outcome.error,
+                outcome.traceback,
+                error,
+                "failure",
+                outcome=outcome,
             )
         else:
             self._suspend(returned.task_id, outcome.new_deps)
@@ -470,12 +509,39 @@ class Worker:
         trace: str,
         exception: BaseException,
         kind: str,
+        *,
+        outcome: Outcome | None = None,
     ) -> None:
         self.run_succeeded = False
         if kind == "failure":
             task.trigger_event(Event.FAILURE, task, exception)
         now = time.time()
-        self._feed(*(TaskFailed(m, error, trace, at=now, kind=kind) for m in members))
+        events = [TaskFailed(m, error, trace, at=now, kind=kind) for m in members]
+        self._feed_ended(events, members, outcome)
+
+    def _feed_ended(
+        self,
+        events: list[TaskSucceeded] | list[TaskFailed],
+        members: tuple[str, ...],
+        outcome: Outcome | None,
+    ) -> None:
+        """Feed a run's end; its output and full traceback ride on the status changes."""
+        actions = self.scheduler.handle(*events)
+        if outcome is not None and (outcome.output or outcome.full_traceback):
+            extra = {"output": outcome.output, "full_traceback": outcome.full_traceback}
+            actions = [_with_details(action, members, extra) for action in actions]
+        self._carry_out(actions)
+
+    def _show_output(self, reported: OutputReported) -> None:
+        """Publish a running task's output so far (a live snapshot)."""
+        task_id = self._aliases.get(reported.task_id, reported.task_id)
+        running = self._inflight.get(task_id)
+        if running is None:  # it has ended: its final output comes with the end
+            return
+        for member in running.members:
+            self.stream.publish(
+                TaskOutput(self._seq, reported.at, member, reported.lines)
+            )
 
     def _suspend(self, task_id: str, refs: tuple[TaskRef, ...]) -> None:
         deps = [_rebuild(ref) for ref in refs]
@@ -591,7 +657,7 @@ class Worker:
 
     def _process_bridge(self) -> ProcessBridge:
         if self._bridge is None:
-            self._bridge = ProcessBridge(self._inbox)
+            self._bridge = ProcessBridge(self._inbox, self.options.capture_output)
         return self._bridge
 
 
@@ -608,6 +674,18 @@ def _fewer_collections(first_generation: int = 50_000) -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*thresholds)
+
+
+def _with_details(
+    action: Action, members: tuple[str, ...], details: dict[str, Any]
+) -> Action:
+    """Return ``action`` with ``details`` on the status change of one of ``members``."""
+    if not isinstance(action, Notify):
+        return action
+    notification = action.notification
+    if type(notification) is TaskStatusChanged and notification.task_id in members:
+        return Notify(notification._replace(**details))
+    return action
 
 
 def _batch_task(leader: Task, members: list[Task]) -> Task:
