@@ -3,7 +3,8 @@
 Only the extension hooks and the session accessor live here; each imports what it needs
 when it is called, so importing this package loads nothing of IPython.
 
-Imports: nbflow.kernel.magics and nbflow.kernel.session, lazily.
+Imports: nbflow.kernel.magics, nbflow.kernel.session and nbflow.kernel.tracebacks,
+lazily.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ def load_ipython_extension(ipython: Any) -> None:
     """
     from nbflow.kernel.magics import NbflowMagics  # noqa: PLC0415  (lazy: IPython)
     from nbflow.kernel.session import current_session  # noqa: PLC0415
+    from nbflow.kernel.tracebacks import install_cell_names  # noqa: PLC0415
 
     ipython.register_magics(NbflowMagics(ipython, current_session(ipython)))
+    install_cell_names(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
