@@ -57,6 +57,8 @@ class RunRecord:
         self.display = "text"
         #: set by the session: the executor the run's tasks run on (shut down at the end)
         self.executor: Any = None
+        #: set by the session: the outputs that show the run (a kernel.output.RunOutput)
+        self.output: Any = None
         #: set by the text view: where the notifications it prints are forwarded
         self.forward: queue.SimpleQueue[Notification] | None = None
         #: set by the text view: DONE changes are forwarded only for runs with at most

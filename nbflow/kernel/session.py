@@ -44,6 +44,7 @@ from nbflow.kernel.errors import (
 )
 from nbflow.kernel.graph import TaskGraph, discover_graph
 from nbflow.kernel.interrupt import InterruptibleThreadExecutor
+from nbflow.kernel.output import RunOutput, cell_token
 from nbflow.kernel.record import RunRecord
 
 if TYPE_CHECKING:
@@ -106,6 +107,16 @@ class Session:
         self.shell = shell
         #: every run started from this session, in order; run N is ``runs[N - 1]``
         self.runs: list[RunRecord] = []
+        self.bind(shell)
+
+    def bind(self, shell: Any) -> None:
+        """Use ``shell``; its displays of a run handle show the run's outputs."""
+        self.shell = shell
+        formatter = getattr(
+            getattr(shell, "display_formatter", None), "ipython_display_formatter", None
+        )
+        if formatter is not None:
+            formatter.for_type(Run, self.display_run)
 
     # --- finding and parsing tasks --------------------------------------------------
 
@@ -198,6 +209,9 @@ class Session:
         roots = [tasks] if isinstance(tasks, Task) else list(tasks)
         record, follower = self._start(roots, mode, options, follow=not background)
         if background:
+            record.output.watch()  # a failure or a cancel is announced at once
+            if record.display == "widgets":
+                record.output.show(record.run.view, token=cell_token(self.shell))
             return record.run
         result = self._wait(record, follower)
         if check and record.state == "failed":
@@ -231,6 +245,7 @@ class Session:
         def attach(run: Run) -> None:
             record = RunRecord(len(self.runs) + 1, run, roots)
             record.executor, record.display = executor, mode
+            record.output = RunOutput(record, background=not follow)
             run.subscribe(record, replay=False)  # the one listener of a text run
             follower = None
             if follow and mode == "text":
@@ -252,7 +267,7 @@ class Session:
     ) -> RunResult:
         run, stopping = record.run, False
         if record.display == "widgets":
-            _display.show_widget(run.view)
+            record.output.show(run.view, token=cell_token(self.shell))
         try:
             _poll(run, follower)
         except KeyboardInterrupt:
@@ -263,6 +278,8 @@ class Session:
                 stopping = True
         if follower is not None:
             follower.finish(run.result)
+        if run.done():  # its view shows the last state (the run's end did it, normally)
+            record.output.finish()
         if (
             record.state == "cancelled"
             or stopping
@@ -333,6 +350,9 @@ class Session:
         return display
 
     def _attach_view(self, record: RunRecord, *, show: bool) -> None:
+        if show and record.run.done():  # its last state, readable without a kernel
+            record.output.show(token=cell_token(self.shell))
+            return
         classes = _display.widget_classes()
         if classes is None:  # nbflow.widgets went missing: fall back to text
             record.display = "text"
@@ -340,7 +360,24 @@ class Session:
         view = classes[0](record.run)
         record.run.view = view
         if show:
-            _display.show_widget(view)
+            record.output.show(view, token=cell_token(self.shell))
+
+    def display_run(self, run: Run) -> None:
+        """Show a run handle (IPython's display of a ``Run``): its outputs, kept live.
+
+        A run this session shows already in the running cell is not shown twice.
+        """
+        record = next((r for r in self.runs if r.run is run), None)
+        if record is None:  # not started here: its own representation
+            from IPython.display import display  # noqa: PLC0415
+
+            display(run._repr_mimebundle_(), raw=True)  # type: ignore[no-untyped-call]
+            return
+        token = cell_token(self.shell)
+        if token and record.output.shown_in == token:
+            return
+        widget = run.view if record.display == "widgets" else None
+        record.output.show(widget, token=token)
 
 
 def completeness_mode(settings: _config.Settings) -> str:
@@ -408,5 +445,5 @@ def current_session(shell: Any = None) -> Session:
     if _SESSION is None:
         _SESSION = Session(shell)
     elif shell is not None and _SESSION.shell is not shell:
-        _SESSION.shell = shell
+        _SESSION.bind(shell)
     return _SESSION

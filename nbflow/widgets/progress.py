@@ -217,11 +217,8 @@ def _failure_html(task_id: str, record: TaskState) -> str:
 
 
 def output_tail(record: TaskState, limit: int = OUTPUT_TAIL) -> list[str]:
-    """Return the last ``limit`` lines a task wrote (stdout, stderr, log records).
-
-    Reads the state's captured ``output`` where the run model keeps it (else none).
-    """
+    """Return the last ``limit`` lines a task wrote (stdout, stderr, log records)."""
     lines: list[str] = []
-    for chunk in getattr(record, "output", ()) or ():
+    for chunk in record.output:
         lines.extend(str(chunk).rstrip("\n").splitlines() or [""])
     return lines[-limit:] if limit > 0 else []

@@ -12,6 +12,8 @@ from nbflow.kernel.magics import NbflowMagics
 
 pytestmark = pytest.mark.kernel
 
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
 TASKS = """
 class Clean(nbflow.Task):
     day = nbflow.IntParameter(default=1)
@@ -379,9 +381,13 @@ def test_attach_unknown_run_is_one_line(shell, capsys) -> None:
     assert "no run number 3 in this kernel" in one_error_line(capsys)
 
 
-def test_widgets_mode_shows_a_run_view(shell, monkeypatch, capsys) -> None:
+def test_widgets_mode_shows_a_run_view_then_its_last_state(
+    shell, monkeypatch, capsys
+) -> None:
     pytest.importorskip("ipywidgets")
     widgets = pytest.importorskip("nbflow.widgets")
+    from nbflow.kernel.session import current_session
+
     monkeypatch.setenv("NBFLOW_DISPLAY", "widgets")
     shell.run_cell(TASKS)
 
@@ -390,13 +396,14 @@ def test_widgets_mode_shows_a_run_view(shell, monkeypatch, capsys) -> None:
 
     assert isinstance(handle.view, widgets.RunView)
     assert "started in the background" not in capsys.readouterr().out
-    first = handle.view
+    output = current_session().runs[0].output
+    assert len(output.display_ids) == 1  # shown once, not again as the cell's result
+    assert WIDGET_MIME not in output.final
+    assert "succeeded: 2 tasks: 2 done" in output.final["text/plain"]
 
-    shell.run_cell("%nbflow attach 1")  # a new view of the same run, replayed
-    shell.run_cell("%nbflow run Clean --day 9 --text")
+    shell.run_cell("%nbflow attach 1")  # a finished run: its last state
 
-    assert isinstance(handle.view, widgets.RunView)
-    assert handle.view is not first
-    assert "===== nbflow Execution Summary =====" in capsys.readouterr().out
-    for view in (first, handle.view):
-        view.close()
+    out = capsys.readouterr().out
+    assert "nbflow run 1 (Report(day=1)): succeeded" in out
+    assert len(output.display_ids) == 2
+    handle.view.close()

@@ -1,0 +1,221 @@
+"""A run's last state as static HTML and text: what a saved notebook keeps of a run.
+
+A live run view is a widget, and a widget needs its kernel: reopened without one (after
+a restart, on nbviewer or GitHub, in nbconvert's HTML, in papermill's output notebook)
+it shows "model not found". So when a run ends, the kernel replaces the view's output
+with :func:`snapshot_bundle`: ``text/html`` that needs nothing but a browser (the final
+graph as inline SVG, the summary line, the states present with their colours, and each
+failed task's error, traceback and output tail in collapsed sections) and
+``text/plain`` with the summary and the failures.
+
+Taking a snapshot has two steps so the run is never kept waiting for ``dot``:
+:func:`take_snapshot` copies what is needed from the run's
+:class:`~nbflow.core.progress.RunProgress` (under the run's lock), and
+:func:`snapshot_bundle` lays the graph out and renders it (outside the lock).
+
+The HTML follows JupyterLab's theme variables, with fallbacks for pages without them,
+so it reads in light and dark themes; every value that came from a task is escaped.
+
+Imports: stdlib, nbflow.core.{dot, progress}, nbflow.widgets.{layout, progress}.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from nbflow.core.dot import COLOURS, DotNode
+from nbflow.core.progress import FAILED_STATES, STATE_WORDS, format_seconds, last_line
+from nbflow.widgets.layout import GROUP_ABOVE, lay_out
+from nbflow.widgets.progress import failures_html, percent_done
+
+if TYPE_CHECKING:
+    from nbflow.core.progress import RunProgress
+
+#: Failed tasks listed in the text form; the rest are counted.
+TEXT_FAILURES = 10
+#: The snapshot's look, scoped to it; colours from the theme, with fallbacks.
+SNAPSHOT_CSS = """
+.nbflow-snapshot { font-family: var(--jp-ui-font-family, system-ui, sans-serif);
+  font-size: var(--jp-ui-font-size1, 13px); color: var(--jp-ui-font-color1, #1f1f1f);
+  border: 1px solid var(--jp-border-color2, #d0d0d0); border-radius: 4px;
+  padding: 6px 10px; margin: 2px 0; max-width: 100%; box-sizing: border-box; }
+.nbflow-snapshot .nbflow-snapshot-head { display: flex; gap: 8px; align-items: baseline;
+  flex-wrap: wrap; }
+.nbflow-snapshot .nbflow-outcome { padding: 0 6px; border-radius: 3px; color: #111;
+  font-weight: 600; }
+.nbflow-snapshot .nbflow-outcome-succeeded { background: #81c784; }
+.nbflow-snapshot .nbflow-outcome-failed { background: #e57373; }
+.nbflow-snapshot .nbflow-outcome-cancelled { background: #ce93d8; }
+.nbflow-snapshot .nbflow-outcome-running { background: #64b5f6; }
+.nbflow-snapshot .nbflow-legend { display: flex; flex-wrap: wrap; gap: 4px 12px;
+  margin: 4px 0; color: var(--jp-ui-font-color1, #1f1f1f); }
+.nbflow-snapshot .nbflow-swatch { display: inline-block; width: 10px; height: 10px;
+  border: 1px solid var(--jp-border-color1, #777); border-radius: 2px;
+  margin-right: 4px; vertical-align: baseline; }
+.nbflow-snapshot .nbflow-snapshot-graph { overflow: auto; margin: 4px 0;
+  max-height: 520px; }
+.nbflow-snapshot .nbflow-snapshot-graph svg { display: block; }
+.nbflow-snapshot svg g.graph > polygon { fill: transparent; stroke: none; }
+.nbflow-snapshot svg g.edge path { stroke: var(--jp-ui-font-color2, #555); }
+.nbflow-snapshot svg g.edge polygon { fill: var(--jp-ui-font-color2, #555);
+  stroke: var(--jp-ui-font-color2, #555); }
+.nbflow-snapshot svg g.node text { fill: #111; }
+.nbflow-snapshot .nbflow-failure { border-left: 3px solid #e57373; padding: 2px 8px;
+  margin: 6px 0; }
+.nbflow-snapshot .nbflow-failure code, .nbflow-snapshot pre {
+  color: var(--jp-content-font-color1, #1f1f1f);
+  background: var(--jp-layout-color2, #f3f3f3); }
+.nbflow-snapshot pre { padding: 4px 6px; max-height: 320px; overflow: auto;
+  white-space: pre-wrap; margin: 2px 0; font-size: var(--jp-code-font-size, 12px); }
+.nbflow-snapshot .nbflow-params th { text-align: left; font-weight: normal;
+  color: var(--jp-ui-font-color2, #555); padding-right: 8px; }
+.nbflow-snapshot summary { cursor: pointer; color: var(--jp-ui-font-color1, #1f1f1f); }
+"""
+_VIEWBOX = re.compile(r'viewBox="[\d.\-]+ [\d.\-]+ ([\d.]+) ([\d.]+)"')
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a run's static view shows, copied out of its progress model."""
+
+    title: str
+    #: running, succeeded, failed or cancelled
+    outcome: str
+    #: the model's summary line (outcome, counts in words, wall time)
+    summary: str
+    #: ``2018/2021 done (99%) · 3 failed · 4.2 s``
+    overall: str
+    #: drawn state -> number of tasks, for the states present, in summary order
+    counts: tuple[tuple[str, int], ...]
+    nodes: tuple[DotNode, ...]
+    families: tuple[tuple[str, str], ...]
+    #: the failure panel, already escaped
+    failures_html: str
+    #: ``failed Clean(day=1): ValueError: boom``, the first few
+    failure_lines: tuple[str, ...]
+    failed: int
+
+
+def take_snapshot(progress: RunProgress, title: str) -> Snapshot:
+    """Copy what the static view shows from ``progress`` (hold the run's lock)."""
+    total, done = progress.total, progress.done
+    failed = sum(progress.counts.get(state, 0) for state in FAILED_STATES)
+    overall = f"{done}/{total} done ({percent_done(done, total)}%)"
+    if failed:
+        overall += f" · {failed} failed"
+    if progress.started is not None:
+        overall += f" · {format_seconds(progress.wall())}"
+    counts = tuple(
+        (state, progress.counts[state])
+        for state in STATE_WORDS
+        if progress.counts.get(state)
+    )
+    failure_lines = tuple(
+        f"  {STATE_WORDS.get(record.state, record.state)} {record.label}: "
+        f"{last_line(record.error, record.state.lower())}"
+        for record in (
+            progress.tasks[task_id] for task_id in list(progress.failed)[:TEXT_FAILURES]
+        )
+    )
+    return Snapshot(
+        title=title,
+        outcome=progress.outcome,
+        summary=progress.summary_line(),
+        overall=overall,
+        counts=counts,
+        nodes=tuple(
+            DotNode(task_id, record.label, record.state, record.deps)
+            for task_id, record in progress.tasks.items()
+        ),
+        families=tuple(
+            (task_id, record.family) for task_id, record in progress.tasks.items()
+        ),
+        failures_html=failures_html(progress),
+        failure_lines=failure_lines,
+        failed=len(progress.failed),
+    )
+
+
+def snapshot_text(snapshot: Snapshot) -> str:
+    """Return the run's last state as plain text: title, summary, first failures.
+
+    Examples
+    --------
+    >>> from nbflow.core.progress import RunProgress
+    >>> print(snapshot_text(take_snapshot(RunProgress(), "nbflow run 1 (A())")))
+    nbflow run 1 (A()): running
+    running: 0 tasks: none
+    """
+    lines = [f"{snapshot.title}: {snapshot.outcome}", snapshot.summary]
+    lines.extend(snapshot.failure_lines)
+    if snapshot.failed > len(snapshot.failure_lines):
+        lines.append(f"  … and {snapshot.failed - len(snapshot.failure_lines)} more")
+    return "\n".join(lines)
+
+
+def snapshot_html(snapshot: Snapshot, *, group_above: int = GROUP_ABOVE) -> str:
+    """Return the run's last state as self-contained, escaped HTML (lays it out)."""
+    outcome = _escape(snapshot.outcome)
+    parts = [
+        (
+            '<div class="nbflow-snapshot" '
+            'style="color: var(--jp-ui-font-color1, #1f1f1f)">'
+        ),
+        f"<style>{SNAPSHOT_CSS}</style>",
+        '<div class="nbflow-snapshot-head">',
+        f"<b>{_escape(snapshot.title)}</b>",
+        f'<span class="nbflow-outcome nbflow-outcome-{outcome}">{outcome}</span>',
+        f'<span class="nbflow-overall-text">{_escape(snapshot.overall)}</span>',
+        "</div>",
+        f'<div class="nbflow-summary">{_escape(snapshot.summary)}</div>',
+        _legend_html(snapshot.counts),
+    ]
+    if snapshot.nodes:
+        parts.append(
+            f'<div class="nbflow-snapshot-graph">{_graph_svg(snapshot, group_above)}'
+            "</div>"
+        )
+    parts.extend((snapshot.failures_html, "</div>"))
+    return "".join(parts)
+
+
+def snapshot_bundle(
+    snapshot: Snapshot, *, group_above: int = GROUP_ABOVE
+) -> dict[str, str]:
+    """Return the static output of a run: ``text/html`` and ``text/plain``."""
+    return {
+        "text/html": snapshot_html(snapshot, group_above=group_above),
+        "text/plain": snapshot_text(snapshot),
+    }
+
+
+def _legend_html(counts: tuple[tuple[str, int], ...]) -> str:
+    items = "".join(
+        f'<span class="nbflow-legend-item" data-state="{_escape(state)}">'
+        f'<span class="nbflow-swatch {_escape(state)}" '
+        f'style="background: {COLOURS.get(state, COLOURS["PENDING"])}"></span>'
+        f"{_escape(STATE_WORDS.get(state, state))} ({count})</span>"
+        for state, count in counts
+    )
+    return f'<div class="nbflow-legend">{items}</div>'
+
+
+def _graph_svg(snapshot: Snapshot, group_above: int) -> str:
+    """Lay the final graph out; give an SVG without a size its natural width."""
+    layout = lay_out(
+        list(snapshot.nodes), families=dict(snapshot.families), group_above=group_above
+    )
+    svg = layout.svg
+    head = svg[: svg.find(">") + 1]
+    found = _VIEWBOX.search(head)
+    if found is not None and " width=" not in head:
+        width, height = found.groups()
+        svg = svg.replace("<svg ", f'<svg width="{width}" height="{height}" ', 1)
+    return svg
+
+
+def _escape(text: object) -> str:
+    return html.escape(str(text), quote=True)
