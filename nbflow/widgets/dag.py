@@ -171,12 +171,12 @@ class DagWidget(anywidget.AnyWidget):
         kwargs.setdefault("words", dict(STATE_WORDS))
         super().__init__(**kwargs)
 
-    def _task_detail(self, detail: dict[str, Any], record: object) -> dict[str, Any]:
-        """Add the words of the state, the output's tail and the full traceback."""
+    def _task_detail(self, detail: dict[str, Any]) -> dict[str, Any]:
+        """Add the state in words; keep the tail of the output as one text."""
         if detail:
             detail["state_words"] = self.words.get(detail["state"], detail["state"])
-            detail["output"] = output_tail(getattr(record, "output", ()))
-            detail["full_traceback"] = getattr(record, "full_traceback", "")
+            detail["output"] = output_tail(detail.get("output") or ())
+            detail.setdefault("full_traceback", "")
         return detail
 
 
@@ -228,6 +228,7 @@ class GraphView(DagWidget):
         self._group_of = {
             task_id: node_id
             for node_id, members in grouped.items()
+            if len(members) > 1
             for task_id in members
         }
         self.engine = layout.engine
@@ -248,7 +249,7 @@ class GraphView(DagWidget):
             }
             if node.task_id in self._group_of:
                 detail["group"] = self._group_of[node.task_id]
-            self.detail = self._task_detail(detail, node)
+            self.detail = self._task_detail(detail)
         else:
             self.detail = {}
 
@@ -431,10 +432,10 @@ class RunView(DagWidget):
             return group_detail(picked, members, state_of)
         task_id = members[0]
         detail = self._progress.detail(task_id)
-        node_id = self._layout.node_of.get(task_id) if self._layout else None
-        if node_id in self._shares:
+        node_id = self._layout.node_of.get(task_id, "") if self._layout else ""
+        if len(self._members.get(node_id, ())) > 1:
             detail["group"] = node_id
-        return self._task_detail(detail, tasks.get(task_id))
+        return self._task_detail(detail)
 
     # --- text -------------------------------------------------------------------------
 

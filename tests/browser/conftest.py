@@ -39,8 +39,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+#: The checkout under test.
+REPOSITORY = Path(__file__).resolve().parents[2]
 #: Screenshots and logs a person can look at (git-ignored).
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = REPOSITORY / "test-artifacts"
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,10 @@ def _serve(
         *app_options,
     ]  # fmt: skip
     env = {key: value for key, value in os.environ.items() if key != "NBFLOW_DISPLAY"}
+    # the kernels import nbflow from this checkout, however nbflow is installed
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPOSITORY), os.environ.get("PYTHONPATH", "")])
+    )
     with server.log.open("wb") as log:
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env

@@ -484,3 +484,28 @@ def test_group_detail_lists_at_most_the_cap(views: list[RunView]) -> None:
 
     assert detail["counts"] == {"PENDING": 5000}
     assert len(detail["notable"]) == 200
+
+
+class ChattyWidgetStep(nbflow.Task):
+    """Prints more lines than a detail panel shows."""
+
+    def complete(self) -> bool:
+        return False
+
+    def run(self) -> None:
+        for number in range(80):
+            print(f"chatty line {number}")  # noqa: T201  (the output under test)
+
+
+def test_run_view_detail_shows_the_tail_of_the_task_output(
+    views: list[RunView],
+) -> None:
+    run = nbflow.build([ChattyWidgetStep()], wait=False)
+    view = RunView(run)
+    views.append(view)
+    run.wait(timeout=30)
+
+    view.selected = ChattyWidgetStep().task_id
+
+    lines = view.detail["output"].splitlines()
+    assert lines == [f"chatty line {number}" for number in range(30, 80)]
