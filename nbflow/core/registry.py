@@ -16,7 +16,7 @@ Imports: nbflow.core.errors.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from nbflow.core.errors import AmbiguousTaskError, UnknownTaskError
 
@@ -102,6 +102,30 @@ class TaskRegistry:
         """Forget every class and namespace (for tests)."""
         self._by_family.clear()
         self._namespaces.clear()
+
+    def snapshot(self) -> RegistrySnapshot:
+        """Return what is registered now, for :meth:`restore` (tests use the pair)."""
+        return RegistrySnapshot(
+            {family: dict(classes) for family, classes in self._by_family.items()},
+            dict(self._namespaces),
+        )
+
+    def restore(self, snapshot: RegistrySnapshot) -> None:
+        """Make the registry what it was at ``snapshot``: later classes are forgotten."""
+        self._by_family = {family: dict(c) for family, c in snapshot.by_family.items()}
+        self._namespaces = dict(snapshot.namespaces)
+
+    def clear_instance_caches(self) -> None:
+        """Forget every cached task instance, so equal parameters build a new one."""
+        for cls in self.classes():
+            cls.__dict__["_instance_cache"].clear()
+
+
+class RegistrySnapshot(NamedTuple):
+    """The registry's contents at one moment (see :meth:`TaskRegistry.snapshot`)."""
+
+    by_family: dict[str, dict[tuple[str, str], type[Task]]]
+    namespaces: dict[str, str | None]
 
 
 #: The process-wide registry every Task subclass joins when it is defined.

@@ -1,0 +1,550 @@
+"""Luigi's own test suite as nbflow's compatibility bar.
+
+Downloads Luigi 3.8.1's source distribution from PyPI (it ships ``test/``; nothing of
+Luigi's is committed here), runs a chosen list of its user-facing test files twice --
+under real Luigi, and with ``luigi`` and its submodules resolving to nbflow -- and prints
+per file: tests collected, passed under Luigi, passed under nbflow, then the failing
+tests grouped by cause.
+
+Counting (the issue's bar: >= 90 % of the public-API tests that pass under Luigi):
+
+- **public**: passes under Luigi and uses only Luigi's public API. These are counted.
+- **internals**: the test's source reaches into luigid's internals (the central
+  scheduler, its RPC, the worker's private methods; see ``INTERNALS`` in
+  ``luigi_suite_support/plugin.py``). Reported separately, not counted.
+- **range**: ``luigi.tools.range`` tests, counted with the recurring-runs work.
+- **deliberate**: tests of behaviour nbflow changes on purpose (``DELIBERATE`` below,
+  each with the reason and README's name for it). Listed, not counted.
+
+Luigi's ``test/conftest.py`` and ``test/helpers.py`` reach into Luigi's private
+attributes; the nbflow run replaces them with ``luigi_suite_support/conftest.py`` and
+``helpers.py`` (same names and meanings, written against nbflow's API). The test files
+themselves run unchanged.
+
+Usage::
+
+    python benchmarks/luigi_suite.py                   # every file, both runs (~3-5 min)
+    python benchmarks/luigi_suite.py -k util_test -k mock_test   # files whose name has these
+    python benchmarks/luigi_suite.py --json results.json --causes 40
+    python benchmarks/luigi_suite.py --show-failures   # also list every failing public test
+
+The download, the two ``pip install --target`` trees and the results of the Luigi side
+(which do not change) are cached in ``~/.cache/nbflow/luigi-suite`` (``--cache DIR`` to
+move it; ``--fresh-luigi`` runs Luigi's side again).
+
+Imports: stdlib only; Luigi and nbflow run in pytest subprocesses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SUPPORT = HERE / "luigi_suite_support"
+LUIGI_VERSION = "3.8.1"
+#: What the test files need besides Luigi (the ``mock`` backport, psutil).
+TEST_REQUIREMENTS = ("mock", "psutil")
+
+#: Luigi's user-facing test files: tasks, parameters, targets, date intervals,
+#: util/decorators, mock, ranges, config, command line, events, execution summary,
+#: worker behaviour.
+FILES = (
+    "auto_namespace_test",
+    "choice_parameter_test.py",
+    "clone_test.py",
+    "cmdline_test.py",
+    "config_env_test.py",
+    "config_toml_test.py",
+    "customized_run_test.py",
+    "date_interval_test.py",
+    "date_parameter_test.py",
+    "decorator_test.py",
+    "dict_parameter_test.py",
+    "dynamic_import_test.py",
+    "event_callbacks_test.py",
+    "execution_summary_test.py",
+    "factorial_test.py",
+    "fib_test.py",
+    "helpers_test.py",
+    "instance_test.py",
+    "instance_wrap_test.py",
+    "interface_test.py",
+    "list_parameter_test.py",
+    "local_target_test.py",
+    "lock_test.py",
+    "mock_test.py",
+    "most_common_test.py",
+    "notifications_test.py",
+    "numerical_parameter_test.py",
+    "optional_parameter_test.py",
+    "parameter_test.py",
+    "priority_test.py",
+    "range_test.py",
+    "recursion_test.py",
+    "retcodes_test.py",
+    "set_task_name_test.py",
+    "subtask_test.py",
+    "target_test.py",
+    "task_bulk_complete_test.py",
+    "task_forwarded_attributes_test.py",
+    "task_progress_percentage_test.py",
+    "task_register_test.py",
+    "task_running_resources_test.py",
+    "task_serialize_test.py",
+    "task_status_message_test.py",
+    "task_test.py",
+    "util_previous_test.py",
+    "util_test.py",
+    "visible_parameters_test.py",
+    "worker_external_task_test.py",
+    "worker_task_test.py",
+    "worker_test.py",
+    "wrap_test.py",
+)
+#: Files counted with the recurring-runs work (luigi.tools.range).
+RANGE_FILES = ("range_test.py",)
+
+#: Tests of behaviour nbflow changes on purpose: (regex on the test id, reason).
+#: Each reason names the README's entry in "Deliberate differences from Luigi".
+DELIBERATE: tuple[tuple[str, str], ...] = ()
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- preparing the two environments ---------------------------------------------------
+
+
+def pip(*args: str) -> None:
+    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"error: {' '.join(command)} failed:\n{result.stderr.strip()}")
+
+
+def prepare(cache: Path) -> tuple[Path, Path, Path]:
+    """Return (Luigi's test dir, Luigi's site dir, nbflow's site dir), fetching as needed."""
+    cache.mkdir(parents=True, exist_ok=True)
+    source = cache / f"luigi-{LUIGI_VERSION}"
+    if not (source / "test").is_dir():
+        log(f"downloading Luigi {LUIGI_VERSION}'s source distribution from PyPI ...")
+        pip(
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "-d",
+            str(cache),
+            f"luigi=={LUIGI_VERSION}",
+        )
+        archive = cache / f"luigi-{LUIGI_VERSION}.tar.gz"
+        partial = cache / "extracting"
+        shutil.rmtree(partial, ignore_errors=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(partial, filter="data")
+        os.replace(partial / f"luigi-{LUIGI_VERSION}", source)
+        shutil.rmtree(partial, ignore_errors=True)
+    sites = []
+    for name, packages in (
+        ("site-luigi", (f"luigi=={LUIGI_VERSION}", *TEST_REQUIREMENTS)),
+        ("site-nbflow", TEST_REQUIREMENTS),
+    ):
+        site = cache / name
+        if not (site / ".complete").exists():
+            log(f"installing {' '.join(packages)} into {site} ...")
+            shutil.rmtree(site, ignore_errors=True)
+            pip("install", "--target", str(site), *packages)
+            (site / ".complete").write_text("")
+        shutil.copy(SUPPORT / "plugin.py", site / "nbflow_suite_plugin.py")
+        sites.append(site)
+    alias = sites[1] / "luigi"
+    alias.mkdir(exist_ok=True)
+    shutil.copy(SUPPORT / "alias.py", alias / "__init__.py")
+    return source / "test", sites[0], sites[1]
+
+
+def run_dir(cache: Path, library: str, tests: Path) -> Path:
+    """A fresh copy of Luigi's test/ to run in (tests write files under test/)."""
+    root = cache / f"run-{library}"
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(tests, root / "test")
+    if library == "nbflow":
+        for name in ("conftest.py", "helpers.py"):
+            shutil.copy(SUPPORT / name, root / "test" / name)
+    return root
+
+
+# -- running ---------------------------------------------------------------------------
+
+
+def run_file(
+    library: str, root: Path, site: Path, name: str, timeout: float, test_timeout: float
+) -> dict:
+    results = root / f"results-{name.replace('/', '_')}.jsonl"
+    results.unlink(missing_ok=True)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("LUIGI_", "NBFLOW_", "PYTEST_", "COV_"))
+    }
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(site), str(root / "test")]),
+        NBFLOW_SUITE_RESULTS=str(results),
+        NBFLOW_SUITE_TEST_TIMEOUT=str(test_timeout),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    command = [
+        sys.executable, "-m", "pytest", f"test/{name}", "-p", "nbflow_suite_plugin",
+        "-p", "no:cacheprovider", "-q", "--no-header", "-o", "addopts=",
+        "--rootdir", str(root), "-W", "ignore::DeprecationWarning",
+    ]  # fmt: skip
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    timed_out = False
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        timed_out = True
+    return {
+        "library": library,
+        "file": name,
+        "seconds": time.perf_counter() - started,
+        "timed_out": timed_out,
+        "returncode": process.returncode,
+        "tail": output.strip().splitlines()[-15:],
+        "records": read_records(results),
+    }
+
+
+def read_records(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [
+        json.loads(line)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line
+    ]
+
+
+RANK = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
+
+
+def outcomes(run: dict) -> tuple[dict[str, dict], list[str]]:
+    """Per test id: {"outcome", "cause", "internals"}; and the file's collection errors."""
+    tests: dict[str, dict] = {}
+    collect_errors = []
+    for record in run["records"]:
+        if "collect_error" in record:
+            collect_errors.append(record["cause"])
+            continue
+        test = tests.setdefault(
+            record["nodeid"], {"outcome": None, "cause": "", "internals": []}
+        )
+        if record.get("collected"):
+            test["internals"] = record["internals"]
+            continue
+        if test["outcome"] is None or RANK[record["outcome"]] > RANK[test["outcome"]]:
+            test["outcome"], test["cause"] = record["outcome"], record["cause"]
+    if run["timed_out"]:
+        for test in tests.values():
+            if test["outcome"] is None:
+                test["outcome"], test["cause"] = "error", "the file's run timed out"
+    return tests, collect_errors
+
+
+def pytest_failure(tail: list[str]) -> str:
+    """The error line of a pytest run that wrote no results (a broken conftest, say)."""
+    for line in reversed(tail):
+        if re.match(r"^E?\s*\w+(Error|Exception)\b", line.strip()):
+            return line.strip().removeprefix("E").strip()
+    return tail[-1] if tail else "pytest wrote no results"
+
+
+def normalise(cause: str) -> str:
+    cause = re.sub(r"0x[0-9a-f]+", "0x…", cause)
+    cause = re.sub(r"/tmp/\S+", "/tmp/…", cause)
+    return cause[:160]
+
+
+def category(name: str, test_id: str, internals: list[str]) -> str:
+    if name in RANGE_FILES:
+        return "range"
+    for pattern, _reason in DELIBERATE:
+        if re.search(pattern, test_id):
+            return "deliberate"
+    return "internals" if internals else "public"
+
+
+# -- reporting ------------------------------------------------------------------------
+
+
+def compare(luigi_runs: dict[str, dict], nbflow_runs: dict[str, dict]) -> list[dict]:
+    rows = []
+    for name, luigi_run in luigi_runs.items():
+        under_luigi, luigi_errors = outcomes(luigi_run)
+        under_nbflow, nbflow_errors = (
+            outcomes(nbflow_runs[name]) if name in nbflow_runs else ({}, [])
+        )
+        missing_cause = nbflow_errors[0] if nbflow_errors else "not run under nbflow"
+        if name in nbflow_runs and not nbflow_runs[name]["records"]:
+            missing_cause = pytest_failure(nbflow_runs[name]["tail"])
+        if name in nbflow_runs and nbflow_runs[name]["timed_out"]:
+            missing_cause = "the file's run timed out"
+        for test_id, luigi_test in under_luigi.items():
+            nbflow_test = under_nbflow.get(
+                test_id, {"outcome": "error", "cause": missing_cause}
+            )
+            rows.append(
+                {
+                    "file": name,
+                    "test": test_id,
+                    "category": category(name, test_id, luigi_test["internals"]),
+                    "internals": luigi_test["internals"],
+                    "luigi": luigi_test["outcome"] or "error",
+                    "luigi_cause": luigi_test["cause"],
+                    "nbflow": nbflow_test["outcome"] or "error",
+                    "nbflow_cause": nbflow_test["cause"] or "",
+                }
+            )
+        if not under_luigi and luigi_errors:
+            log(f"warning: {name} does not even collect under Luigi: {luigi_errors[0]}")
+    return rows
+
+
+def report(
+    rows: list[dict], runs: dict[str, dict[str, dict]], args: argparse.Namespace
+) -> float | None:
+    by_file: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_file[row["file"]].append(row)
+    header = f"{'file':<36} {'tests':>5} {'luigi':>5} {'public':>6} {'nbflow':>6} {'intern.':>9} {'other':>9} {'s luigi/nbflow':>15}"
+    print(header)
+    print("-" * len(header))
+    totals: Counter[str] = Counter()
+    for name in sorted(by_file):
+        file_rows = by_file[name]
+        passing = [r for r in file_rows if r["luigi"] == "passed"]
+        public = [r for r in passing if r["category"] == "public"]
+        internals = [r for r in passing if r["category"] == "internals"]
+        other = [r for r in passing if r["category"] in ("range", "deliberate")]
+        ok = lambda group: sum(r["nbflow"] == "passed" for r in group)  # noqa: E731
+        seconds = f"{runs['luigi'][name]['seconds']:.0f}/{runs['nbflow'].get(name, {}).get('seconds', 0):.0f}"
+        print(
+            f"{name:<36} {len(file_rows):>5} {len(passing):>5} {len(public):>6} {ok(public):>6}"
+            f" {ok(internals):>4}/{len(internals):<4} {ok(other):>4}/{len(other):<4} {seconds:>15}"
+        )
+        totals.update(
+            tests=len(file_rows), luigi=len(passing), public=len(public), public_ok=ok(public),
+            internals=len(internals), internals_ok=ok(internals), other=len(other), other_ok=ok(other),
+        )  # fmt: skip
+    print("-" * len(header))
+    print(
+        f"{'total':<36} {totals['tests']:>5} {totals['luigi']:>5} {totals['public']:>6}"
+        f" {totals['public_ok']:>6} {totals['internals_ok']:>4}/{totals['internals']:<4}"
+        f" {totals['other_ok']:>4}/{totals['other']:<4}"
+    )
+    print()
+    for label, wanted in (
+        ("public-API", "public"),
+        ("luigid-internals", "internals"),
+        ("range", "range"),
+    ):
+        failing = [
+            r
+            for r in rows
+            if r["luigi"] == "passed"
+            and r["category"] == wanted
+            and r["nbflow"] != "passed"
+        ]
+        if not failing:
+            continue
+        causes = Counter(normalise(r["nbflow_cause"]) for r in failing)
+        print(
+            f"Failing {label} tests by cause ({len(failing)} tests, {len(causes)} causes):"
+        )
+        for cause, count in causes.most_common(args.causes):
+            examples = [
+                r["test"] for r in failing if normalise(r["nbflow_cause"]) == cause
+            ][:2]
+            print(f"  {count:>4}  {cause}")
+            for example in examples:
+                print(f"          e.g. {example}")
+        if len(causes) > args.causes:
+            print(
+                f"  ... and {len(causes) - args.causes} more causes (--causes N shows more)"
+            )
+        print()
+        if args.show_failures and wanted == "public":
+            for row in failing:
+                print(f"  {row['test']}: {normalise(row['nbflow_cause'])}")
+            print()
+    deliberate = [
+        r for r in rows if r["category"] == "deliberate" and r["luigi"] == "passed"
+    ]
+    if deliberate:
+        print("Deliberate differences (not counted):")
+        for row in deliberate:
+            reason = next(
+                reason
+                for pattern, reason in DELIBERATE
+                if re.search(pattern, row["test"])
+            )
+            print(f"  {row['test']} [{row['nbflow']}]: {reason}")
+        print()
+    if not totals["public"]:
+        return None
+    share = totals["public_ok"] / totals["public"]
+    verdict = "PASS" if share >= args.goal else "MISS"
+    print(
+        f"public-API tests passing under nbflow: {totals['public_ok']}/{totals['public']}"
+        f" = {share:.1%} (goal >= {args.goal:.0%}): {verdict}"
+    )
+    print(
+        f"luigid-internals tests passing under nbflow: {totals['internals_ok']}/{totals['internals']} (not counted)"
+    )
+    return share
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "-k",
+        dest="keywords",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="run only the files whose name contains TEXT (repeatable)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path.home() / ".cache" / "nbflow" / "luigi-suite",
+        help="where the download and installs are kept (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="test files run at once (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--file-timeout",
+        type=float,
+        default=600,
+        help="seconds per file and library (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--test-timeout",
+        type=float,
+        default=60,
+        help="seconds per test (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--causes",
+        type=int,
+        default=25,
+        help="causes listed per group (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--goal",
+        type=float,
+        default=0.9,
+        help="share of public tests that must pass (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--show-failures",
+        action="store_true",
+        help="list every failing public-API test",
+    )
+    parser.add_argument(
+        "--fresh-luigi",
+        action="store_true",
+        help="run Luigi's side again instead of reusing its cached results",
+    )
+    parser.add_argument(
+        "--json", type=Path, help="also write every test's outcome to this file"
+    )
+    args = parser.parse_args(argv)  # fmt: skip
+
+    files = [
+        name
+        for name in FILES
+        if not args.keywords or any(k in name for k in args.keywords)
+    ]
+    if not files:
+        parser.error(
+            f"no test file matches {args.keywords}; the files are: {', '.join(FILES)}"
+        )
+    tests, luigi_site, nbflow_site = prepare(args.cache)
+    roots = {
+        library: run_dir(args.cache, library, tests) for library in ("luigi", "nbflow")
+    }
+    sites = {"luigi": luigi_site, "nbflow": nbflow_site}
+    runs: dict[str, dict[str, dict]] = {"luigi": {}, "nbflow": {}}
+    saved = args.cache / "luigi-results"
+    saved.mkdir(exist_ok=True)
+    plugin_version = (SUPPORT / "plugin.py").read_bytes()
+    for name in files:
+        path = saved / (name.replace("/", "_") + ".json")
+        if not args.fresh_luigi and path.exists():
+            result = json.loads(path.read_text(encoding="utf-8"))
+            if result.get("plugin") == plugin_version.decode():
+                runs["luigi"][name] = result
+    jobs = [
+        (library, name)
+        for name in files
+        for library in ("luigi", "nbflow")
+        if name not in runs[library]
+    ]
+    log(
+        f"running {len(files)} of Luigi {LUIGI_VERSION}'s test files under Luigi and under nbflow ..."
+    )
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        futures = {
+            pool.submit(run_file, library, roots[library], sites[library], name, args.file_timeout, args.test_timeout): (library, name)
+            for library, name in jobs
+        }  # fmt: skip
+        for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
+            library, name = futures[future]
+            result = future.result()
+            runs[library][name] = result
+            if library == "luigi" and not result["timed_out"]:
+                result["plugin"] = plugin_version.decode()
+                path = saved / (name.replace("/", "_") + ".json")
+                path.write_text(json.dumps(result), encoding="utf-8")
+            flag = " (timed out)" if result["timed_out"] else ""
+            log(
+                f"[{done}/{len(jobs)}] {library:<6} {name} {result['seconds']:.1f} s{flag}"
+            )
+    log(f"all runs took {time.perf_counter() - started:.0f} s")
+    rows = compare(runs["luigi"], runs["nbflow"])
+    print(
+        f"\nLuigi {LUIGI_VERSION}'s test suite under Luigi and under nbflow ({time.strftime('%Y-%m-%d')})\n"
+    )
+    report(rows, runs, args)
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows}, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
