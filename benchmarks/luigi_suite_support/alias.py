@@ -4,6 +4,7 @@ Installed by the suite as ``luigi/__init__.py`` on the nbflow run's path. A meta
 finder hands out nbflow's own module objects under Luigi's names, so classes keep one
 identity (``luigi.task.Task is nbflow.Task``) and no nbflow module runs twice.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -4,6 +4,7 @@ Luigi's own resets its registry through private methods; this one does the same 
 through nbflow's registry: every test starts and ends with the classes that were
 registered when it began, and with no cached task instances.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -4,6 +4,7 @@ Same names and meanings as the helpers Luigi's tests import; written against nbf
 own API (its registry, its settings and its command-line parser) instead of Luigi's
 private attributes.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -6,6 +6,7 @@ Loaded with ``-p plugin`` (its directory is on the path). Writes to the file nam
 (passed/failed/skipped/error), ``cause`` (the exception's type and first line) and, at
 collection, ``internals`` (the names of luigid internals its source uses).
 """
+
 from __future__ import annotations
 
 import inspect
