@@ -15,7 +15,6 @@ import tempfile
 import unittest
 
 import nbflow
-from nbflow import cmdline_parser, configuration
 from nbflow.core.registry import REGISTRY
 
 __all__ = [
@@ -53,6 +52,8 @@ class with_config:
     def __call__(self, fun):
         @functools.wraps(fun)
         def wrapper(*args, **kwargs):
+            from nbflow import configuration  # only where it is used
+
             with configuration.overridden(
                 self.config, replace_sections=self.replace_sections
             ):
@@ -96,6 +97,8 @@ class LuigiTestCase(unittest.TestCase):
         REGISTRY.clear_instance_caches()
 
     def run_locally(self, args):
+        from nbflow import cmdline_parser  # only where it is used
+
         with cmdline_parser.CmdlineParser.fresh():
             return nbflow.run(["--local-scheduler", "--no-lock", *args])
 
@@ -112,6 +115,8 @@ class parsing:
     def __call__(self, fun):
         @functools.wraps(fun)
         def wrapper(*args, **kwargs):
+            from nbflow import cmdline_parser  # only where it is used
+
             with cmdline_parser.CmdlineParser.global_instance(
                 self.cmds, allow_override=True
             ):
@@ -121,6 +126,8 @@ class parsing:
 
 
 def in_parse(cmds, deferred_computation):
+    from nbflow import cmdline_parser  # only where it is used
+
     with cmdline_parser.CmdlineParser.global_instance(cmds) as parser:
         deferred_computation(parser.get_task_obj())
 

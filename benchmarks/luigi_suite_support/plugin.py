@@ -71,11 +71,14 @@ def pytest_collection_modifyitems(items):
 
 
 def _cause(report):
+    """The exception's type and first line (for an import error: the error itself)."""
+    text = str(report.longrepr)
+    errors = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
     crash = getattr(report.longrepr, "reprcrash", None)
-    if crash is not None:
+    if crash is not None and not crash.message.startswith("ImportError while"):
         text = crash.message
-    else:
-        text = str(report.longrepr)
+    elif errors:
+        text = errors[-1]
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[0][:300] if lines else ""
 
