@@ -47,6 +47,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -176,10 +177,9 @@ def prepare(cache: Path) -> tuple[Path, Path, Path]:
     return source / "test", sites[0], sites[1]
 
 
-def run_dir(cache: Path, library: str, tests: Path) -> Path:
+def run_dir(work: Path, library: str, tests: Path) -> Path:
     """A fresh copy of Luigi's test/ to run in (tests write files under test/)."""
-    root = cache / f"run-{library}"
-    shutil.rmtree(root, ignore_errors=True)
+    root = work / library
     shutil.copytree(tests, root / "test")
     if library == "nbflow":
         for name in ("conftest.py", "helpers.py"):
@@ -494,9 +494,9 @@ def main(argv: list[str] | None = None) -> int:
             f"no test file matches {args.keywords}; the files are: {', '.join(FILES)}"
         )
     tests, luigi_site, nbflow_site = prepare(args.cache)
-    roots = {
-        library: run_dir(args.cache, library, tests) for library in ("luigi", "nbflow")
-    }
+    # each invocation runs in its own copy, so several can run at once
+    work = Path(tempfile.mkdtemp(prefix="run-", dir=args.cache))
+    roots = {library: run_dir(work, library, tests) for library in ("luigi", "nbflow")}
     sites = {"luigi": luigi_site, "nbflow": nbflow_site}
     runs: dict[str, dict[str, dict]] = {"luigi": {}, "nbflow": {}}
     saved = args.cache / "luigi-results"
@@ -541,6 +541,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"[{done}/{len(jobs)}] {library:<6} {name} {result['seconds']:.1f} s{flag}"
             )
     log(f"all runs took {time.perf_counter() - started:.0f} s")
+    shutil.rmtree(work, ignore_errors=True)
     rows = compare(runs["luigi"], runs["nbflow"])
     print(
         f"\nLuigi {LUIGI_VERSION}'s test suite under Luigi and under nbflow ({time.strftime('%Y-%m-%d')})\n"
