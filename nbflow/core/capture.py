@@ -5,8 +5,9 @@ console are kept per task: the last :data:`MAX_LINES` lines, each cut to
 :data:`MAX_LINE_CHARS` characters. The tail travels with the task's outcome
 (:attr:`nbflow.core.execution.Outcome.output`) to the ``TaskStatusChanged`` notification
 and so to ``TaskState.output``, which every view shows. While a task prints, a snapshot
-of its tail is also handed to a callback at most every :data:`LIVE_INTERVAL` seconds
-(the worker turns it into a ``TaskOutput`` notification).
+of its tail is also sent to the task's runtime reporter (kind ``"output"``) at most
+every :data:`LIVE_INTERVAL` seconds; the worker publishes it as a ``TaskOutput``
+notification.
 
 Modes (``RunOptions.capture_output``, ``[worker] capture_output``):
 
@@ -28,7 +29,9 @@ error or interrupt too); a stream someone else has replaced meanwhile is left al
 A process executor's child installs the streams for its lifetime and sends the tail
 back with the result.
 
-A task that prints nothing costs two dict operations and one small object.
+Not captured: writes from threads a task starts itself, output of C code writing to
+file descriptors 1 and 2 directly, and log records whose handlers write elsewhere
+(files). A task that prints nothing costs one small object and two dict operations.
 
 Imports: stdlib, nbflow.core.errors.
 """
@@ -87,11 +90,24 @@ def resolve_mode(value: str | None, *, background: bool) -> str:
     return mode
 
 
+class _Tail:
+    """The lines of a task that printed something (most print nothing)."""
+
+    __slots__ = ("lines", "lock", "partial")
+
+    def __init__(self) -> None:
+        self.lines: collections.deque[str] = collections.deque(maxlen=MAX_LINES)
+        self.lock = threading.Lock()
+        #: The line still being written (no newline yet).
+        self.partial = ""
+
+
 class TaskOutput:
     r"""The bounded tail of what one task wrote, line by line.
 
     A carriage return starts the current line again (progress bars), and a line
-    longer than :data:`MAX_LINE_CHARS` is cut.
+    longer than :data:`MAX_LINE_CHARS` is cut. As a context manager, it captures
+    what the current thread writes (see :func:`capturing`).
 
     Examples
     --------
@@ -103,12 +119,13 @@ class TaskOutput:
     """
 
     __slots__ = (
-        "_lines",
-        "_lock",
-        "_partial",
+        "_ident",
+        "_outer",
+        "_owns",
+        "_tail",
         "closed",
         "echo",
-        "on_output",
+        "reporter",
         "task_id",
     )
 
@@ -117,37 +134,61 @@ class TaskOutput:
         task_id: str,
         *,
         echo: bool = False,
-        on_output: Callable[[tuple[str, ...]], object] | None = None,
-        max_lines: int = MAX_LINES,
+        reporter: Callable[[str, str, Any], object] | None = None,
     ) -> None:
         self.task_id = task_id
         #: Also write to the console (tee mode).
         self.echo = echo
-        #: Called with a snapshot of the tail, at most every LIVE_INTERVAL seconds.
-        self.on_output = on_output
+        #: Called as ``reporter(task_id, "output", lines)`` with a snapshot of the
+        #: tail, at most every LIVE_INTERVAL seconds (a task's runtime reporter).
+        self.reporter = reporter
         #: Set when the task has ended: no more live snapshots.
         self.closed = False
-        self._lines: collections.deque[str] = collections.deque(maxlen=max_lines)
-        self._partial = ""
-        self._lock = threading.Lock()
+        # made on the first write, in the task's thread, before anyone else sees it
+        self._tail: _Tail | None = None
 
     def write(self, text: str) -> None:
         """Add ``text`` to the tail."""
-        with self._lock:
-            *complete, partial = (self._partial + text).split("\n")
-            self._lines.extend(_clean(line) for line in complete[-MAX_LINES:])
-            self._partial = _clean(partial) if "\r" in partial else partial
-            if len(self._partial) > MAX_LINE_CHARS:  # a huge line without newline
-                self._partial = self._partial[:MAX_LINE_CHARS]
-        if self.on_output is not None:
+        tail = self._tail
+        if tail is None:
+            tail = self._tail = _Tail()
+        with tail.lock:
+            *complete, partial = (tail.partial + text).split("\n")
+            tail.lines.extend(_clean(line) for line in complete[-MAX_LINES:])
+            partial = _clean(partial) if "\r" in partial else partial
+            tail.partial = partial[:MAX_LINE_CHARS]  # a huge line without newline
+        if self.reporter is not None:
             _LIVE.note(self)
 
     def lines(self) -> tuple[str, ...]:
         """Return the tail: the complete lines, then the line still being written."""
-        with self._lock:
-            if self._partial:
-                return (*self._lines, self._partial)[-MAX_LINES:]
-            return tuple(self._lines)
+        tail = self._tail
+        if tail is None:
+            return ()
+        with tail.lock:
+            if tail.partial:
+                return (*tail.lines, tail.partial)[-MAX_LINES:]
+            return tuple(tail.lines)
+
+    def __enter__(self) -> TaskOutput:
+        """Route the current thread's writes here (the run keeps streams installed)."""
+        self._ident = ident = threading.get_ident()
+        outputs = _CAPTURE.outputs
+        self._outer = outputs.get(ident)
+        outputs[ident] = self
+        self._owns = _CAPTURE.streams is None  # no run keeps the streams in place
+        if self._owns:
+            _CAPTURE.install()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.closed = True
+        if self._outer is None:
+            del _CAPTURE.outputs[self._ident]
+        else:
+            _CAPTURE.outputs[self._ident] = self._outer
+        if self._owns:
+            _CAPTURE.uninstall()
 
 
 def _clean(line: str) -> str:
@@ -202,14 +243,10 @@ class _Capture:
         self.outputs: dict[int, TaskOutput] = {}
         self._lock = threading.Lock()
         self._users = 0
-        self._streams: tuple[DispatchingStream, DispatchingStream] | None = None
+        #: The dispatching streams for stdout and stderr, while installed.
+        self.streams: tuple[DispatchingStream, DispatchingStream] | None = None
         #: console handlers pointed at a dispatching stream, with their own stream
         self._handlers: list[tuple[logging.StreamHandler[Any], Any]] = []
-
-    @property
-    def is_installed(self) -> bool:
-        """Whether the dispatching streams are in place (for some run)."""
-        return self._streams is not None
 
     def install(self) -> None:
         """Put the dispatching streams in place (once for all users)."""
@@ -219,7 +256,7 @@ class _Capture:
                 return
             stdout = DispatchingStream(sys.stdout, self.outputs)
             stderr = DispatchingStream(sys.stderr, self.outputs)
-            self._streams = stdout, stderr
+            self.streams = stdout, stderr
             sys.stdout, sys.stderr = stdout, stderr
             self._handlers = _point_console_handlers(stdout, stderr)
 
@@ -227,10 +264,10 @@ class _Capture:
         """Put the original streams back once the last user is done."""
         with self._lock:
             self._users -= 1
-            if self._users > 0 or self._streams is None:
+            if self._users > 0 or self.streams is None:
                 return
-            stdout, stderr = self._streams
-            self._streams = None
+            stdout, stderr = self.streams
+            self.streams = None
             if sys.stdout is stdout:  # else someone replaced it since: leave theirs
                 sys.stdout = stdout.original
             if sys.stderr is stderr:
@@ -305,18 +342,18 @@ class _LiveOutputs:
                     self._thread = None
                     return
             for output in dirty:
-                send = output.on_output
+                send = output.reporter
                 if output.closed or send is None:
                     continue
                 try:
-                    send(output.lines())
+                    send(output.task_id, "output", output.lines())
                 except Exception:  # a broken pipe to the worker: stop sending
                     logger.warning(
                         "live output of %s could not be sent; it comes at the end",
                         output.task_id,
                         exc_info=True,
                     )
-                    output.on_output = None
+                    output.reporter = None
 
 
 _CAPTURE = _Capture()
@@ -338,36 +375,25 @@ def installed(mode: str) -> Iterator[None]:
 
 def install_for_process() -> None:
     """Install the dispatching streams for good (in a process executor's child)."""
-    if not _CAPTURE.is_installed:
+    if _CAPTURE.streams is None:
         _CAPTURE.install()
 
 
-@contextlib.contextmanager
+_OFF: contextlib.nullcontext[None] = contextlib.nullcontext()
+
+
 def capturing(
     task_id: str,
     mode: str,
-    on_output: Callable[[tuple[str, ...]], object] | None = None,
-) -> Iterator[TaskOutput | None]:
-    """Capture what the current thread writes while the block runs.
+    reporter: Callable[[str, str, Any], object] | None = None,
+) -> TaskOutput | contextlib.nullcontext[None]:
+    """Return a context that captures what the current thread writes meanwhile.
 
-    Yields the task's :class:`TaskOutput` (None with mode ``off``). The block nests
-    (a task run inside a task's thread captures for the inner one meanwhile).
+    ``with capturing(task_id, mode, reporter) as output:`` gives the task's
+    :class:`TaskOutput` (None with mode ``off``). The streams stay installed by the
+    run around it (:func:`installed`); without one, they are installed for the block.
+    Blocks nest (a task run inside a task's thread captures for the inner one).
     """
     if mode == "off":
-        yield None
-        return
-    output = TaskOutput(task_id, echo=mode == "tee", on_output=on_output)
-    ident = threading.get_ident()
-    outputs = _CAPTURE.outputs
-    outer = outputs.get(ident)
-    outputs[ident] = output
-    _CAPTURE.install()  # a user count: cheap when a run has installed it already
-    try:
-        yield output
-    finally:
-        output.closed = True
-        if outer is None:
-            del outputs[ident]
-        else:
-            outputs[ident] = outer
-        _CAPTURE.uninstall()
+        return _OFF
+    return TaskOutput(task_id, echo=mode == "tee", reporter=reporter)

@@ -120,12 +120,11 @@ def execute(task: Task | bytes, reporter: Any = None, capture: str = "off") -> O
     if isinstance(task, bytes):
         task = pickle.loads(task)  # noqa: S301  (bytes made by pack() in our own worker)
     assert isinstance(task, Task)  # noqa: S101  (narrowing for mypy)
-    live = functools.partial(reporter, task.task_id, "output") if reporter else None
-    with capturing(task.task_id, capture, live) as output:
+    if capture == "off":
+        return _execute(task, reporter)
+    with capturing(task.task_id, capture, reporter) as output:
         outcome = _execute(task, reporter)
-    if output is None:
-        return outcome
-    lines = output.lines()
+    lines = output.lines() if output is not None else ()
     return outcome._replace(output=lines) if lines else outcome
 
 

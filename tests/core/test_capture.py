@@ -296,15 +296,15 @@ def test_live_snapshots_reach_the_callback_while_the_task_runs(monkeypatch) -> N
     seen: list[tuple[str, ...]] = []
     arrived = threading.Event()
 
-    def on_output(lines: tuple[str, ...]) -> None:
-        seen.append(lines)
+    def on_output(task_id: str, kind: str, lines: tuple[str, ...]) -> None:
+        seen.append((task_id, kind, lines))
         arrived.set()
 
     with capturing("A", "capture", on_output):
         print("working")  # noqa: T201
         assert arrived.wait(30)
 
-    assert seen[0] == ("working",)
+    assert seen[0] == ("A", "output", ("working",))
 
 
 def test_a_failing_live_callback_is_dropped_and_logged(monkeypatch, caplog) -> None:
@@ -312,7 +312,7 @@ def test_a_failing_live_callback_is_dropped_and_logged(monkeypatch, caplog) -> N
     calls: list[int] = []
     done = threading.Event()
 
-    def broken(lines: tuple[str, ...]) -> None:
+    def broken(task_id: str, kind: str, lines: tuple[str, ...]) -> None:
         calls.append(len(lines))
         done.set()
         raise BrokenPipeError
@@ -322,7 +322,7 @@ def test_a_failing_live_callback_is_dropped_and_logged(monkeypatch, caplog) -> N
         assert done.wait(30)
 
     assert output is not None
-    assert output.on_output is None
+    assert output.reporter is None
     assert calls == [1]
     assert "live output of A could not be sent" in caplog.text
 
