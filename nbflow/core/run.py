@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from nbflow.core import config as _config
 from nbflow.core.capture import resolve_mode
 from nbflow.core.completeness import make_check
-from nbflow.core.events import RetryPolicy
+from nbflow.core.events import RetryPolicy, TaskOutput
 from nbflow.core.planning import forced_ids
 from nbflow.core.progress import RunProgress
 from nbflow.core.stream import EventStream
@@ -364,7 +364,11 @@ class Run:
     def subscribe(
         self, listener: Listener, *, replay: bool = True
     ) -> Callable[[], None]:
-        """Attach ``listener``; with ``replay``, first deliver every notification so far."""
+        """Attach ``listener``; with ``replay``, first deliver the notifications so far.
+
+        Live output snapshots (``TaskOutput``) are not replayed; the model
+        (:attr:`progress`) holds each task's latest output.
+        """
         with self.lock:
             if replay:
                 for notification in self._history or ():
@@ -379,14 +383,16 @@ class Run:
 
     @property
     def notifications(self) -> list[Notification]:
-        """A copy of every notification published so far (background runs keep them)."""
+        """A copy of the notifications so far, live output aside (background runs)."""
         with self.lock:
             return list(self._history or ())
 
     def on_notification(self, notification: Notification) -> None:
         """Apply ``notification`` and pass it to the listeners (run thread)."""
         with self.lock:
-            if self._history is not None:
+            # live output snapshots are not kept: a noisy task would make the
+            # history grow by its whole tail twice a second (the end carries it)
+            if self._history is not None and type(notification) is not TaskOutput:
                 self._history.append(notification)
             if self.progress is not None:
                 self.progress.on_notification(notification)

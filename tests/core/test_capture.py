@@ -488,3 +488,36 @@ def test_the_model_keeps_live_output_and_forgets_it_on_a_retry() -> None:
     assert detail["full_traceback"] == "Traceback ..."
     assert progress.tasks["A"].output == ()
     assert progress.tasks["A"].full_traceback == ""
+
+
+def test_a_background_run_captures_and_keeps_no_live_snapshots(capfd, tmp_path) -> None:
+    flag = tmp_path / "seen"
+
+    class CaptureInBackground(nbflow.Task):
+        def run(self) -> None:
+            print("first")  # noqa: T201
+            while not flag.exists():
+                threading.Event().wait(0.01)
+            print("second")  # noqa: T201
+
+    class Seen(RecordingListener):
+        def on_notification(self, notification) -> None:
+            super().on_notification(notification)
+            if isinstance(notification, OutputNote):
+                flag.write_text("yes")
+
+    recorder = Seen()
+    run = start_run(
+        [CaptureInBackground()],
+        RunOptions(executor="threads", workers=2),
+        listeners=[recorder],
+        background=True,
+    )
+    run.wait(60)
+
+    assert any(isinstance(n, OutputNote) for n in recorder.notifications)
+    assert not any(isinstance(n, OutputNote) for n in run.notifications)
+    assert run.progress is not None
+    (state,) = run.progress.tasks.values()
+    assert state.output == ("first", "second")
+    assert "first" not in capfd.readouterr().out
