@@ -118,7 +118,15 @@ class UnknownParameterError(DefinitionError, TypeError):
         )
 
 
-class UnknownTaskError(DefinitionError, LookupError):
+class TaskLookupError(DefinitionError, LookupError):
+    """A task name does not resolve to exactly one task class.
+
+    The base of :class:`UnknownTaskError` and :class:`AmbiguousTaskError`; Luigi's
+    ``TaskClassException`` (in ``nbflow.task_register``) is this class.
+    """
+
+
+class UnknownTaskError(TaskLookupError):
     """No task class is registered under the name that was asked for."""
 
     def __init__(self, name: str, known: tuple[str, ...]) -> None:
@@ -133,7 +141,7 @@ class UnknownTaskError(DefinitionError, LookupError):
         )
 
 
-class AmbiguousTaskError(DefinitionError, LookupError):
+class AmbiguousTaskError(TaskLookupError):
     """Two different modules define a task with the same family name."""
 
     def __init__(self, name: str, qualified_names: tuple[str, ...]) -> None:
