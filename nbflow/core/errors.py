@@ -68,12 +68,24 @@ class DefinitionError(NbflowError):
     """The user's task definitions or values are wrong."""
 
 
-class ParameterValueError(DefinitionError, ValueError):
+class ParameterError(DefinitionError):
+    """A parameter was declared, given or resolved wrongly (Luigi's ParameterException).
+
+    The root of every parameter error, so that ``except ParameterException`` in Luigi
+    code catches them all.
+    """
+
+
+class ParameterValueError(ParameterError, ValueError):
     """A parameter value could not be parsed or failed validation."""
 
     def __init__(self, task: str, param: str, got: object, expected: str) -> None:
         super().__init__(task, param, got, expected)
         self.task, self.param, self.got, self.expected = task, param, got, expected
+
+    def relabeled(self, task: str, param: str) -> ParameterValueError:
+        """Return this error for parameter ``param`` of ``task`` (same kind)."""
+        return type(self)(task, param, self.got, self.expected)
 
     def __str__(self) -> str:
         flag = "--" + self.param.replace("_", "-")
@@ -84,7 +96,7 @@ class ParameterValueError(DefinitionError, ValueError):
         )
 
 
-class MissingParameterError(DefinitionError, TypeError):
+class MissingParameterError(ParameterError, TypeError):
     """A required parameter has no value from constructor, command line or config."""
 
     def __init__(self, task: str, param: str) -> None:
@@ -101,7 +113,7 @@ class MissingParameterError(DefinitionError, TypeError):
         )
 
 
-class UnknownParameterError(DefinitionError, TypeError):
+class UnknownParameterError(ParameterError, TypeError):
     """A task was given a parameter it does not declare."""
 
     def __init__(self, task: str, param: str, known: tuple[str, ...]) -> None:
@@ -116,6 +128,153 @@ class UnknownParameterError(DefinitionError, TypeError):
             f"Fix: remove it, or declare it on the class."
             f"{did_you_mean(self.param, self.known)}"
         )
+
+
+class PathNotFoundError(ParameterValueError):
+    """A path parameter declared with ``exists=True`` names a path that does not exist."""
+
+    def __str__(self) -> str:
+        return (
+            f"{self.task}.{self.param}: The path {self.got} does not exist. "
+            "Expected an existing path, as the parameter is declared with "
+            "exists=True. Fix: create it before the task is made, or pass another "
+            "path."
+        )
+
+
+class PositionalParameterError(UnknownParameterError):
+    """A task was given more positional arguments than it has positional parameters."""
+
+    def __init__(self, task: str, given: int, positional: tuple[str, ...]) -> None:
+        ParameterError.__init__(self, task, given, positional)  # this class's fields
+        self.task, self.given, self.positional = task, given, positional
+        self.param, self.known = "", positional
+
+    def __str__(self) -> str:
+        takes = ", ".join(self.positional) or "none"
+        first = self.positional[0] if self.positional else "name"
+        return (
+            f"{self.task}: too many positional arguments (got {self.given}). "
+            f"Expected at most {len(self.positional)}, for the positional "
+            f"parameters in order: {takes}. Fix: pass the others by name, "
+            f"e.g. {self.task}({first}=...)."
+        )
+
+
+class DuplicateParameterError(ParameterError, TypeError):
+    """A task was given one parameter both positionally and by name."""
+
+    def __init__(self, task: str, param: str) -> None:
+        super().__init__(task, param)
+        self.task, self.param = task, param
+
+    def __str__(self) -> str:
+        return (
+            f"{self.task}: parameter {self.param!r} given twice (got it positionally "
+            "and by name). Expected each parameter once. Fix: pass it either "
+            f"positionally or as {self.param}=..., not both."
+        )
+
+
+class ParameterOptionError(ParameterError, TypeError):
+    """A parameter type was declared without an option it needs, or with a bad one."""
+
+    def __init__(self, kind: str, option: str, problem: str, example: str) -> None:
+        super().__init__(kind, option, problem, example)
+        self.kind, self.option, self.problem, self.example = (
+            kind,
+            option,
+            problem,
+            example,
+        )
+
+    def __str__(self) -> str:
+        return (
+            f"{self.kind}: {self.option} {self.problem}. Expected the declaration to "
+            f"give it. Fix: declare it like {self.example}."
+        )
+
+
+class ChoiceTypeError(ParameterOptionError, AssertionError):
+    """Some choices of a choice parameter are not of its ``var_type``.
+
+    An :class:`AssertionError` too, as Luigi asserts this.
+    """
+
+    def __str__(self) -> str:
+        return (
+            f"{self.kind}: {self.option} {self.problem}. Expected every choice to be "
+            "of var_type, as text is converted with var_type before it is compared. "
+            f"Fix: declare it like {self.example}."
+        )
+
+
+class NoBatchMethodError(ParameterError, NotImplementedError):
+    """Several values were given for a parameter that cannot combine them."""
+
+    def __init__(self, task: str, param: str, got: object) -> None:
+        super().__init__(task, param, got)
+        self.task, self.param, self.got = task, param, got
+
+    def __str__(self) -> str:
+        return (
+            f"{self.task}.{self.param}: several values to combine (got {self.got!r}), "
+            "but the parameter has no batch_method. Expected a single value. Fix: "
+            "declare it with batch_method=max (or another function of a list)."
+        )
+
+
+class ParameterTypeWarning(NbflowWarning):
+    """A task holds a parameter value that is not of the parameter's type.
+
+    The text starts as Luigi's does, so code that matches on it keeps working.
+    """
+
+    def __init__(self, kind: str, param: str, value: str, expected: str) -> None:
+        super().__init__(kind, param, value, expected)
+        self.kind, self.param, self.value, self.expected = kind, param, value, expected
+
+    def __str__(self) -> str:
+        return (
+            f'{self.kind} "{self.param}" with value "{self.value}" is not of type '
+            f"{self.expected}. Fix: pass a value of that type, or declare a parameter "
+            "type that parses yours."
+        )
+
+
+class OptionalParameterTypeWarning(ParameterTypeWarning):
+    """An optional parameter holds a value that is neither of its type nor None.
+
+    The text is exactly Luigi's (tools compare it whole).
+    """
+
+    def __str__(self) -> str:
+        return (
+            f'{self.kind} "{self.param}" with value "{self.value}" is not of '
+            f"{self.expected} or None."
+        )
+
+
+class ParameterOptionWarning(NbflowWarning):
+    """A parameter was declared with an option that cannot take effect."""
+
+    def __init__(self, kind: str, option: str, problem: str, fix: str) -> None:
+        super().__init__(kind, option, problem, fix)
+        self.kind, self.option, self.problem, self.fix = kind, option, problem, fix
+
+    def __str__(self) -> str:
+        return f"{self.kind}: option {self.option!r}: {self.problem}. Fix: {self.fix}."
+
+
+class ParameterDeprecationWarning(NbflowWarning, DeprecationWarning):
+    """A parameter was declared or written in a form that Luigi deprecated."""
+
+    def __init__(self, where: str, what: str, fix: str) -> None:
+        super().__init__(where, what, fix)
+        self.where, self.what, self.fix = where, what, fix
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.what}. Fix: {self.fix}."
 
 
 class TaskLookupError(DefinitionError, LookupError):
