@@ -15,10 +15,11 @@ from. ``${NAME}`` and ``${NAME:-default}`` are replaced by environment variables
 interpolation, as in Luigi. Option names treat ``-`` and ``_`` alike.
 
 Nothing is read at import: shells call :meth:`Settings.load`, or the task layer calls
-:func:`current_settings`, which loads once, lazily, unless :func:`use_settings` set one.
+:func:`current_settings`, which loads once, lazily, unless :func:`use_settings` set one
+(or Luigi's mutable parser, :mod:`nbflow.core.configuration`, was installed as the
+ambient source). Reading one file is :mod:`nbflow.core.config_files`.
 
-Imports: the standard library (``tomli`` before Python 3.11) and
-nbflow.core.{config_keys, errors}.
+Imports: the standard library and nbflow.core.{config_files, errors}.
 """
 
 from __future__ import annotations
@@ -27,35 +28,28 @@ import configparser
 import contextlib
 import contextvars
 import dataclasses
-import datetime as dt
-import functools
-import json
 import os
-import re
-import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, TypeAlias, TypeVar, overload
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar, overload
 
-from nbflow.core.config_keys import warn_unknown_keys
+from nbflow.core.config_files import read_sections, stringify_options
 from nbflow.core.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
 __all__ = [
+    "AmbientSource",
     "Overrides",
     "RetCodes",
     "Settings",
     "current_overrides",
     "current_settings",
+    "install_ambient_source",
+    "load_file",
     "reset_settings_cache",
     "resources",
     "use_overrides",
@@ -68,11 +62,7 @@ Overrides: TypeAlias = Mapping[str, Mapping[str, str]]
 _T = TypeVar("_T")
 _DEFAULT_FILES = ("luigi.cfg", "luigi.toml", "pyproject.toml", "nbflow.toml")
 _PATH_VARIABLES = ("LUIGI_CONFIG_PATH", "NBFLOW_CONFIG_PATH")
-_ENV_REFERENCE = re.compile(r"\$(\$?)\{([^}]*)\}")
-_ENV_BODY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL)
-_TOML_LINE = re.compile(r"\s*\(at line (\d+), column \d+\)")
 _UNKNOWN_SOURCE = "<settings>"
-_Sections: TypeAlias = dict[str, dict[str, str]]
 
 
 def _option_key(option: str) -> str:
@@ -108,6 +98,12 @@ class Settings:
     origins: Mapping[tuple[str, str], str] = dataclasses.field(
         default_factory=dict, compare=False, repr=False
     )
+    #: (section, option) -> the error reading that option raises (a value set in
+    #: code whose ``${NAME}`` names an unset variable fails when it is read, as in
+    #: Luigi, not when it is set).
+    errors: Mapping[tuple[str, str], Exception] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         frozen = {
@@ -120,13 +116,19 @@ class Settings:
             (section, _option_key(option)): path
             for (section, option), path in self.origins.items()
         }
+        errors = {
+            (section, _option_key(option)): error
+            for (section, option), error in self.errors.items()
+        }
         object.__setattr__(self, "sections", MappingProxyType(frozen))
         object.__setattr__(self, "origins", MappingProxyType(origins))
+        object.__setattr__(self, "errors", MappingProxyType(errors))
 
     def __reduce__(self) -> tuple[type[Settings], tuple[object, ...]]:
         # Mapping proxies do not pickle; settings travel to worker processes.
         sections = {name: dict(options) for name, options in self.sections.items()}
-        return (type(self), (sections, self.sources, dict(self.origins)))
+        state = (sections, self.sources, dict(self.origins), dict(self.errors))
+        return (type(self), state)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Mapping[str, object]]) -> Settings:
@@ -136,7 +138,7 @@ class Settings:
         dates ISO 8601 and lists or dicts JSON. No interpolation is done.
         """
         return cls(
-            {name: _stringify_options(options) for name, options in mapping.items()}
+            {name: stringify_options(options) for name, options in mapping.items()}
         )
 
     @classmethod
@@ -182,8 +184,16 @@ class Settings:
         sections = {name: dict(options) for name, options in self.sections.items()}
         for name, options in other.sections.items():
             sections.setdefault(name, {}).update(options)
+        errors = {
+            key: error
+            for key, error in self.errors.items()
+            if key[1] not in other.section(key[0])
+        }
         return Settings(
-            sections, self.sources + other.sources, {**self.origins, **other.origins}
+            sections,
+            self.sources + other.sources,
+            {**self.origins, **other.origins},
+            {**errors, **other.errors},
         )
 
     def has_section(self, name: str) -> bool:
@@ -199,8 +209,19 @@ class Settings:
     @overload
     def get(self, section: str, option: str, default: None = None) -> str | None: ...
     def get(self, section: str, option: str, default: str | None = None) -> str | None:
-        """Return the value of ``option`` in ``section``, or ``default``."""
-        return self.section(section).get(_option_key(option), default)
+        """Return the value of ``option`` in ``section``, or ``default``.
+
+        Raises
+        ------
+        Exception
+            The error recorded in :attr:`errors` for this option, if any.
+        """
+        key = _option_key(option)
+        if self.errors:
+            error = self.errors.get((section, key))
+            if error is not None:
+                raise error.with_traceback(None)
+        return self.section(section).get(key, default)
 
     @overload
     def get_int(self, section: str, option: str, default: int) -> int: ...
@@ -294,169 +315,28 @@ def _existing(path: Path, reason: str) -> Path:
     return path
 
 
+def load_file(
+    path: str | os.PathLike[str], env: Mapping[str, str] | None = None
+) -> Settings:
+    """Read one config file (``.toml`` as TOML, else INI), as :meth:`Settings.load`.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, unreadable or malformed.
+    """
+    found = _existing(Path(path), "it was asked for")
+    return _read_file(found, os.environ if env is None else env)
+
+
 def _read_file(path: Path, environ: Mapping[str, str]) -> Settings:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), None, f"cannot read the file ({exc})") from exc
-    source = _Source(str(path), text, environ)
-    if path.name == "pyproject.toml":
-        sections = source.read_pyproject()
-        if sections is None:
-            return Settings()
-    elif path.suffix == ".toml":
-        sections = source.read_toml()
-    else:
-        sections = source.read_ini()
-    warn_unknown_keys(sections, source.path, _ini_defaults(text))
+    sections = read_sections(path, environ)
+    if sections is None:
+        return Settings()
     origins = {
-        (name, key): source.path for name, opts in sections.items() for key in opts
+        (name, key): str(path) for name, opts in sections.items() for key in opts
     }
-    return Settings(sections, (source.path,), origins)
-
-
-def _ini_defaults(text: str) -> frozenset[str]:
-    """Return the keys of an INI file's [DEFAULT] section (in every section too)."""
-    if "[DEFAULT]" not in text:
-        return frozenset()
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read_string(text)  # already parsed once without error
-    return frozenset(_option_key(key) for key in parser.defaults())
-
-
-@dataclasses.dataclass(frozen=True)
-class _Source:
-    """One file's text, with the parsing and interpolation that need its path."""
-
-    path: str
-    text: str
-    environ: Mapping[str, str]
-
-    def read_ini(self) -> _Sections:
-        parser = configparser.ConfigParser()
-        try:
-            parser.read_string(self.text, source=self.path)
-            raw = {name: dict(parser.items(name)) for name in parser.sections()}
-        except configparser.Error as exc:
-            raise self._ini_error(exc) from None
-        return {
-            name: {key: self.expand(value, name, key) for key, value in options.items()}
-            for name, options in raw.items()
-        }
-
-    def read_toml(self) -> _Sections:
-        return self._sections(self._parse_toml(), "the top level")
-
-    def read_pyproject(self) -> _Sections | None:
-        tool = self._parse_toml().get("tool", {})
-        table = tool.get("nbflow") if isinstance(tool, dict) else None
-        if table is None:
-            return None
-        if not isinstance(table, dict):
-            problem = "[tool.nbflow] must be a table whose sub-tables are sections"
-            raise ConfigError(self.path, None, problem)
-        return self._sections(table, "[tool.nbflow]")
-
-    def _parse_toml(self) -> dict[str, object]:
-        try:
-            return tomllib.loads(self.text)
-        except tomllib.TOMLDecodeError as exc:
-            message = str(exc)
-            found = _TOML_LINE.search(message)
-            # "at end of document" carries no line number: point at the last line
-            end = max(self.text.count("\n"), 1)
-            line = int(found.group(1)) if found is not None else end
-            raise ConfigError(self.path, line, _TOML_LINE.sub("", message)) from None
-
-    def _sections(self, table: Mapping[str, object], where: str) -> _Sections:
-        sections: _Sections = {}
-        for name, options in table.items():
-            if not isinstance(options, dict):
-                problem = (
-                    f"{name!r} at {where} is not a section; "
-                    f"put it under a [section] header such as [core]"
-                )
-                raise ConfigError(self.path, self.line_of(f"{name}"), problem)
-            sections[name] = {
-                key: _stringify(
-                    value, functools.partial(self.expand, section=name, option=key)
-                )
-                for key, value in options.items()
-            }
-        return sections
-
-    def _ini_error(self, exc: configparser.Error) -> ConfigError:
-        if isinstance(exc, configparser.MissingSectionHeaderError):
-            return ConfigError(self.path, exc.lineno, "option before any [section]")
-        if isinstance(exc, configparser.ParsingError) and exc.errors:
-            line, text = exc.errors[0]
-            return ConfigError(self.path, line, f"cannot parse line {text}")
-        lineno: int | None = getattr(exc, "lineno", None)
-        problem = exc.message.rsplit(": ", 1)[-1] if lineno else exc.message
-        return ConfigError(self.path, lineno, problem.strip().replace("\n", " "))
-
-    def expand(self, value: str, section: str, option: str) -> str:
-        """Replace ``${NAME}`` and ``${NAME:-default}`` with environment values."""
-
-        def replace(match: re.Match[str]) -> str:
-            escaped, body = match.groups()
-            if escaped:
-                return "${" + body + "}"
-            parsed = _ENV_BODY.fullmatch(body)
-            where = f"[{section}] {option}"
-            if parsed is None:
-                problem = f"{where}: malformed reference ${{{body}}}; use ${{NAME}}"
-                raise ConfigError(self.path, self.line_of("${" + body), problem)
-            name, fallback = parsed.groups()
-            found = self.environ.get(name)
-            if found:
-                return found
-            if fallback is not None:
-                return fallback
-            if found is not None:
-                return found
-            problem = (
-                f"{where}: environment variable {name} is not set; set it, "
-                f"or give a default as ${{{name}:-default}}"
-            )
-            raise ConfigError(self.path, self.line_of("${" + name), problem)
-
-        return _ENV_REFERENCE.sub(replace, value)
-
-    def line_of(self, needle: str) -> int | None:
-        """Return the first line number containing ``needle``, if any."""
-        for number, line in enumerate(self.text.splitlines(), start=1):
-            if needle in line:
-                return number
-        return None
-
-
-def _stringify_options(options: Mapping[str, object]) -> dict[str, str]:
-    return {key: _stringify(value, str) for key, value in options.items()}
-
-
-def _stringify(value: object, expand: Callable[[str], str]) -> str:
-    if isinstance(value, str):
-        return expand(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, (dt.date, dt.time)):  # datetime is a date
-        return value.isoformat()
-    return json.dumps(_expand_nested(value, expand))
-
-
-def _expand_nested(value: object, expand: Callable[[str], str]) -> object:
-    if isinstance(value, str):
-        return expand(value)
-    if isinstance(value, Mapping):
-        return {str(k): _expand_nested(v, expand) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_expand_nested(item, expand) for item in value]
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    return value
+    return Settings(sections, (str(path),), origins)
 
 
 # -- typed views of the sections nbflow reads ---------------------------------------
@@ -520,14 +400,35 @@ class RetCodes:
 # -- the ambient settings and overrides used when tasks are constructed ------------
 
 
-class _LazySettings:
-    """``Settings.load()`` run once, on first use; a failed load is retried."""
+class AmbientSource(Protocol):
+    """Where :func:`current_settings` looks outside :func:`use_settings` blocks.
+
+    By default the files, read once. :mod:`nbflow.core.configuration` installs
+    Luigi's mutable config parser here on first use, so that what is set through
+    it is seen by every task constructed after.
+    """
+
+    def current(self) -> Settings:
+        """Return the settings as they are now (cheap: called per parameter)."""
+        ...
+
+    def forget(self) -> None:
+        """Drop what was read, so the next :meth:`current` reads the files again."""
+        ...
+
+
+class _Ambient:
+    """The files read once, on first use, unless a source was installed."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._value: Settings | None = None
+        self.source: AmbientSource | None = None
 
     def get(self) -> Settings:
+        source = self.source
+        if source is not None:
+            return source.current()
         with self._lock:
             if self._value is None:
                 self._value = Settings.load()
@@ -536,25 +437,48 @@ class _LazySettings:
     def clear(self) -> None:
         with self._lock:
             self._value = None
+        if self.source is not None:
+            self.source.forget()
 
 
-_LAZY = _LazySettings()
+_AMBIENT = _Ambient()
 _SETTINGS: contextvars.ContextVar[Settings | None] = contextvars.ContextVar(
     "nbflow_settings", default=None
 )
 _OVERRIDES: contextvars.ContextVar[Overrides] = contextvars.ContextVar(
     "nbflow_overrides", default=MappingProxyType({})
 )
+#: (settings, overrides, the two merged): the last overlay, reused while both hold.
+_overlay_cache: tuple[Settings, Overrides, Settings] | None = None
+
+
+def install_ambient_source(source: AmbientSource | None) -> None:
+    """Make ``source`` what :func:`current_settings` reads (None: the files)."""
+    _AMBIENT.source = source
 
 
 def current_settings() -> Settings:
-    """Return the settings in effect: those of :func:`use_settings`, else the files.
+    """Return the settings in effect, with the command line's overrides on top.
 
-    The files are read by ``Settings.load()`` on the first call and then cached; call
-    :func:`reset_settings_cache` to read them again.
+    Those of :func:`use_settings`, else the ambient ones: the files, read by
+    ``Settings.load()`` on the first call and then cached (call
+    :func:`reset_settings_cache` to read them again), or Luigi's config parser once
+    it is used. Command-line ``--Family-param`` values (:func:`use_overrides`) are
+    read as ``[Family] param`` options, as Luigi reads them.
     """
+    global _overlay_cache  # noqa: PLW0603  (a one-entry cache, replaced whole)
     settings = _SETTINGS.get()
-    return _LAZY.get() if settings is None else settings
+    if settings is None:
+        settings = _AMBIENT.get()
+    overrides = _OVERRIDES.get()
+    if not overrides:
+        return settings
+    cached = _overlay_cache
+    if cached is not None and cached[0] is settings and cached[1] is overrides:
+        return cached[2]
+    overlay = settings.merged(Settings(overrides))
+    _overlay_cache = (settings, overrides, overlay)
+    return overlay
 
 
 @contextlib.contextmanager
@@ -568,8 +492,8 @@ def use_settings(settings: Settings) -> Iterator[Settings]:
 
 
 def reset_settings_cache() -> None:
-    """Forget the lazily loaded settings, so the next use reads the files again."""
-    _LAZY.clear()
+    """Forget the settings read from files, so the next use reads the files again."""
+    _AMBIENT.clear()
 
 
 def current_overrides() -> Overrides:
