@@ -9,9 +9,11 @@ Luigi compatibility modules
 ---------------------------
 The modules at the top of the package are Luigi's module paths and hold nothing but
 re-exports of the core, so that ``luigi.task.flatten`` is ``nbflow.task.flatten``:
-``nbflow.event``, ``nbflow.execution_summary``, ``nbflow.format``,
-``nbflow.interface``, ``nbflow.parameter``, ``nbflow.target``, ``nbflow.task``,
-``nbflow.worker``. Real code lives in the subpackages (``nbflow.core``, ...), and only
+``nbflow.date_interval``, ``nbflow.event``, ``nbflow.execution_summary``,
+``nbflow.format``, ``nbflow.interface``, ``nbflow.mock``, ``nbflow.notifications``,
+``nbflow.parameter``, ``nbflow.target``, ``nbflow.task``, ``nbflow.task_register``,
+``nbflow.util``, ``nbflow.worker``.
+Real code lives in the subpackages (``nbflow.core``, ...), and only
 this facade imports the shims (tests/test_luigi_compat.py checks both).
 """
 
@@ -21,16 +23,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from nbflow import (  # the Luigi compatibility modules, as luigi/__init__.py does
+    date_interval,
     event,
     execution_summary,
     format,  # noqa: A004  (Luigi's module name: luigi.format)
     interface,
+    mock,
+    notifications,
     parameter,
     target,
     task,
+    task_register,
+    util,
     worker,
 )
-from nbflow.core import date_interval
 from nbflow.core.config import RetCodes, Settings
 from nbflow.core.errors import NbflowError, NbflowWarning
 from nbflow.core.events import Status
@@ -170,11 +176,15 @@ __all__ = [
     "externalize",
     "format",
     "interface",
+    "mock",
     "namespace",
+    "notifications",
     "parameter",
     "run",
     "target",
     "task",
+    "task_register",
+    "util",
     "worker",
 ]
 

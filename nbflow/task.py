@@ -7,6 +7,8 @@ there, never from here (tests/test_luigi_compat.py checks both).
 
 from __future__ import annotations
 
+from nbflow.core.bulk import MixinNaiveBulkComplete
+from nbflow.core.output_walk import flatten_output
 from nbflow.core.structure import DynamicRequirements, flatten, getpaths
 from nbflow.core.task import (
     Config,
@@ -18,16 +20,20 @@ from nbflow.core.task import (
     namespace,
     task_id_str,
 )
+from nbflow.core.task_register import Register
 
 __all__ = [
     "Config",
     "DynamicRequirements",
     "ExternalTask",
+    "MixinNaiveBulkComplete",
+    "Register",
     "Task",
     "WrapperTask",
     "auto_namespace",
     "externalize",
     "flatten",
+    "flatten_output",
     "getpaths",
     "namespace",
     "task_id_str",

@@ -16,13 +16,18 @@ import nbflow
 PACKAGE = Path(nbflow.__file__).parent
 #: The Luigi compatibility modules (shims): Luigi's module paths, re-exports only.
 LUIGI_SHIMS = (
+    "date_interval",
     "event",
     "execution_summary",
     "format",
     "interface",
+    "mock",
+    "notifications",
     "parameter",
     "target",
     "task",
+    "task_register",
+    "util",
     "worker",
 )
 SHIM_HEADER = "Luigi compatibility: re-exports only"

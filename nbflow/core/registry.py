@@ -3,9 +3,11 @@
 A class is registered when it is defined (``Task.__init_subclass__``). Re-defining a
 class in the *same* module under the same qualified name (a notebook cell run again)
 replaces the old definition, so a lookup by name always finds the newest code. The same family
-defined by two *different* modules is ambiguous, and a lookup by that bare name raises
+defined by two *different* classes (two modules, or two qualified names in one module) is
+ambiguous, and a lookup by that bare name raises
 :class:`~nbflow.core.errors.AmbiguousTaskError` listing the fully qualified names, which
-resolve it.
+resolve it. As in Luigi, one exception: when one of those classes derives from all the
+others (a decorator's wrapper of a task class), the name means that most derived class.
 
 The registry is the only module-level mutable object in the core; ``clear()`` exists for
 tests.
@@ -21,6 +23,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from nbflow.core.errors import AmbiguousTaskError, UnknownTaskError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from nbflow.core.task import Task
 
 logger = logging.getLogger(__name__)
@@ -63,10 +67,7 @@ class TaskRegistry:
         """
         classes = self._by_family.get(name)
         if classes:
-            if len({module for module, _ in classes}) > 1:
-                qualified = tuple(f"{m}.{q}" for m, q in classes)
-                raise AmbiguousTaskError(name, qualified)
-            return list(classes.values())[-1]
+            return _only_class(name, classes)
         for classes in self._by_family.values():
             for (module, qualname), cls in classes.items():
                 if f"{module}.{qualname}" == name:
@@ -84,6 +85,14 @@ class TaskRegistry:
         return tuple(
             cls for classes in self._by_family.values() for cls in classes.values()
         )
+
+    def retain(self, keep: Iterable[type[Task]]) -> None:
+        """Forget every registered class that is not in ``keep``."""
+        kept = set(keep)
+        for classes in self._by_family.values():
+            for key, cls in list(classes.items()):
+                if cls not in kept:
+                    del classes[key]
 
     def set_namespace(self, namespace: str | None, scope: str = "") -> None:
         """Give classes defined later in modules under ``scope`` this namespace."""
@@ -119,6 +128,21 @@ class TaskRegistry:
         """Forget every cached task instance, so equal parameters build a new one."""
         for cls in self.classes():
             cls.__dict__["_instance_cache"].clear()
+
+
+def _only_class(name: str, classes: dict[tuple[str, str], type[Task]]) -> type[Task]:
+    """Return the one class ``name`` means, or the one deriving from all the others.
+
+    Raises
+    ------
+    AmbiguousTaskError
+        Two unrelated classes share the family ``name``.
+    """
+    found = list(classes.values())
+    for candidate in reversed(found):
+        if all(issubclass(candidate, other) for other in found):
+            return candidate
+    raise AmbiguousTaskError(name, tuple(f"{m}.{q}" for m, q in classes))
 
 
 class RegistrySnapshot(NamedTuple):

@@ -1,0 +1,45 @@
+"""Luigi compatibility: re-exports only, at Luigi's path ``luigi.notifications``.
+
+Holds the failure e-mail settings (``email``, ``smtp``, ``sendgrid``), the message
+builders and the senders. The code lives in nbflow.core.notifications; nbflow's own
+modules import it from there, never from here (tests/test_luigi_compat.py checks both).
+"""
+
+from __future__ import annotations
+
+from nbflow.core.notifications import (
+    DEFAULT_CLIENT_EMAIL,
+    TestNotificationsTask,
+    _email_disabled_reason,  # noqa: F401 - Luigi's private names, which its tests use
+    _email_recipients,  # noqa: F401
+    _prefix,  # noqa: F401
+    email,
+    format_task_error,
+    generate_email,
+    send_email,
+    send_email_sendgrid,
+    send_email_ses,
+    send_email_smtp,
+    send_email_sns,
+    send_error_email,
+    sendgrid,
+    smtp,
+    wrap_traceback,
+)
+
+__all__ = [
+    "DEFAULT_CLIENT_EMAIL",
+    "TestNotificationsTask",
+    "email",
+    "format_task_error",
+    "generate_email",
+    "send_email",
+    "send_email_sendgrid",
+    "send_email_ses",
+    "send_email_smtp",
+    "send_email_sns",
+    "send_error_email",
+    "sendgrid",
+    "smtp",
+    "wrap_traceback",
+]
