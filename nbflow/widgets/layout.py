@@ -61,6 +61,8 @@ class Layout(NamedTuple):
     engine: str
     #: task_id -> the id of the node that shows it (itself unless grouped).
     node_of: dict[str, str]
+    #: group node id -> {state: tasks} (empty unless grouped).
+    shares: dict[str, dict[str, int]] = {}  # noqa: RUF012  (never mutated)
 
 
 def short_label(text: str, limit: int = LABEL_MAX) -> str:
@@ -146,21 +148,48 @@ def group_by_family(
     return grouped, node_of
 
 
+def count_states(
+    nodes: Iterable[DotNode], node_of: Mapping[str, str]
+) -> dict[str, dict[str, int]]:
+    """Return group id -> {state: tasks} for tasks drawn in a group.
+
+    Examples
+    --------
+    >>> count_states([DotNode("a", "A", "DONE", ()), DotNode("b", "A", "FAILED", ())],
+    ...              {"a": "family:A", "b": "family:A"})
+    {'family:A': {'DONE': 1, 'FAILED': 1}}
+    """
+    shares: dict[str, dict[str, int]] = {}
+    for node in nodes:
+        group = node_of[node.task_id]
+        if group != node.task_id:
+            counts = shares.setdefault(group, {})
+            counts[node.state] = counts.get(node.state, 0) + 1
+    return shares
+
+
 def lay_out(
     nodes: list[DotNode],
     *,
     families: Mapping[str, str] | None = None,
     group_above: int = GROUP_ABOVE,
 ) -> Layout:
-    """Lay ``nodes`` out as SVG with ``dot`` if possible, else with :func:`layered_svg`."""
+    """Lay ``nodes`` out as SVG with ``dot`` if possible, else with :func:`layered_svg`.
+
+    A group is drawn neutral, with a bar of the share of each state of its tasks.
+    """
     node_of = {node.task_id: node.task_id for node in nodes}
+    shares: dict[str, dict[str, int]] = {}
     if len(nodes) > group_above:
-        nodes, node_of = group_by_family(nodes, families)
+        grouped, node_of = group_by_family(nodes, families)
+        shares = count_states(nodes, node_of)
+        nodes = grouped
     shown = [node._replace(label=short_label(node.label)) for node in nodes]
     svg = dot_svg(shown) if len(shown) <= group_above else None
+    engine = "dot"
     if svg is None:
-        return Layout(layered_svg(shown), "fallback", node_of)
-    return Layout(svg, "dot", node_of)
+        svg, engine = layered_svg(shown), "fallback"
+    return Layout(draw_shares(svg, shares), engine, node_of, shares)
 
 
 def dot_svg(nodes: list[DotNode]) -> str | None:
@@ -307,3 +336,91 @@ def _edge_svg(
         f'<polygon fill="#555" stroke="#555" points="{x2:.1f},{y2 - 3:.1f} '
         f'{x2 + 6:.1f},{y2:.1f} {x2:.1f},{y2 + 3:.1f}"/></g>'
     )
+
+
+# --- groups: the share of each state ----------------------------------------------
+
+_NODE = re.compile(
+    r'<g id="(?P<id>[^"]*)" class="node (?P<state>[^"]*)">\s*'
+    r"<title>(?P<title>.*?)</title>(?P<body>.*?)</g>",
+    re.DOTALL,
+)
+_SHAPE = re.compile(r"<(?:path|polygon|rect)\b[^>]*>")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_GROUP_FILL = 'fill="#ffffff" style="fill: var(--jp-layout-color1, #ffffff)"'
+_GROUP_INK = '<text style="fill: var(--jp-ui-font-color1, #1f1f1f)" '
+
+
+def share_widths(
+    counts: Mapping[str, int], span: float, least: float = 3.0
+) -> list[tuple[str, float]]:
+    """Split ``span`` between states by count; each state present gets ``least``.
+
+    The extra given to small shares is taken from the largest, so one failure among
+    thousands stays visible and the bar keeps its length.
+
+    Examples
+    --------
+    >>> share_widths({"DONE": 1999, "FAILED": 1}, 100.0)
+    [('DONE', 97.0), ('FAILED', 3.0)]
+    """
+    present = [(state, count) for state, count in counts.items() if count > 0]
+    if not present:
+        return []
+    total = sum(count for _, count in present)
+    least = min(least, span / len(present))
+    widths = [max(least, span * count / total) for _, count in present]
+    largest = widths.index(max(widths))
+    widths[largest] -= sum(widths) - span
+    return [(state, round(width, 2)) for (state, _), width in zip(present, widths)]
+
+
+def _box(shape: str) -> tuple[float, float, float, float] | None:
+    """Return x, y, width, height of a node's shape from its attributes."""
+    if shape.startswith("<rect"):
+        found = dict(re.findall(r'(\w+)="(-?[\d.]+)"', shape))
+        return (
+            float(found["x"]),
+            float(found["y"]),
+            float(found["width"]),
+            float(found["height"]),
+        )
+    points = re.search(r'\b(?:d|points)="([^"]*)"', shape)
+    numbers = [float(n) for n in _NUMBER.findall(points.group(1) if points else "")]
+    if len(numbers) < 2:  # noqa: PLR2004  (one point)
+        return None
+    xs, ys = numbers[0::2], numbers[1::2]
+    return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
+
+
+def draw_shares(svg: str, shares: Mapping[str, Mapping[str, int]]) -> str:
+    """Return ``svg`` with each group node neutral and a bar of its states inside."""
+    if not shares:
+        return svg
+
+    def redraw(found: re.Match[str]) -> str:
+        counts = shares.get(html.unescape(found["title"]))
+        shape = _SHAPE.search(found["body"])
+        box = _box(shape.group(0)) if shape else None
+        if counts is None or shape is None or box is None:
+            return found.group(0)
+        x, y, width, height = box
+        bar, left = [], x + 6
+        for state, part in share_widths(counts, max(width - 12, 1.0)):
+            bar.append(
+                f'<rect class="nbflow-share {html.escape(state)}" x="{left:.2f}" '
+                f'y="{y + height - 9:.2f}" width="{part:.2f}" height="5" '
+                f'fill="{COLOURS.get(state, COLOURS["PENDING"])}" '
+                f'stroke="#555" stroke-width="0.4"/>'
+            )
+            left += part
+        neutral = re.sub(r'fill="[^"]*"', _GROUP_FILL, shape.group(0), count=1)
+        body = found["body"].replace(shape.group(0), neutral, 1)
+        body = body.replace("<text ", _GROUP_INK, 1)
+        return (
+            f'<g id="{found["id"]}" class="node {found["state"]} nbflow-group">'
+            f"<title>{found['title']}</title>{body}"
+            f'<g class="nbflow-shares">{"".join(bar)}</g></g>'
+        )
+
+    return _NODE.sub(redraw, svg)

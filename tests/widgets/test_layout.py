@@ -11,7 +11,13 @@ import pytest
 
 from nbflow.core.dot import DotNode
 from nbflow.widgets import layout
-from nbflow.widgets.layout import group_by_family, lay_out, layered_svg, rank_nodes
+from nbflow.widgets.layout import (
+    group_by_family,
+    lay_out,
+    layered_svg,
+    rank_nodes,
+    share_widths,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -155,3 +161,41 @@ def test_lay_out_elides_the_family_not_the_parameters() -> None:
     assert "…" in made.svg
     assert ">DownloadDaily" not in made.svg
     assert "(day=2024&#45;06&#45;03)</text>" in made.svg
+
+
+@pytest.mark.parametrize("engine", ["dot", "fallback"])
+def test_lay_out_draws_a_group_neutral_with_the_share_of_each_state(
+    engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine == "fallback":
+        monkeypatch.setenv("PATH", str(tmp_path))
+    nodes = [
+        DotNode(f"Leaf_{i}", f"Leaf(i={i})", "FAILED" if i == 7 else "DONE", ())
+        for i in range(2000)
+    ]
+
+    made = lay_out(nodes, group_above=100)
+
+    assert made.engine == engine
+    assert made.shares == {"family:Leaf": {"DONE": 1999, "FAILED": 1}}
+    root = ET.fromstring(made.svg)  # noqa: S314  (our own drawing)
+    group = next(
+        g for g in root.iter(f"{SVG}g") if "nbflow-group" in g.get("class", "")
+    )
+    shape = next(child for child in group if child.tag in {f"{SVG}path", f"{SVG}rect"})
+    assert shape.get("fill") == "#ffffff"  # not painted red by one failure
+    bar = {
+        rect.get("class"): float(rect.get("width"))
+        for rect in group.iter(f"{SVG}rect")
+        if "nbflow-share" in rect.get("class", "")
+    }
+    assert set(bar) == {"nbflow-share DONE", "nbflow-share FAILED"}
+    assert bar["nbflow-share FAILED"] == 3.0
+
+
+def test_share_widths_keep_every_state_visible_and_the_bar_its_length() -> None:
+    widths = share_widths({"DONE": 5, "FAILED": 0, "RUNNING": 1, "PENDING": 994}, 60.0)
+
+    assert [state for state, _ in widths] == ["DONE", "RUNNING", "PENDING"]
+    assert all(width >= 3.0 for _, width in widths)
+    assert sum(width for _, width in widths) == pytest.approx(60.0)

@@ -219,7 +219,7 @@ function makeGraph(model, onPick) {
     svg.setAttribute("viewBox", `${x} ${y} ${w} ${h}`);
     const font = Math.max(...[...svg.querySelectorAll("text")]
       .map((t) => Number(t.getAttribute("font-size")) || 0), 0) || 10;
-    readable = MIN_FONT_PX / font;
+    readable = (MIN_FONT_PX + 0.01) / font; // never a rounding below the minimum
     for (const g of svg.querySelectorAll("g.node")) {
       const id = g.querySelector("title")?.textContent ?? "";
       const state = [...g.classList].find((name) => name !== "node");
