@@ -299,10 +299,11 @@ def _point_console_handlers(
     ]
     pointed = []
     for handler in {h for each in loggers for h in each.handlers}:
-        if type(handler) is not logging.StreamHandler:  # files, sockets, ...
+        if not isinstance(handler, logging.StreamHandler):  # sockets, queues, ...
             continue
         stream = handler.__dict__.get("stream")  # a property: dynamic, leave it
-        target = targets.get(id(stream))
+        # a file handler's stream is a file: only console streams are matched
+        target = targets.get(id(stream)) if stream is not None else None
         if target is not None:
             handler.setStream(target)
             pointed.append((handler, stream))

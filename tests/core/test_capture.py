@@ -288,6 +288,37 @@ def test_file_handlers_are_not_touched(monkeypatch, tmp_path) -> None:
     assert (tmp_path / "log.txt").read_text() == "to the file\n"
 
 
+def test_console_handler_subclasses_are_captured_and_unopened_files_left(
+    monkeypatch, tmp_path
+) -> None:
+    _, err = _console(monkeypatch)
+
+    class Colored(logging.StreamHandler):  # e.g. a colouring handler
+        pass
+
+    console_handler = Colored(err)
+    unopened = logging.FileHandler(tmp_path / "later.txt", delay=True)
+    log = logging.getLogger("nbflow-tests.capture.subclass")
+    log.addHandler(console_handler)
+    log.addHandler(unopened)
+    log.propagate = False
+    try:
+        with installed("capture"):
+            assert unopened.stream is None
+            with capturing("A", "capture") as output:
+                log.warning("colored")
+    finally:
+        log.removeHandler(console_handler)
+        log.removeHandler(unopened)
+        unopened.close()
+
+    assert output is not None
+    assert output.lines() == ("colored",)
+    assert err.getvalue() == ""
+    assert console_handler.stream is err
+    assert (tmp_path / "later.txt").read_text() == "colored\n"
+
+
 # --- live snapshots -----------------------------------------------------------------
 
 
