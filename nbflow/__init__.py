@@ -9,10 +9,12 @@ Luigi compatibility modules
 ---------------------------
 The modules at the top of the package are Luigi's module paths and hold nothing but
 re-exports of the core, so that ``luigi.task.flatten`` is ``nbflow.task.flatten``:
+``nbflow.cmdline``, ``nbflow.cmdline_parser``, ``nbflow.configuration``,
 ``nbflow.date_interval``, ``nbflow.event``, ``nbflow.execution_summary``,
-``nbflow.format``, ``nbflow.interface``, ``nbflow.mock``, ``nbflow.notifications``,
-``nbflow.parameter``, ``nbflow.target``, ``nbflow.task``, ``nbflow.task_register``,
-``nbflow.util``, ``nbflow.worker``.
+``nbflow.format``, ``nbflow.interface``, ``nbflow.lock``, ``nbflow.mock``,
+``nbflow.notifications``, ``nbflow.parameter``, ``nbflow.retcodes``,
+``nbflow.target``, ``nbflow.task``, ``nbflow.task_register``, ``nbflow.util``,
+``nbflow.worker``.
 Real code lives in the subpackages (``nbflow.core``, ...), and only
 this facade imports the shims (tests/test_luigi_compat.py checks both).
 """
@@ -23,14 +25,19 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from nbflow import (  # the Luigi compatibility modules, as luigi/__init__.py does
+    cmdline,
+    cmdline_parser,
+    configuration,
     date_interval,
     event,
     execution_summary,
     format,  # noqa: A004  (Luigi's module name: luigi.format)
     interface,
+    lock,
     mock,
     notifications,
     parameter,
+    retcodes,
     target,
     task,
     task_register,
@@ -170,16 +177,21 @@ __all__ = [
     "__version__",
     "auto_namespace",
     "build",
+    "cmdline",
+    "cmdline_parser",
+    "configuration",
     "date_interval",
     "event",
     "execution_summary",
     "externalize",
     "format",
     "interface",
+    "lock",
     "mock",
     "namespace",
     "notifications",
     "parameter",
+    "retcodes",
     "run",
     "target",
     "task",

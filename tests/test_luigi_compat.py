@@ -16,14 +16,19 @@ import nbflow
 PACKAGE = Path(nbflow.__file__).parent
 #: The Luigi compatibility modules (shims): Luigi's module paths, re-exports only.
 LUIGI_SHIMS = (
+    "cmdline",
+    "cmdline_parser",
+    "configuration",
     "date_interval",
     "event",
     "execution_summary",
     "format",
     "interface",
+    "lock",
     "mock",
     "notifications",
     "parameter",
+    "retcodes",
     "target",
     "task",
     "task_register",
@@ -119,8 +124,23 @@ def test_luigi_pipeline_gives_same_files_ids_and_result(tmp_path) -> None:
         assert mine == luigis
 
 
+def _shim_files(name: str) -> list[Path]:
+    """Return a shim's source files: ``name.py``, or every file of package ``name``."""
+    module = PACKAGE / f"{name}.py"
+    return [module] if module.exists() else sorted((PACKAGE / name).glob("*.py"))
+
+
+def _is_shim_package(init: Path) -> bool:
+    return (ast.get_docstring(ast.parse(init.read_text())) or "").startswith(
+        SHIM_HEADER
+    )
+
+
 def test_luigi_shims_are_the_top_level_modules_the_facade_lists() -> None:
     top_level = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
+    top_level |= {
+        init.parent.name for init in PACKAGE.glob("*/__init__.py") if _is_shim_package(init)
+    }
     section = (nbflow.__doc__ or "").split("Luigi compatibility modules")[1]
     section = section.split("Real code")[0]
 
@@ -128,32 +148,55 @@ def test_luigi_shims_are_the_top_level_modules_the_facade_lists() -> None:
     assert re.findall(r"``nbflow\.(\w+)``", section) == list(LUIGI_SHIMS)
 
 
+#: Shims that put their core module in sys.modules under their own name, so that a
+#: patch of one of their names (``mock.patch("luigi.notifications.send_email_smtp")``)
+#: reaches the code that calls it.
+LUIGI_ALIASES = ("notifications",)
+ALIAS_STATEMENT = "sys.modules[__name__] = _implementation"
+
+
 def _is_shim_statement(node: ast.stmt) -> bool:
     if isinstance(node, ast.Import | ast.ImportFrom):
         return True
+    if ast.unparse(node) == ALIAS_STATEMENT:
+        return True  # an alias shim (see test_luigi_alias_shims_are_their_core_module)
     targets = node.targets if isinstance(node, ast.Assign) else []
     return [ast.unparse(target) for target in targets] == ["__all__"]
 
 
 def test_luigi_shims_hold_only_a_docstring_imports_and_all() -> None:
-    for name in LUIGI_SHIMS:
-        tree = ast.parse((PACKAGE / f"{name}.py").read_text())
+    for path in (path for name in LUIGI_SHIMS for path in _shim_files(name)):
+        tree = ast.parse(path.read_text())
         docstring = ast.get_docstring(tree) or ""
 
         others = [ast.unparse(n) for n in tree.body[1:] if not _is_shim_statement(n)]
 
-        assert docstring.startswith(SHIM_HEADER), name
-        assert others == [], name
+        assert docstring.startswith(SHIM_HEADER), path
+        assert others == [], path
+
+
+def test_luigi_alias_shims_are_their_core_module_so_patches_reach_it() -> None:
+    aliases = {
+        path.stem for path in PACKAGE.glob("*.py") if ALIAS_STATEMENT in path.read_text()
+    }
+
+    assert sorted(aliases) == list(LUIGI_ALIASES)
+    for name in LUIGI_ALIASES:
+        shim = importlib.import_module(f"nbflow.{name}")
+        assert shim is importlib.import_module(f"nbflow.core.{name}"), name
+        assert getattr(nbflow, name) is shim, name
 
 
 def test_luigi_shims_export_what_their_all_names() -> None:
-    for name in LUIGI_SHIMS:
-        module = importlib.import_module(f"nbflow.{name}")
+    for path in (path for name in LUIGI_SHIMS for path in _shim_files(name)):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        dotted = ".".join(["nbflow", *(p for p in parts if p != "__init__")])
+        module = importlib.import_module(dotted)
 
         missing = [n for n in module.__all__ if not hasattr(module, n)]
 
-        assert missing == [], name
-        assert module.__all__, name
+        assert missing == [], dotted
+        assert module.__all__, dotted
 
 
 def _imported_modules(path: Path) -> set[str]:

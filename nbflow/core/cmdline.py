@@ -5,7 +5,14 @@ task is spelled the same way everywhere. Values stay strings here: each is parse
 parameter when the task is built (with the overrides active), so errors name the task
 and parameter.
 
-Imports: stdlib, nbflow.core.{errors, registry, task}.
+As in Luigi, the root task's own ``--param`` reaches the root task only
+(:attr:`Invocation.params`; Luigi #1304), while ``--Family-param`` reaches every task
+of that family (:attr:`Invocation.overrides`, read as ``[Family] param`` config
+values). A Config class with ``use_cmdline_section = False`` takes bare ``--param``
+options, and nbflow's own sections take ``--section-key`` (``--retcode-task-failed``,
+``--worker-task-limit``).
+
+Imports: stdlib, nbflow.core.{config_keys, errors, registry, task}.
 """
 
 from __future__ import annotations
@@ -15,9 +22,10 @@ import importlib.util
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from nbflow.core.errors import DefinitionError, UnknownParameterError
+from nbflow.core.config_keys import KNOWN_KEYS
+from nbflow.core.errors import DefinitionError, NbflowError, UnknownParameterError
 from nbflow.core.registry import REGISTRY
 
 if TYPE_CHECKING:
@@ -73,52 +81,82 @@ class Invocation:
     task_name: str | None = None
     #: the class found for task_name (the --module's own class when names clash)
     task_cls: type[Task] | None = None
-    #: family -> {parameter: text}; the root task's own parameters are under its family.
+    #: the root task's own ``--param`` values: they reach the root task only.
+    params: dict[str, str] = field(default_factory=dict)
+    #: family (or config section) -> {parameter: text}, from ``--Family-param``,
+    #: a sectionless Config's bare ``--param`` and ``--section-key`` (``[retcode]``,
+    #: ``[worker]``, ...): they reach every task and setting of that name.
     overrides: dict[str, dict[str, str]] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def wants_help(self) -> bool:
-        """Whether ``--help`` was given."""
+        """Whether ``--help`` (or ``--help-all``) was given."""
         return bool(self.options.get("help") or self.options.get("help_all"))
 
 
 def parse(argv: list[str], *, main_task_cls: type[Task] | None = None) -> Invocation:
     """Parse ``argv`` into an :class:`Invocation`, importing ``--module`` on the way.
 
+    Options may come before or after the task name, as in Luigi: run options,
+    ``--Family-param`` for any task family, a sectionless Config's bare ``--param``
+    and ``--section-key`` for nbflow's own config sections. The root task's own
+    ``--param`` comes after its name. Any option may be shortened to a prefix that
+    names one option only (as argparse allows).
+
     Raises
     ------
     UsageError
-        An option is malformed, or no task was named.
+        An option is malformed or ambiguous, or no task was named.
     UnknownTaskError, UnknownParameterError
         The task, or one of its parameters, does not exist.
     """
-    invocation, rest = _split_options(argv)
-    module = invocation.options.get("module")
+    module = _module_option(argv)
     if module:
         import_module(module)
+    invocation = Invocation()
     if main_task_cls is not None:
         invocation.task_name = main_task_cls.get_task_family()
         invocation.task_cls = main_task_cls
-        task_cls = main_task_cls
-    else:
-        if not rest or rest[0].startswith("-"):
-            if invocation.wants_help:
-                return invocation
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg.startswith("--") and len(arg) > 2:  # noqa: PLR2004  (a bare "--")
+            _take(arg, args, invocation)
+        elif invocation.task_cls is None:
+            _name_task(arg, module, invocation)
+        else:
             raise UsageError(
-                "no task named",
-                " ".join(argv),
-                "name the task to run, e.g. `nbflow run --module m Task`",
+                "unexpected argument",
+                arg,
+                "give parameters as --name VALUE; run with --help to list them",
             )
-        name = rest.pop(0)
-        if ":" in name:
-            module, name = name.split(":", 1)
-            import_module(module)
-        task_cls = _lookup(name, module)
-        invocation.task_name = name
-        invocation.task_cls = task_cls
-    _parse_params(task_cls, rest, invocation)
+    if invocation.task_cls is None and not invocation.wants_help:
+        raise UsageError(
+            "no task named",
+            " ".join(argv),
+            "name the task to run, e.g. `nbflow run --module m Task`",
+        )
     return invocation
+
+
+def _module_option(argv: list[str]) -> str | None:
+    """Return the ``--module`` value, found before anything else is understood."""
+    for index, arg in enumerate(argv):
+        if arg == "--module" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--module="):
+            return arg.partition("=")[2]
+    return None
+
+
+def _name_task(word: str, module: str | None, invocation: Invocation) -> None:
+    name = word
+    if ":" in name:
+        module, name = name.split(":", 1)
+        import_module(module)
+    invocation.task_cls = _lookup(name, module)
+    invocation.task_name = name
 
 
 def _lookup(name: str, module: str | None) -> type[Task]:
@@ -166,104 +204,169 @@ def _import_file(path: Path) -> None:
     spec.loader.exec_module(module)
 
 
-def _split_options(argv: list[str]) -> tuple[Invocation, list[str]]:
-    """Take run options up to the task name; everything after it is the task's."""
-    invocation = Invocation()
-    rest: list[str] = []
-    args = list(argv)
-    while args:
-        arg = args.pop(0)
-        if not arg.startswith("--"):
-            rest.append(arg)
-            rest.extend(args)
-            break
-        if not _take_option(arg, args, invocation):
-            rest.append(arg)
-    return invocation, rest
+#: Words a switch parameter (BoolParameter) takes as its value: ``--flag false``.
+_SWITCH_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "1", "0"})
 
 
-def _take_option(arg: str, args: list[str], invocation: Invocation) -> bool:
-    """Record ``arg`` if it is a run option (consuming its value); else return False."""
-    name, value = _option(arg)
-    if name in VALUE_OPTIONS or name in LIST_OPTIONS:
-        if value is None:
-            if not args:
-                flag = f"--{name.replace('_', '-')}"
-                raise UsageError(f"{flag} needs a value", arg, f"write {flag} VALUE")
-            value = args.pop(0)
-        if name in LIST_OPTIONS:
-            invocation.options.setdefault(name, []).append(value)
-        else:
-            invocation.options[name] = value
-        return True
+@dataclass(frozen=True)
+class _Flag:
+    """What one command-line option names."""
+
+    kind: Literal["run", "local", "global"]
+    #: the run option's or the parameter's (or config key's) name, with underscores
+    name: str
+    #: the family (or config section) a global option sets
+    family: str = ""
+    #: whether the option is a switch (given alone means true)
+    is_switch: bool = False
+
+
+def _canonical(text: str) -> str:
+    return text.replace("_", "-")
+
+
+def _take(arg: str, args: list[str], invocation: Invocation) -> None:
+    """Record option ``arg`` in ``invocation``, consuming its value from ``args``."""
+    body, sep, value = arg[2:].partition("=")
+    flag = _resolve(body, invocation.task_cls)
+    given = value if sep else None
+    if flag.kind == "run":
+        _take_run_option(flag.name, given, arg, args, invocation)
+        return
+    if given is None:
+        given = _value_after(flag, arg, args)
+    if flag.kind == "local":
+        invocation.params[flag.name] = given
+    else:
+        invocation.overrides.setdefault(flag.family, {})[flag.name] = given
+
+
+def _value_after(flag: _Flag, arg: str, args: list[str]) -> str:
+    if flag.is_switch:
+        if args and args[0].lower() in _SWITCH_WORDS:
+            return args.pop(0)
+        return "true"
+    if not args:
+        raise UsageError(f"{arg} needs a value", arg, f"write {arg} VALUE")
+    return args.pop(0)
+
+
+def _take_run_option(
+    name: str, value: str | None, arg: str, args: list[str], invocation: Invocation
+) -> None:
     if name in FLAG_OPTIONS:
         invocation.options[name] = value is None or value.lower() in (
             "1",
             "true",
             "yes",
         )
-        return True
-    return False
+        return
+    if value is None:
+        if not args:
+            flag = f"--{_canonical(name)}"
+            raise UsageError(f"{flag} needs a value", arg, f"write {flag} VALUE")
+        value = args.pop(0)
+    if name in LIST_OPTIONS:
+        invocation.options.setdefault(name, []).append(value)
+    else:
+        invocation.options[name] = value
 
 
-def _option(arg: str) -> tuple[str | None, str | None]:
-    if not arg.startswith("--"):
-        return None, None
-    body = arg[2:]
-    name, sep, value = body.partition("=")
-    return name.replace("-", "_"), (value if sep else None)
-
-
-def _parse_params(
-    task_cls: type[Task], args: list[str], invocation: Invocation
-) -> None:
-    family = task_cls.get_task_family()
-    own = dict(task_cls.get_params())
-    while args:
-        arg = args.pop(0)
-        if not arg.startswith("--"):
-            raise UsageError(
-                "unexpected argument",
-                arg,
-                "give parameters as --name VALUE; run with --help to list them",
-            )
-        body, sep, value = arg[2:].partition("=")
-        try:
-            owner, name = _owner(body, family, own)
-        except UnknownParameterError:
-            if _take_option(arg, args, invocation):
-                continue  # a run option given after the task name
-            raise
-        param = (
-            dict(REGISTRY.lookup(owner).get_params())[name]
-            if owner != family
-            else own[name]
+def _resolve(body: str, root: type[Task] | None) -> _Flag:
+    """Return what ``--body`` names: exactly, else as the only option it begins."""
+    key = _canonical(body)
+    flag = _exact(key, root)
+    if flag is not None:
+        return flag
+    matches = sorted(name for name in _all_flags(root) if name.startswith(key))
+    if len(matches) == 1:
+        found = _exact(matches[0], root)
+        assert found is not None  # noqa: S101  (every listed flag resolves)
+        return found
+    if matches:
+        shown = ", ".join(f"--{name}" for name in matches[:6])
+        raise UsageError(
+            "ambiguous option", f"--{body}", f"write one of {shown} in full"
         )
-        if not sep:
-            if args and not (args[0].startswith("--") and param.is_flag):
-                value = args.pop(0)
-            elif param.is_flag:
-                value = "true"
-            else:
-                raise UsageError(
-                    f"--{body} needs a value", arg, f"write --{body} VALUE"
-                )
-        invocation.overrides.setdefault(owner, {})[name] = value
+    raise _unknown(body, key, root)
 
 
-def _owner(body: str, family: str, own: dict[str, Any]) -> tuple[str, str]:
-    """Return (family, parameter) for ``--param`` or ``--Family-param``."""
-    name = body.replace("-", "_")
-    if name in own:
-        return family, name
-    for other in sorted(REGISTRY.families(), key=len, reverse=True):
-        if body.startswith((other + "-", other + "_")):
-            param_name = body[len(other) + 1 :].replace("-", "_")
-            params = dict(REGISTRY.lookup(other).get_params())
-            if param_name in params:
-                return other, param_name
-            raise UnknownParameterError(other, param_name, tuple(params))
-    raise UnknownParameterError(family, name, tuple(own))
+def _exact(key: str, root: type[Task] | None) -> _Flag | None:
+    if root is not None:
+        for name, param in root.get_params():
+            if _canonical(name) == key:
+                return _Flag("local", name, is_switch=param.is_flag)
+    run_name = key.replace("-", "_")
+    if run_name in (*VALUE_OPTIONS, *FLAG_OPTIONS, *LIST_OPTIONS):
+        return _Flag("run", run_name)
+    return _exact_global(key) or _exact_config_key(key)
+
+
+def _exact_global(key: str) -> _Flag | None:
+    """``--Family-param``, or a sectionless Config's ``--param``."""
+    for family, cls in _task_classes():
+        without_section = not getattr(cls, "use_cmdline_section", True)
+        prefix = "" if without_section else _canonical(family) + "-"
+        if not key.startswith(prefix):
+            continue
+        for name, param in cls.get_params():
+            if _canonical(name) == key[len(prefix) :]:
+                return _Flag("global", name, family, is_switch=param.is_flag)
+    return None
+
+
+def _exact_config_key(key: str) -> _Flag | None:
+    """``--section-key`` for nbflow's own sections: ``--retcode-task-failed 3``."""
+    for section, keys in KNOWN_KEYS.items():
+        if key.startswith(section + "-"):
+            option = key[len(section) + 1 :].replace("-", "_")
+            if option in keys:
+                return _Flag("global", option, section)
+    return None
+
+
+def _task_classes() -> list[tuple[str, type[Task]]]:
+    """Return (family, class) for every family that names one class, longest first."""
+    found = []
+    for family in sorted(REGISTRY.families(), key=len, reverse=True):
+        try:
+            found.append((family, REGISTRY.lookup(family)))
+        except NbflowError:
+            continue  # an ambiguous family has no options of its own
+    return found
+
+
+def _all_flags(root: type[Task] | None) -> list[str]:
+    """Return every option name (without ``--``) the command line understands."""
+    names = [
+        _canonical(name) for name in (*VALUE_OPTIONS, *FLAG_OPTIONS, *LIST_OPTIONS)
+    ]
+    if root is not None:
+        names += [_canonical(name) for name, _ in root.get_params()]
+    for family, cls in _task_classes():
+        without_section = not getattr(cls, "use_cmdline_section", True)
+        prefix = "" if without_section else _canonical(family) + "-"
+        names += [prefix + _canonical(name) for name, _ in cls.get_params()]
+    for section, keys in KNOWN_KEYS.items():
+        names += [f"{section}-{_canonical(key)}" for key in keys]
+    return names
+
+
+def _unknown(body: str, key: str, root: type[Task] | None) -> NbflowError:
+    for family, cls in _task_classes():
+        if key.startswith(_canonical(family) + "-"):
+            name = key[len(family) + 1 :].replace("-", "_")
+            return UnknownParameterError(family, name, tuple(dict(cls.get_params())))
+    if root is not None:
+        own = tuple(dict(root.get_params()))
+        return UnknownParameterError(
+            root.get_task_family(), body.replace("-", "_"), own
+        )
+    return UsageError(
+        "unknown option before the task name",
+        f"--{body}",
+        "put the task's own parameters after its name, or write --Family-param",
+    )
 
 
 def describe_params(task_cls: type[Task], prog: str = "nbflow run") -> str:

@@ -19,13 +19,19 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from nbflow.core import cmdline
 from nbflow.core import config as _config
-from nbflow.core.errors import DefinitionTypeError, TaskFailedError
+from nbflow.core.cmdline_help import luigi_help
+from nbflow.core.errors import (
+    DefinitionError,
+    DefinitionTypeError,
+    ParameterValueError,
+    TaskFailedError,
+)
 from nbflow.core.registry import REGISTRY
 from nbflow.core.run import Run, RunOptions, start_run
 from nbflow.core.task import Task
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Mapping
     from concurrent.futures import Executor
 
     from nbflow.core.completeness import CompletenessCheck
@@ -227,8 +233,24 @@ def _run_tasks(tasks: Any, *, check: bool = True, **kwargs: Any) -> RunResult | 
     return result
 
 
+class ArgvTypeError(DefinitionError, TypeError):
+    """``run(cmdline_args)`` was given something other than a list of words."""
+
+    def __init__(self, got: object) -> None:
+        super().__init__(got)
+        self.got = got
+
+    def __str__(self) -> str:
+        kind = type(self.got).__name__
+        return (
+            f"nbflow.run: cmdline_args is a {kind} (got {self.got!r}). Expected a "
+            "list or tuple of command-line words, or a Task. Fix: pass e.g. "
+            "['--module', 'pipeline', 'Report', '--date', '2024-06-01']."
+        )
+
+
 def _run_cmdline(
-    cmdline_args: list[str] | None = None,
+    cmdline_args: list[str] | tuple[str, ...] | None = None,
     main_task_cls: type[Task] | None = None,
     worker_scheduler_factory: Any = None,
     use_dynamic_argparse: Any = None,
@@ -236,29 +258,82 @@ def _run_cmdline(
     detailed_summary: bool = False,
 ) -> bool | RunResult:
     del worker_scheduler_factory, use_dynamic_argparse, local_scheduler
-    import sys  # noqa: PLC0415
-
-    argv = list(sys.argv[1:] if cmdline_args is None else cmdline_args)
-    invocation = cmdline.parse(argv, main_task_cls=main_task_cls)
-    with overrides_in_force(invocation):
+    with parsed(cmdline_args, main_task_cls) as invocation:
         task = instantiate(invocation)
         result = start_run([task], run_options(invocation), track_progress=False)
-    summary = result.wait()
+        summary = result.wait()
     return summary if detailed_summary else summary.scheduling_succeeded
 
 
 @contextlib.contextmanager
+def parsed(
+    cmdline_args: list[str] | tuple[str, ...] | None,
+    main_task_cls: type[Task] | None = None,
+) -> Iterator[cmdline.Invocation]:
+    """Parse a Luigi command line and keep its overrides in force inside the block.
+
+    As ``luigi.run`` does, ``--help`` and ``--help-all`` print the help and exit 0,
+    and a command line that cannot be understood exits with its error.
+
+    Raises
+    ------
+    ArgvTypeError
+        ``cmdline_args`` is not a list or tuple (None reads ``sys.argv``).
+    SystemExit
+        For ``--help``, or a usage error (the message says what to fix).
+    """
+    import sys  # noqa: PLC0415
+
+    if cmdline_args is None:
+        cmdline_args = sys.argv[1:]
+    if not isinstance(cmdline_args, (list, tuple)):
+        raise ArgvTypeError(cmdline_args)
+    try:
+        invocation = cmdline.parse(list(cmdline_args), main_task_cls=main_task_cls)
+    except cmdline.UsageError as error:
+        raise SystemExit(str(error)) from error
+    if invocation.wants_help:
+        sys.stdout.write(luigi_help(invocation) + "\n")
+        raise SystemExit(0)
+    with overrides_in_force(invocation):
+        yield invocation
+
+
+@contextlib.contextmanager
 def overrides_in_force(invocation: cmdline.Invocation) -> Iterator[None]:
-    """Make the invocation's ``--param`` / ``--Family-param`` values ambient."""
+    """Make the invocation's ``--Family-param`` values ambient (config values too)."""
     with _config.use_overrides(invocation.overrides):
         yield
 
 
 def instantiate(invocation: cmdline.Invocation) -> Task:
-    """Construct the invocation's root task (its parameters come from the overrides)."""
+    """Construct the invocation's root task, with its own ``--param`` values.
+
+    Call inside :func:`overrides_in_force`, so ``--Family-param`` values apply.
+
+    Raises
+    ------
+    ParameterValueError
+        A ``--param`` value does not parse.
+    """
     assert invocation.task_name is not None  # noqa: S101  (parse() guarantees it)
     task_cls = invocation.task_cls or REGISTRY.lookup(invocation.task_name)
-    return task_cls()
+    return task_cls(**root_kwargs(task_cls, invocation.params))
+
+
+def root_kwargs(task_cls: type[Task], params: Mapping[str, str]) -> dict[str, Any]:
+    """Return the root task's own command-line values, each parsed by its parameter."""
+    own = dict(task_cls.get_params())
+    family = task_cls.get_task_family()
+    kwargs: dict[str, Any] = {}
+    for name, text in params.items():
+        try:
+            kwargs[name] = own[name].parse(text)
+        except ParameterValueError as error:
+            raise ParameterValueError(family, name, error.got, error.expected) from None
+        except (ValueError, TypeError) as error:
+            raise ParameterValueError(family, name, text, str(error)) from error
+    return kwargs
 
 
 def run_options(invocation: cmdline.Invocation) -> RunOptions:

@@ -180,7 +180,7 @@ class NbflowMagics(Magics):
             return None
         mode = "text" if "text" in flags else None
         with interface.overrides_in_force(invocation):
-            task = cls()
+            task = interface.instantiate(invocation)
             if self._plan_only(task, invocation):
                 return None
             outcome = self.session.run(
@@ -211,9 +211,11 @@ class NbflowMagics(Magics):
         if _wants_help(argv):
             self._help(["why"])
             return
-        cls, invocation = self.session.parse(argv)
+        _cls, invocation = self.session.parse(argv)
         with interface.overrides_in_force(invocation):
-            text = planning.why([cls()], _plan_options(invocation))
+            text = planning.why(
+                [interface.instantiate(invocation)], _plan_options(invocation)
+            )
         _print(text)
 
     def _graph(self, argv: list[str]) -> None:
@@ -221,10 +223,11 @@ class NbflowMagics(Magics):
         if _wants_help(argv):
             self._help(["graph"])
             return
-        cls, invocation = self.session.parse(argv)
+        _cls, invocation = self.session.parse(argv)
         with interface.overrides_in_force(invocation):
             graph = self.session.graph(
-                cls(), display="text" if "text" in flags else None
+                interface.instantiate(invocation),
+                display="text" if "text" in flags else None,
             )
         if "stop-at-complete" in flags:
             graph = graph.stopped_at_complete()
@@ -252,9 +255,9 @@ class NbflowMagics(Magics):
         if _wants_help(argv):
             self._help(["show"])
             return
-        cls, invocation = self.session.parse(argv)
+        _cls, invocation = self.session.parse(argv)
         with interface.overrides_in_force(invocation):
-            task = cls()
+            task = interface.instantiate(invocation)
         _print(self.session.show(task))
 
     def _help(self, argv: list[str]) -> None:

@@ -1,0 +1,13 @@
+"""Luigi compatibility: re-exports only, at Luigi's path ``luigi.configuration.cfg_parser``.
+
+The code lives in nbflow.core.configuration.
+"""
+
+from __future__ import annotations
+
+from nbflow.core.configuration import (
+    InterpolationMissingEnvvarError,
+    LuigiConfigParser,
+)
+
+__all__ = ["InterpolationMissingEnvvarError", "LuigiConfigParser"]
