@@ -20,7 +20,7 @@ Modes (``RunOptions.capture_output``, ``[worker] capture_output``):
 
 How, in one process with many task threads: while any run captures, ``sys.stdout``
 and ``sys.stderr`` are :class:`DispatchingStream` objects. A write from a thread running
-a task goes to that task's :class:`TaskOutput` (and, in tee mode, on to the stream that
+a task goes to that task's :class:`CapturedOutput` (and, in tee mode, on to the stream that
 was there before); a write from any other thread goes to that stream unchanged, so
 IPython's own output is untouched. Logging handlers that write to the console are
 pointed at the dispatching streams for as long, so log records are captured where the
@@ -102,7 +102,7 @@ class _Tail:
         self.partial = ""
 
 
-class TaskOutput:
+class CapturedOutput:
     r"""The bounded tail of what one task wrote, line by line.
 
     A carriage return starts the current line again (progress bars), and a line
@@ -111,7 +111,7 @@ class TaskOutput:
 
     Examples
     --------
-    >>> output = TaskOutput("A_1")
+    >>> output = CapturedOutput("A_1")
     >>> output.write("loading\n50%\r100%\n")
     >>> output.write("no newline yet")
     >>> output.lines()
@@ -170,7 +170,7 @@ class TaskOutput:
                 return (*tail.lines, tail.partial)[-MAX_LINES:]
             return tuple(tail.lines)
 
-    def __enter__(self) -> TaskOutput:
+    def __enter__(self) -> CapturedOutput:
         """Route the current thread's writes here (the run keeps streams installed)."""
         self._ident = ident = threading.get_ident()
         outputs = _CAPTURE.outputs
@@ -203,12 +203,12 @@ def _clean(line: str) -> str:
 class DispatchingStream:
     """A stand-in for ``sys.stdout``/``sys.stderr`` that routes writes by thread.
 
-    Writes from a thread with a registered :class:`TaskOutput` go there (and on to
+    Writes from a thread with a registered :class:`CapturedOutput` go there (and on to
     the original stream if it echoes); all others go to the original unchanged.
     Every other attribute is the original's.
     """
 
-    def __init__(self, original: TextIO, outputs: dict[int, TaskOutput]) -> None:
+    def __init__(self, original: TextIO, outputs: dict[int, CapturedOutput]) -> None:
         self.original = original
         self._outputs = outputs
 
@@ -240,7 +240,7 @@ class _Capture:
 
     def __init__(self) -> None:
         #: thread ident -> the output of the task it runs
-        self.outputs: dict[int, TaskOutput] = {}
+        self.outputs: dict[int, CapturedOutput] = {}
         self._lock = threading.Lock()
         self._users = 0
         #: The dispatching streams for stdout and stderr, while installed.
@@ -319,10 +319,10 @@ class _LiveOutputs:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._dirty: dict[TaskOutput, None] = {}
+        self._dirty: dict[CapturedOutput, None] = {}
         self._thread: threading.Thread | None = None
 
-    def note(self, output: TaskOutput) -> None:
+    def note(self, output: CapturedOutput) -> None:
         """Note that ``output`` changed (the thread sends it within an interval)."""
         if output in self._dirty:  # unlocked peek: the common case, cheap
             return
@@ -387,7 +387,7 @@ def capturing(
     task_id: str,
     mode: str,
     reporter: Callable[[str, str, Any], object] | None = None,
-) -> TaskOutput | contextlib.nullcontext[None]:
+) -> CapturedOutput | contextlib.nullcontext[None]:
     """Return a context that captures what the current thread writes meanwhile.
 
     ``with capturing(task_id, mode, reporter) as output:`` gives the task's
@@ -397,4 +397,4 @@ def capturing(
     """
     if mode == "off":
         return _OFF
-    return TaskOutput(task_id, echo=mode == "tee", reporter=reporter)
+    return CapturedOutput(task_id, echo=mode == "tee", reporter=reporter)

@@ -15,14 +15,13 @@ from nbflow.core import capture
 from nbflow.core.capture import (
     MAX_LINE_CHARS,
     MAX_LINES,
-    TaskOutput,
+    CapturedOutput,
     capturing,
     installed,
     resolve_mode,
 )
 from nbflow.core.errors import CaptureModeError
-from nbflow.core.events import Status, TaskAdded, TaskStatusChanged
-from nbflow.core.events import TaskOutput as OutputNote
+from nbflow.core.events import Status, TaskAdded, TaskOutput, TaskStatusChanged
 from nbflow.core.progress import RunProgress
 from nbflow.core.run import RunOptions, start_run
 from nbflow.core.stream import RecordingListener
@@ -91,7 +90,7 @@ def test_run_options_reject_an_unknown_capture_mode() -> None:
 
 
 def test_task_output_keeps_the_last_lines_only() -> None:
-    output = TaskOutput("A")
+    output = CapturedOutput("A")
 
     output.write("".join(f"line {n}\n" for n in range(MAX_LINES + 50)))
 
@@ -102,7 +101,7 @@ def test_task_output_keeps_the_last_lines_only() -> None:
 
 
 def test_task_output_cuts_long_lines() -> None:
-    output = TaskOutput("A")
+    output = CapturedOutput("A")
 
     output.write("x" * (MAX_LINE_CHARS * 3) + "\nshort\n")
     output.write("y" * (MAX_LINE_CHARS * 3))  # no newline yet
@@ -115,7 +114,7 @@ def test_task_output_cuts_long_lines() -> None:
 
 
 def test_task_output_carriage_return_rewrites_the_line() -> None:
-    output = TaskOutput("A")
+    output = CapturedOutput("A")
 
     output.write("10%\r")
     output.write("60%\r100%\r\n")
@@ -125,13 +124,13 @@ def test_task_output_carriage_return_rewrites_the_line() -> None:
 
 
 def test_task_output_joins_writes_into_lines() -> None:
-    output = TaskOutput("A")
+    output = CapturedOutput("A")
 
     output.write("a")
     output.write("b\nc")
 
     assert output.lines() == ("ab", "c")
-    assert TaskOutput("B").lines() == ()
+    assert CapturedOutput("B").lines() == ()
 
 
 # --- routing by thread --------------------------------------------------------------
@@ -469,7 +468,7 @@ def test_live_output_is_published_while_the_task_runs(executor, tmp_path) -> Non
     class Seen(RecordingListener):
         def on_notification(self, notification) -> None:
             super().on_notification(notification)
-            if isinstance(notification, OutputNote):
+            if isinstance(notification, TaskOutput):
                 flag.write_text("yes")
 
     recorder = Seen()
@@ -479,7 +478,7 @@ def test_live_output_is_published_while_the_task_runs(executor, tmp_path) -> Non
     finally:
         del sys.modules[module.__name__]
 
-    live = [n for n in recorder.notifications if isinstance(n, OutputNote)]
+    live = [n for n in recorder.notifications if isinstance(n, TaskOutput)]
     assert live[0].lines == ("started",)
     assert run.progress is not None
     (state,) = run.progress.tasks.values()
@@ -493,7 +492,7 @@ def test_the_model_keeps_live_output_and_forgets_it_on_a_retry() -> None:
         TaskStatusChanged(2, 1.0, "A", Status.RUNNING, Status.PENDING)
     )
 
-    progress.on_notification(OutputNote(2, 1.5, "A", ("half way",)))
+    progress.on_notification(TaskOutput(2, 1.5, "A", ("half way",)))
     live = progress.tasks["A"].output
     progress.on_notification(
         TaskStatusChanged(
@@ -534,7 +533,7 @@ def test_a_background_run_captures_and_keeps_no_live_snapshots(capfd, tmp_path) 
     class Seen(RecordingListener):
         def on_notification(self, notification) -> None:
             super().on_notification(notification)
-            if isinstance(notification, OutputNote):
+            if isinstance(notification, TaskOutput):
                 flag.write_text("yes")
 
     recorder = Seen()
@@ -546,8 +545,8 @@ def test_a_background_run_captures_and_keeps_no_live_snapshots(capfd, tmp_path) 
     )
     run.wait(60)
 
-    assert any(isinstance(n, OutputNote) for n in recorder.notifications)
-    assert not any(isinstance(n, OutputNote) for n in run.notifications)
+    assert any(isinstance(n, TaskOutput) for n in recorder.notifications)
+    assert not any(isinstance(n, TaskOutput) for n in run.notifications)
     assert run.progress is not None
     (state,) = run.progress.tasks.values()
     assert state.output == ("first", "second")
