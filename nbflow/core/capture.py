@@ -391,7 +391,7 @@ def capturing(
     """Return a context that captures what the current thread writes meanwhile.
 
     ``with capturing(task_id, mode, reporter) as output:`` gives the task's
-    :class:`TaskOutput` (None with mode ``off``). The streams stay installed by the
+    :class:`CapturedOutput` (None with mode ``off``). The streams stay installed by the
     run around it (:func:`installed`); without one, they are installed for the block.
     Blocks nest (a task run inside a task's thread captures for the inner one).
     """
