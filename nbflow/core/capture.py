@@ -155,8 +155,7 @@ class CapturedOutput:
         with tail.lock:
             *complete, partial = (tail.partial + text).split("\n")
             tail.lines.extend(_clean(line) for line in complete[-MAX_LINES:])
-            partial = _clean(partial) if "\r" in partial else partial
-            tail.partial = partial[:MAX_LINE_CHARS]  # a huge line without newline
+            tail.partial = _squeeze(partial)
         if self.reporter is not None:
             _LIVE.note(self)
 
@@ -167,7 +166,7 @@ class CapturedOutput:
             return ()
         with tail.lock:
             if tail.partial:
-                return (*tail.lines, tail.partial)[-MAX_LINES:]
+                return (*tail.lines, _clean(tail.partial))[-MAX_LINES:]
             return tuple(tail.lines)
 
     def __enter__(self) -> CapturedOutput:
@@ -189,6 +188,19 @@ class CapturedOutput:
             _CAPTURE.outputs[self._ident] = self._outer
         if self._owns:
             _CAPTURE.uninstall()
+
+
+def _squeeze(partial: str) -> str:
+    r"""Keep what a terminal shows of a line still being written, cut short.
+
+    A trailing ``\r`` is kept: the next text starts the line again.
+    """
+    if "\r" not in partial:
+        return partial[:MAX_LINE_CHARS]
+    head, _, rest = partial.rpartition("\r")
+    if rest:
+        return "\r" + rest[:MAX_LINE_CHARS]
+    return head.rpartition("\r")[2][:MAX_LINE_CHARS] + "\r"
 
 
 def _clean(line: str) -> str:

@@ -123,6 +123,19 @@ def test_task_output_carriage_return_rewrites_the_line() -> None:
     assert output.lines() == ("100%", "done")
 
 
+def test_task_output_progress_bar_keeps_only_its_latest_state() -> None:
+    output = CapturedOutput("A")
+
+    output.write("50%\r")
+    shown_between = output.lines()
+    output.write("100%")
+    for n in range(10_000):  # a progress bar that never ends its line
+        output.write(f"\r{n}")
+
+    assert shown_between == ("50%",)
+    assert output.lines() == ("9999",)
+
+
 def test_task_output_joins_writes_into_lines() -> None:
     output = CapturedOutput("A")
 
