@@ -13,8 +13,8 @@ re-exports of the core, so that ``luigi.task.flatten`` is ``nbflow.task.flatten`
 ``nbflow.date_interval``, ``nbflow.event``, ``nbflow.execution_summary``,
 ``nbflow.format``, ``nbflow.interface``, ``nbflow.lock``, ``nbflow.mock``,
 ``nbflow.notifications``, ``nbflow.parameter``, ``nbflow.retcodes``,
-``nbflow.target``, ``nbflow.task``, ``nbflow.task_register``, ``nbflow.util``,
-``nbflow.worker``.
+``nbflow.scheduler``, ``nbflow.target``, ``nbflow.task``, ``nbflow.task_register``,
+``nbflow.util``, ``nbflow.worker``.
 Real code lives in the subpackages (``nbflow.core``, ...), and only
 this facade imports the shims (tests/test_luigi_compat.py checks both).
 """
@@ -38,6 +38,7 @@ from nbflow import (  # the Luigi compatibility modules, as luigi/__init__.py do
     notifications,
     parameter,
     retcodes,
+    scheduler,
     target,
     task,
     task_register,
@@ -193,6 +194,7 @@ __all__ = [
     "parameter",
     "retcodes",
     "run",
+    "scheduler",
     "target",
     "task",
     "task_register",

@@ -3,10 +3,18 @@
 Holds the failure e-mail settings (``email``, ``smtp``, ``sendgrid``), the message
 builders and the senders. The code lives in nbflow.core.notifications; nbflow's own
 modules import it from there, never from here (tests/test_luigi_compat.py checks both).
+
+Importing this module gives nbflow.core.notifications itself (the last line puts it in
+``sys.modules`` under this name): Luigi users' tests patch the senders here, as in
+``mock.patch("luigi.notifications.send_error_email")``, and the patch must reach the
+code that calls them. The names below are for readers and type checkers.
 """
 
 from __future__ import annotations
 
+import sys
+
+from nbflow.core import notifications as _implementation
 from nbflow.core.notifications import (
     DEFAULT_CLIENT_EMAIL,
     TestNotificationsTask,
@@ -43,3 +51,5 @@ __all__ = [
     "smtp",
     "wrap_traceback",
 ]
+
+sys.modules[__name__] = _implementation

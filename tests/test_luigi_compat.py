@@ -29,6 +29,7 @@ LUIGI_SHIMS = (
     "notifications",
     "parameter",
     "retcodes",
+    "scheduler",
     "target",
     "task",
     "task_register",
@@ -139,7 +140,9 @@ def _is_shim_package(init: Path) -> bool:
 def test_luigi_shims_are_the_top_level_modules_the_facade_lists() -> None:
     top_level = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
     top_level |= {
-        init.parent.name for init in PACKAGE.glob("*/__init__.py") if _is_shim_package(init)
+        init.parent.name
+        for init in PACKAGE.glob("*/__init__.py")
+        if _is_shim_package(init)
     }
     section = (nbflow.__doc__ or "").split("Luigi compatibility modules")[1]
     section = section.split("Real code")[0]
@@ -177,7 +180,9 @@ def test_luigi_shims_hold_only_a_docstring_imports_and_all() -> None:
 
 def test_luigi_alias_shims_are_their_core_module_so_patches_reach_it() -> None:
     aliases = {
-        path.stem for path in PACKAGE.glob("*.py") if ALIAS_STATEMENT in path.read_text()
+        path.stem
+        for path in PACKAGE.glob("*.py")
+        if ALIAS_STATEMENT in path.read_text()
     }
 
     assert sorted(aliases) == list(LUIGI_ALIASES)
