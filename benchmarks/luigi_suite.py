@@ -11,7 +11,8 @@ Counting (the issue's bar: >= 90 % of the public-API tests that pass under Luigi
 - **public**: passes under Luigi and uses only Luigi's public API. These are counted.
 - **internals**: the test's source reaches into luigid's internals (the central
   scheduler, its RPC, the worker's private methods; see ``INTERNALS`` in
-  ``luigi_suite_support/plugin.py``). Reported separately, not counted.
+  ``luigi_suite_support/plugin.py``), or its file cannot be imported without luigid's
+  modules (``INTERNAL_IMPORT``). Reported separately, not counted.
 - **range**: ``luigi.tools.range`` tests, counted with the recurring-runs work.
 - **deliberate**: tests of behaviour nbflow changes on purpose (``DELIBERATE`` below,
   each with the reason and README's name for it). Listed, not counted.
@@ -284,13 +285,22 @@ def normalise(cause: str) -> str:
     return cause[:160]
 
 
-def category(name: str, test_id: str, internals: list[str]) -> str:
+#: A test file that cannot even be imported without luigid's modules: its tests count as
+#: internals (worker_test.py imports luigi.rpc and luigi.scheduler at the top).
+INTERNAL_IMPORT = re.compile(
+    r"^(ImportError|ModuleNotFoundError):.*(luigi\.(scheduler|rpc|server)|RemoteScheduler|RPCError)"
+)
+
+
+def category(name: str, test_id: str, internals: list[str], nbflow_cause: str) -> str:
     if name in RANGE_FILES:
         return "range"
     for pattern, _reason in DELIBERATE:
         if re.search(pattern, test_id):
             return "deliberate"
-    return "internals" if internals else "public"
+    if internals or INTERNAL_IMPORT.search(nbflow_cause):
+        return "internals"
+    return "public"
 
 
 # -- reporting ------------------------------------------------------------------------
@@ -316,7 +326,12 @@ def compare(luigi_runs: dict[str, dict], nbflow_runs: dict[str, dict]) -> list[d
                 {
                     "file": name,
                     "test": test_id,
-                    "category": category(name, test_id, luigi_test["internals"]),
+                    "category": category(
+                        name,
+                        test_id,
+                        luigi_test["internals"],
+                        nbflow_test["cause"] or "",
+                    ),
                     "internals": luigi_test["internals"],
                     "luigi": luigi_test["outcome"] or "error",
                     "luigi_cause": luigi_test["cause"],
