@@ -442,8 +442,8 @@ class Worker:
         if isinstance(outcome, BaseException):  # the executor broke: a process died
             self._process_died(returned.task_id, running, outcome)
             return
-        task.trigger_event(Event.PROCESSING_TIME, task, outcome.elapsed)
-        if outcome.status == "done":
+        if outcome.status == "done":  # a failed run has no processing time (Luigi)
+            task.trigger_event(Event.PROCESSING_TIME, task, outcome.elapsed)
             for member in members:
                 self.completeness.record(self.graph.tasks[member])
             task.trigger_event(Event.SUCCESS, task)
