@@ -52,6 +52,7 @@ from nbflow.core.fsspec_target import FsspecTarget
 from nbflow.core.interface import build, run
 from nbflow.core.parameter import (
     BoolParameter,
+    ChoiceListParameter,
     ChoiceParameter,
     DateHourParameter,
     DateIntervalParameter,
@@ -80,6 +81,7 @@ from nbflow.core.parameter import (
     Parameter,
     ParameterVisibility,
     PathParameter,
+    StrParameter,
     TaskParameter,
     TimeDeltaParameter,
     TupleParameter,
@@ -123,6 +125,7 @@ def unload_ipython_extension(ipython: object) -> None:
 
 __all__ = [
     "BoolParameter",
+    "ChoiceListParameter",
     "ChoiceParameter",
     "Config",
     "DateHourParameter",
@@ -167,6 +170,7 @@ __all__ = [
     "RunStatus",
     "Settings",
     "Status",
+    "StrParameter",
     "Target",
     "Task",
     "TaskParameter",

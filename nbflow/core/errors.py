@@ -155,7 +155,7 @@ class PositionalParameterError(UnknownParameterError):
         first = self.positional[0] if self.positional else "name"
         return (
             f"{self.task}: too many positional arguments (got {self.given}). "
-            f"Expected at most {len(self.positional)}, for the positional "
+            f"Expected at most {len(self.positional)} positional arguments, for the "
             f"parameters in order: {takes}. Fix: pass the others by name, "
             f"e.g. {self.task}({first}=...)."
         )

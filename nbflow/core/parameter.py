@@ -16,9 +16,11 @@ from __future__ import annotations
 from nbflow.core.parameter_descriptor import (
     NO_VALUE,
     OptionalParameter,
+    OptionalParameterMixin,
     OptionalStrParameter,
     Parameter,
     ParameterVisibility,
+    StrParameter,
 )
 from nbflow.core.parameter_json import (
     DictParameter,
@@ -32,6 +34,7 @@ from nbflow.core.parameter_json import (
 )
 from nbflow.core.parameter_scalar import (
     BoolParameter,
+    ChoiceListParameter,
     ChoiceParameter,
     EnumListParameter,
     EnumParameter,
@@ -61,6 +64,7 @@ from nbflow.core.parameter_time import (
 __all__ = [
     "NO_VALUE",
     "BoolParameter",
+    "ChoiceListParameter",
     "ChoiceParameter",
     "DateHourParameter",
     "DateIntervalParameter",
@@ -84,12 +88,14 @@ __all__ = [
     "OptionalListParameter",
     "OptionalNumericalParameter",
     "OptionalParameter",
+    "OptionalParameterMixin",
     "OptionalPathParameter",
     "OptionalStrParameter",
     "OptionalTupleParameter",
     "Parameter",
     "ParameterVisibility",
     "PathParameter",
+    "StrParameter",
     "TaskParameter",
     "TimeDeltaParameter",
     "TupleParameter",

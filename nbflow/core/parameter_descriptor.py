@@ -12,6 +12,10 @@ Luigi, because ``SomeParameter(default=None)`` is common in Luigi pipelines. It
 serializes as ``"None"`` (``"null"`` for the JSON types, ``""`` for the optional
 types).
 
+A task calls :meth:`Parameter._warn_on_wrong_param_type` (Luigi's hook, kept under
+its name because custom parameter types override it) on each value it holds, so a
+value of a surprising type warns once, where the task is made.
+
 Imports: the standard library and nbflow.core.errors.
 """
 
@@ -19,9 +23,18 @@ from __future__ import annotations
 
 import enum
 import itertools
+import warnings
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar, cast, overload
 
-from nbflow.core.errors import ParameterValueError
+from nbflow.core.errors import (
+    NoBatchMethodError,
+    OptionalParameterTypeWarning,
+    ParameterDeprecationWarning,
+    ParameterOptionError,
+    ParameterOptionWarning,
+    ParameterTypeWarning,
+    ParameterValueError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -109,7 +122,7 @@ class Parameter(Generic[T]):
     config_path
         Extra config location, ``{"section": ..., "name": ...}``.
     is_global
-        Accepted for compatibility with old Luigi code; has no effect.
+        Deprecated, as in Luigi: warns and makes the parameter keyword-only.
 
     Examples
     --------
@@ -151,6 +164,9 @@ class Parameter(Generic[T]):
         config_path: dict[str, str] | None = None,
         is_global: bool = False,
     ) -> None:
+        if is_global:
+            _warn_is_global(type(self).__name__)
+            positional = False
         #: Value used when none is given, or :data:`NO_VALUE`.
         self.default: T | _NoValueType = default
         #: Whether the value is part of the task id.
@@ -164,10 +180,10 @@ class Parameter(Generic[T]):
         #: Combines a list of parsed values into one, or None.
         self.batch_method = batch_method
         #: Who may see the value.
-        self.visibility = visibility
+        self.visibility = _checked_visibility(type(self).__name__, visibility)
         #: Extra config location, ``{"section": ..., "name": ...}``, or None.
-        self.config_path = config_path
-        #: Accepted for compatibility with old Luigi code; has no effect.
+        self.config_path = _checked_config_path(type(self).__name__, config_path)
+        #: Deprecated; when true the parameter is keyword-only.
         self.is_global = is_global
         #: Attribute name on the owning task, set by ``__set_name__``.
         self.name = ""
@@ -241,10 +257,11 @@ class Parameter(Generic[T]):
 
     def _parse_list(self, texts: Iterable[str]) -> T:
         """Parse each of ``texts`` and combine the values with the batch method."""
-        values = [self.parse(text) for text in texts]
+        texts = list(texts)
         if self.batch_method is None:
-            expected = "a single value, as this parameter has no batch_method"
-            raise self._error(values, expected)
+            owner = self._owner or type(self).__name__
+            raise NoBatchMethodError(owner, self.name or "value", texts)
+        values = [self.parse(text) for text in texts]
         if not values:
             raise self._error(values, "at least one value to combine")
         return cast("T", self.batch_method(values))
@@ -254,46 +271,109 @@ class Parameter(Generic[T]):
         owner = self._owner or type(self).__name__
         return ParameterValueError(owner, self.name or "value", got, expected)
 
+    def _warn_on_wrong_param_type(self, param_name: str, param_value: Any) -> None:
+        """Warn when a task holds a value this parameter would not have made.
 
-class _Optional(Parameter[T | None]):
-    """Wrap another parameter type so that it also accepts None, written ``""``."""
+        Luigi's hook, called by the task for each of its values. The plain
+        :class:`Parameter` holds text, so any other value but None warns (None is
+        every type's "no value" in nbflow); other types check in ``normalize``.
+        """
+        if type(self) is Parameter and not isinstance(param_value, (str, type(None))):
+            warning = ParameterTypeWarning(
+                "Parameter", param_name, str(param_value), "string"
+            )
+            warnings.warn(warning, stacklevel=4)
 
+
+def _warn_is_global(kind: str) -> None:
+    what = "is_global support is removed. Assuming positional=False"
+    fix = "drop is_global=True (pass positional=False to keep it keyword-only)"
+    warnings.warn(ParameterDeprecationWarning(kind, what, fix), stacklevel=3)
+
+
+def _checked_visibility(kind: str, visibility: Any) -> ParameterVisibility:
+    """Return ``visibility`` as a member; an unknown value warns and means PUBLIC."""
+    if ParameterVisibility.has_value(visibility):
+        return ParameterVisibility(visibility)
+    problem = f"not a visibility (got {visibility!r}); PUBLIC is used, as in Luigi"
+    fix = "pass ParameterVisibility.PUBLIC, HIDDEN or PRIVATE"
+    warning = ParameterOptionWarning(kind, "visibility", problem, fix)
+    warnings.warn(warning, stacklevel=3)
+    return ParameterVisibility.PUBLIC
+
+
+def _checked_config_path(
+    kind: str, config_path: dict[str, str] | None
+) -> dict[str, str] | None:
+    """Return ``config_path`` when it names a section and a key, else raise."""
+    if config_path is None or {"section", "name"} <= set(config_path):
+        return config_path
+    raise ParameterOptionError(
+        kind,
+        "config_path",
+        f"must hold the keys 'section' and 'name' (got {config_path!r})",
+        f"{kind}(config_path={{'section': 'core', 'name': 'my_value'}})",
+    )
+
+
+class StrParameter(Parameter[str]):
+    """A string; any value given is held as its ``str``, as Luigi's does.
+
+    Examples
+    --------
+    >>> StrParameter().parse("sales"), StrParameter().normalize(3)
+    ('sales', '3')
+    """
+
+    def _coerce(self, value: Any) -> str:
+        return str(value)
+
+
+class OptionalParameterMixin(Parameter[Any]):
+    """Make a parameter type optional: None is a value, written ``""``.
+
+    Put it first among the bases, as Luigi's optional types do::
+
+        class OptionalIntParameter(OptionalParameterMixin, IntParameter): ...
+
+    Without a default the value is None. :attr:`expected_type` names the type (or
+    tuple of types) a held value should have; another type warns with
+    :class:`~nbflow.core.errors.OptionalParameterTypeWarning`.
+    """
+
+    #: The type (or tuple of types) a value other than None should have.
+    expected_type: type | tuple[type, ...] = type(None)
     _none_text = ""
 
-    def __init__(
-        self,
-        inner: Parameter[T],
-        default: T | _NoValueType | None = NO_VALUE,
-        **options: Unpack[ParameterOptions],
-    ) -> None:
+    def __init__(self, default: Any = None, **options: Any) -> None:
         super().__init__(default, **options)
-        self._inner = inner
 
-    def __set_name__(self, owner: type[Any], name: str) -> None:
-        super().__set_name__(owner, name)
-        self._inner.__set_name__(owner, name)
+    def parse(self, text: str) -> Any:
+        """Return None for ``""``, else parse ``text`` as the parameter type does."""
+        return None if text == "" else super().parse(text)
 
-    @property
-    def is_flag(self) -> bool:
-        """Whether ``--name`` alone means true, as for the wrapped type."""
-        return self._inner.is_flag
+    def next_in_enumeration(self, value: Any) -> Any:
+        """Return None: optional values have no order (as in Luigi)."""
+        del value
+        return None
 
-    def parse(self, text: str) -> T | None:
-        """Return None for ``""``, else parse ``text`` as the wrapped type does."""
-        return None if text == "" else self._inner.parse(text)
+    def _warn_on_wrong_param_type(self, param_name: str, param_value: Any) -> None:
+        expected = self.expected_type
+        if param_value is None or isinstance(param_value, expected):
+            return
+        if isinstance(expected, tuple):
+            names = ", ".join(f'"{kind.__name__}"' for kind in expected)
+            described = f"any type in [{names}]"
+        else:
+            described = f'type "{expected.__name__}"'
+        kind = type(self).__name__
+        warning = OptionalParameterTypeWarning(
+            kind, param_name, str(param_value), described
+        )
+        warnings.warn(warning, stacklevel=4)
 
-    def next_in_enumeration(self, value: T | None) -> T | None:
-        """Return the next value as the wrapped type does (None has no next)."""
-        return None if value is None else self._inner.next_in_enumeration(value)
 
-    def _format(self, value: T | None) -> str:
-        return self._inner.serialize(cast("T", value))
-
-    def _coerce(self, value: Any) -> T | None:
-        return self._inner.normalize(value)
-
-
-class OptionalParameter(_Optional[str]):
+class OptionalParameter(OptionalParameterMixin, Parameter[str | None]):
     """A string that may be None, written ``""`` on the command line.
 
     Examples
@@ -302,12 +382,7 @@ class OptionalParameter(_Optional[str]):
     (None, '')
     """
 
-    def __init__(
-        self,
-        default: str | _NoValueType | None = NO_VALUE,
-        **options: Unpack[ParameterOptions],
-    ) -> None:
-        super().__init__(Parameter(), default, **options)
+    expected_type = str
 
 
 class OptionalStrParameter(OptionalParameter):

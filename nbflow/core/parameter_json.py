@@ -1,8 +1,16 @@
 """Parameter types for JSON structures: lists, tuples and dicts.
 
-Values are frozen on the way in (lists become tuples, mappings become
-:class:`FrozenOrderedDict`), so tasks holding them stay hashable. They serialize with
-``json.dumps`` and its default separators, exactly as Luigi does, so task ids agree.
+Values are frozen on the way into a task (``normalize``: lists become tuples, mappings
+become :class:`FrozenOrderedDict`), so tasks holding them stay hashable. They
+serialize with ``json.dumps`` and its default separators, exactly as Luigi does, so
+task ids agree; ``None`` is written ``null`` and read back. As in Luigi, ``parse``
+returns the JSON value as loaded (:class:`ListParameter` a list,
+:class:`DictParameter` a dict) and ``normalize`` freezes it.
+
+A ``schema`` (a JSON schema, or a ``jsonschema`` validator object) is checked in
+``normalize``; a value that breaks it raises ``jsonschema.ValidationError``, with a
+note naming the parameter. Without ``jsonschema`` installed a schema warns and is
+ignored, as in Luigi.
 
 Imports: the standard library, nbflow.core.errors and nbflow.core.parameter_descriptor
 (plus ``jsonschema``, lazily, only for parameters declared with a ``schema``).
@@ -12,14 +20,17 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import json
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
+from nbflow.core.errors import ParameterOptionWarning
 from nbflow.core.parameter_descriptor import (
     NO_VALUE,
+    OptionalParameterMixin,
     Parameter,
-    _Optional,
 )
 
 if TYPE_CHECKING:
@@ -119,25 +130,22 @@ class _JsonParameter(Parameter[Any]):
         self,
         default: Any = NO_VALUE,
         *,
-        schema: Mapping[str, Any] | None = None,
+        schema: Any = None,
         **options: Unpack[ParameterOptions],
     ) -> None:
         super().__init__(default, **options)
-        #: JSON schema every value must match (checked with ``jsonschema``), or None.
-        self.schema = schema
+        #: JSON schema (or validator object) every value must match, or None.
+        self.schema = _usable_schema(type(self).__name__, schema)
 
     def parse(self, text: str) -> Any:
-        """Return the frozen structure written as JSON ``text``."""
+        """Return the JSON value written as ``text`` (``null`` is None)."""
         try:
             loaded = json.loads(text)
         except ValueError:
             raise self._error(text, self._EXPECTED) from None
-        return self._coerce_top(text, loaded)
-
-    def _coerce_top(self, text: str, loaded: Any) -> Any:
-        if not isinstance(loaded, self._TOP):
+        if loaded is not None and not isinstance(loaded, self._TOP):
             raise self._error(text, self._EXPECTED)
-        return self._coerce(loaded)
+        return loaded
 
     def _format(self, value: Any) -> str:
         try:
@@ -146,15 +154,39 @@ class _JsonParameter(Parameter[Any]):
             raise self._error(value, _JSON_VALUES) from None
 
     def _check_schema(self, value: Any) -> None:
+        """Raise ``jsonschema.ValidationError`` when ``value`` breaks the schema."""
         if self.schema is None:
             return
-        jsonschema = importlib.import_module("jsonschema")  # optional dependency
         plain = json.loads(self._format(value))  # tuples to lists, as the schema sees
+        validate = getattr(self.schema, "validate", None)
         try:
-            jsonschema.validate(instance=plain, schema=self.schema)
-        except jsonschema.ValidationError as exc:
-            expected = f"a value matching the JSON schema ({exc.message})"
-            raise self._error(value, expected) from exc
+            if callable(validate):  # a validator object, e.g. Draft4Validator(...)
+                validate(plain)
+            else:
+                jsonschema = importlib.import_module("jsonschema")  # optional
+                jsonschema.validate(instance=plain, schema=self.schema)
+        except Exception as exc:
+            where = f"{self._owner}.{self.name}" if self.name else type(self).__name__
+            exc.add_note(
+                f"{where}: the value does not match the parameter's JSON schema. "
+                "Fix: pass a value the schema allows, or change the schema."
+            )
+            raise
+
+
+def _usable_schema(kind: str, schema: Any) -> Any:
+    """Return ``schema``, or None (with a warning) when nothing could check it."""
+    if schema is None or callable(getattr(schema, "validate", None)):
+        return schema
+    if importlib.util.find_spec("jsonschema") is not None:
+        return schema
+    problem = (
+        "The 'jsonschema' package is not installed so the parameter can not be "
+        "validated even though a schema is given"
+    )
+    warning = ParameterOptionWarning(kind, "schema", problem, "pip install jsonschema")
+    warnings.warn(warning, stacklevel=4)
+    return None
 
 
 class ListParameter(_JsonParameter):
@@ -163,6 +195,8 @@ class ListParameter(_JsonParameter):
     Examples
     --------
     >>> ListParameter().parse('[1, [2, 3]]')
+    [1, [2, 3]]
+    >>> ListParameter().normalize([1, [2, 3]])
     (1, (2, 3))
     >>> ListParameter().serialize((1, (2, 3)))
     '[1, [2, 3]]'
@@ -173,7 +207,9 @@ class ListParameter(_JsonParameter):
 
     def _coerce(self, value: Any) -> Any:
         if isinstance(value, str):
-            return self.parse(value)
+            value = self.parse(value)
+            if value is None:
+                return None
         if isinstance(value, (Mapping, bytes)) or not isinstance(value, Iterable):
             raise self._error(value, self._EXPECTED)
         frozen = freeze(tuple(value))
@@ -199,7 +235,11 @@ class TupleParameter(ListParameter):
             loaded = json.loads(text)
         except ValueError:
             loaded = self._literal(text)
-        return self._coerce_top(text, loaded)
+        if loaded is None:
+            return None
+        if not isinstance(loaded, self._TOP):
+            raise self._error(text, self._EXPECTED)
+        return self._coerce(loaded)
 
     def _literal(self, text: str) -> Any:
         try:
@@ -222,7 +262,9 @@ class DictParameter(_JsonParameter):
 
     def _coerce(self, value: Any) -> Any:
         if isinstance(value, str):
-            return self.parse(value)
+            value = self.parse(value)
+            if value is None:
+                return None
         if not isinstance(value, Mapping):
             raise self._error(value, self._EXPECTED)
         frozen = freeze(value)
@@ -230,40 +272,19 @@ class DictParameter(_JsonParameter):
         return frozen
 
 
-class OptionalListParameter(_Optional[Any]):
+class OptionalListParameter(OptionalParameterMixin, ListParameter):
     """A JSON list or None (written ``""``)."""
 
-    def __init__(
-        self,
-        default: Any = NO_VALUE,
-        *,
-        schema: Mapping[str, Any] | None = None,
-        **options: Unpack[ParameterOptions],
-    ) -> None:
-        super().__init__(ListParameter(schema=schema), default, **options)
+    expected_type = tuple
 
 
-class OptionalTupleParameter(_Optional[Any]):
+class OptionalTupleParameter(OptionalParameterMixin, TupleParameter):
     """A tuple or None (written ``""``)."""
 
-    def __init__(
-        self,
-        default: Any = NO_VALUE,
-        *,
-        schema: Mapping[str, Any] | None = None,
-        **options: Unpack[ParameterOptions],
-    ) -> None:
-        super().__init__(TupleParameter(schema=schema), default, **options)
+    expected_type = tuple
 
 
-class OptionalDictParameter(_Optional[Any]):
+class OptionalDictParameter(OptionalParameterMixin, DictParameter):
     """A JSON object or None (written ``""``)."""
 
-    def __init__(
-        self,
-        default: Any = NO_VALUE,
-        *,
-        schema: Mapping[str, Any] | None = None,
-        **options: Unpack[ParameterOptions],
-    ) -> None:
-        super().__init__(DictParameter(schema=schema), default, **options)
+    expected_type = FrozenOrderedDict

@@ -2,7 +2,9 @@
 
 Each type converts text to a value and back exactly as Luigi's namesake does, so task
 ids agree with Luigi's. Values given to a task constructor go through ``normalize``,
-which also accepts the text form.
+which also accepts the text form. Declaring a type without an option it needs
+(``choices``, ``enum``, ``var_type``, ...) raises
+:class:`~nbflow.core.errors.ParameterOptionError`, Luigi's ``ParameterException``.
 
 Imports: the standard library, nbflow.core.errors and nbflow.core.parameter_descriptor
 (plus nbflow.core.registry, lazily, for :class:`TaskParameter`).
@@ -17,11 +19,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from nbflow.core.errors import ChoiceTypeError, ParameterOptionError, PathNotFoundError
 from nbflow.core.parameter_descriptor import (
     NO_VALUE,
+    OptionalParameterMixin,
     Parameter,
     _NoValueType,
-    _Optional,
 )
 
 if TYPE_CHECKING:
@@ -60,6 +63,33 @@ def _describe_range(
     return f"{left}{low}, {high}{right}"
 
 
+def _type_or_object(var_type: Callable[..., Any]) -> type:
+    """Return ``var_type`` when it is a class, else ``object`` (any value fits)."""
+    return var_type if isinstance(var_type, type) else object
+
+
+def _check_choice_types(
+    kind: str, choices: tuple[Any, ...], var_type: Callable[[str], Any]
+) -> None:
+    """Raise when a choice is not of ``var_type`` (it could never be chosen)."""
+    if not isinstance(var_type, type):
+        return  # a conversion function: its results' type is unknown
+    wrong = [choice for choice in choices if not isinstance(choice, var_type)]
+    if wrong:
+        name = var_type.__name__
+        problem = f"holds values that are not of var_type {name} (got {wrong!r})"
+        example = f"{kind}(choices=[...], var_type=<the type of every choice>)"
+        raise ChoiceTypeError(kind, "choices", problem, example)
+
+
+def _required_enum(kind: str, enum_class: type[_E] | None) -> type[_E]:
+    """Return ``enum_class``, or raise when the declaration did not give one."""
+    if enum_class is None:
+        example = f"{kind}(enum=Color) for class Color(enum.Enum)"
+        raise ParameterOptionError(kind, "enum", "must be specified", example)
+    return enum_class
+
+
 class IntParameter(Parameter[int]):
     """A whole number.
 
@@ -91,15 +121,10 @@ class IntParameter(Parameter[int]):
             raise self._error(value, "an integer such as 42") from None
 
 
-class OptionalIntParameter(_Optional[int]):
+class OptionalIntParameter(OptionalParameterMixin, IntParameter):
     """A whole number or None (written ``""``)."""
 
-    def __init__(
-        self,
-        default: int | _NoValueType | None = NO_VALUE,
-        **options: Unpack[ParameterOptions],
-    ) -> None:
-        super().__init__(IntParameter(), default, **options)
+    expected_type = int
 
 
 class FloatParameter(Parameter[float]):
@@ -132,15 +157,10 @@ class FloatParameter(Parameter[float]):
             raise self._error(value, "a number such as 0.5") from None
 
 
-class OptionalFloatParameter(_Optional[float]):
+class OptionalFloatParameter(OptionalParameterMixin, FloatParameter):
     """A floating-point number or None (written ``""``)."""
 
-    def __init__(
-        self,
-        default: float | _NoValueType | None = NO_VALUE,
-        **options: Unpack[ParameterOptions],
-    ) -> None:
-        super().__init__(FloatParameter(), default, **options)
+    expected_type = float
 
 
 class NumericalParameter(Parameter[_N]):
@@ -158,20 +178,30 @@ class NumericalParameter(Parameter[_N]):
 
     def __init__(
         self,
-        default: _N | _NoValueType = NO_VALUE,
+        default: _N | _NoValueType | None = NO_VALUE,
         *,
-        var_type: Callable[[Any], _N],
-        min_value: _N,
-        max_value: _N,
+        var_type: Callable[[Any], _N] | None = None,
+        min_value: _N | None = None,
+        max_value: _N | None = None,
         left_op: Callable[[Any, Any], bool] = operator.le,
         right_op: Callable[[Any, Any], bool] = operator.lt,
         **options: Unpack[ParameterOptions],
     ) -> None:
-        super().__init__(default, **options)
+        kind = type(self).__name__
+        example = f"{kind}(var_type=int, min_value=0, max_value=10)"
+        for option, given in (
+            ("var_type", var_type),
+            ("min_value", min_value),
+            ("max_value", max_value),
+        ):
+            if given is None:
+                raise ParameterOptionError(kind, option, "must be specified", example)
+        super().__init__(default, **options)  # type: ignore[arg-type]
         #: Type of the values, e.g. ``int`` or ``float``.
-        self.var_type = var_type
+        self.var_type: Callable[[Any], _N] = var_type  # type: ignore[assignment]
         #: Bounds of the range.
-        self.min_value, self.max_value = min_value, max_value
+        self.min_value: _N = min_value  # type: ignore[assignment]
+        self.max_value: _N = max_value  # type: ignore[assignment]
         self._left_op, self._right_op = left_op, right_op
 
     @property
@@ -206,56 +236,56 @@ class NumericalParameter(Parameter[_N]):
         return self.var_type(value)
 
 
-class OptionalNumericalParameter(_Optional[_N]):
+class OptionalNumericalParameter(OptionalParameterMixin, NumericalParameter[_N]):
     """A number inside a range, or None (written ``""``)."""
 
-    def __init__(
-        self,
-        default: _N | _NoValueType | None = NO_VALUE,
-        *,
-        var_type: Callable[[Any], _N],
-        min_value: _N,
-        max_value: _N,
-        left_op: Callable[[Any, Any], bool] = operator.le,
-        right_op: Callable[[Any, Any], bool] = operator.lt,
-        **options: Unpack[ParameterOptions],
-    ) -> None:
-        inner = NumericalParameter(
-            var_type=var_type,
-            min_value=min_value,
-            max_value=max_value,
-            left_op=left_op,
-            right_op=right_op,
-        )
-        super().__init__(inner, default, **options)
+    def __init__(self, default: _N | None = None, **options: Any) -> None:
+        super().__init__(default, **options)
+        #: Values other than None should be of ``var_type`` (when it is a type).
+        self.expected_type = _type_or_object(self.var_type)
 
 
 class BoolParameter(Parameter[bool]):
     """A boolean, written ``true`` or ``false`` (any case); ``--name`` alone is true.
 
-    With ``parsing=BoolParameter.EXPLICIT_PARSING`` the command line needs the word.
+    Without a default the value is False, as in Luigi. With
+    ``parsing=BoolParameter.EXPLICIT_PARSING`` the command line needs the word;
+    setting the class attribute ``BoolParameter.parsing`` changes the mode of the
+    bool parameters declared after it.
 
     Examples
     --------
     >>> BoolParameter().parse("TRUE"), BoolParameter().serialize(False)
     (True, 'False')
+    >>> BoolParameter().default
+    False
     """
 
     #: ``--name`` alone means true.
     IMPLICIT_PARSING: ClassVar[str] = "implicit"
     #: ``--name`` needs ``true`` or ``false`` after it.
     EXPLICIT_PARSING: ClassVar[str] = "explicit"
+    #: The parsing mode of parameters declared without ``parsing=`` (Luigi's switch).
+    parsing: str = IMPLICIT_PARSING
 
     def __init__(
         self,
-        default: bool | _NoValueType = NO_VALUE,
+        default: bool | _NoValueType | None = NO_VALUE,
         *,
         parsing: str | None = None,
         **options: Unpack[ParameterOptions],
     ) -> None:
-        super().__init__(default, **options)
+        if default is NO_VALUE:
+            default = False
+        super().__init__(default, **options)  # type: ignore[arg-type]
+        mode = type(self).parsing if parsing is None else parsing
+        if mode not in (self.IMPLICIT_PARSING, self.EXPLICIT_PARSING):
+            kind = type(self).__name__
+            problem = f"must be 'implicit' or 'explicit' (got {mode!r})"
+            example = f"{kind}(parsing={kind}.EXPLICIT_PARSING)"
+            raise ParameterOptionError(kind, "parsing", problem, example)
         #: :attr:`IMPLICIT_PARSING` or :attr:`EXPLICIT_PARSING`.
-        self.parsing = parsing or self.IMPLICIT_PARSING
+        self.parsing = mode
 
     @property
     def is_flag(self) -> bool:
@@ -279,17 +309,10 @@ class BoolParameter(Parameter[bool]):
         raise self._error(value, "True or False")
 
 
-class OptionalBoolParameter(_Optional[bool]):
+class OptionalBoolParameter(OptionalParameterMixin, BoolParameter):
     """A boolean or None (written ``""``)."""
 
-    def __init__(
-        self,
-        default: bool | _NoValueType | None = NO_VALUE,
-        *,
-        parsing: str | None = None,
-        **options: Unpack[ParameterOptions],
-    ) -> None:
-        super().__init__(BoolParameter(parsing=parsing), default, **options)
+    expected_type = bool
 
 
 class ChoiceParameter(Parameter[Any]):
@@ -305,10 +328,15 @@ class ChoiceParameter(Parameter[Any]):
         self,
         default: Any = NO_VALUE,
         *,
-        choices: Sequence[Any],
+        choices: Sequence[Any] | None = None,
         var_type: Callable[[str], Any] = str,
         **options: Unpack[ParameterOptions],
     ) -> None:
+        kind = type(self).__name__
+        if choices is None:
+            example = f"{kind}(choices=['a', 'b'])"
+            raise ParameterOptionError(kind, "choices", "must be specified", example)
+        _check_choice_types(kind, tuple(choices), var_type)
         super().__init__(default, **options)
         #: The allowed values, in the order given.
         self.choices = tuple(choices)
@@ -333,19 +361,61 @@ class ChoiceParameter(Parameter[Any]):
         return value
 
 
-class OptionalChoiceParameter(_Optional[Any]):
-    """One of a fixed set of values, or None (written ``""``)."""
+class ChoiceListParameter(Parameter[tuple[Any, ...]]):
+    """A tuple of choices, written comma-separated (``a,c``); order and repeats kept.
+
+    Examples
+    --------
+    >>> letters = ChoiceListParameter(choices=["a", "b", "c"])
+    >>> letters.parse("c,a"), letters.serialize(("c", "a")), letters.parse("")
+    (('c', 'a'), 'c,a', ())
+    """
 
     def __init__(
         self,
         default: Any = NO_VALUE,
         *,
-        choices: Sequence[Any],
+        choices: Sequence[Any] | None = None,
         var_type: Callable[[str], Any] = str,
         **options: Unpack[ParameterOptions],
     ) -> None:
-        inner = ChoiceParameter(choices=choices, var_type=var_type)
-        super().__init__(inner, default, **options)
+        kind = type(self).__name__
+        if choices is None:
+            example = f"{kind}(choices=['a', 'b'])"
+            raise ParameterOptionError(kind, "choices", "must be specified", example)
+        super().__init__(default, **options)
+        self._choice = ChoiceParameter(choices=choices, var_type=var_type)
+        #: The allowed values, in the order given.
+        self.choices = self._choice.choices
+        #: Converts each comma-separated text to a candidate value.
+        self.var_type = var_type
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        super().__set_name__(owner, name)
+        self._choice.__set_name__(owner, name)
+
+    def parse(self, text: str) -> tuple[Any, ...]:
+        """Return the choices written comma-separated in ``text``."""
+        if not text:
+            return ()
+        return tuple(self._choice.parse(part.strip()) for part in text.split(","))
+
+    def _format(self, value: tuple[Any, ...]) -> str:
+        return ",".join(str(choice) for choice in value)
+
+    def _coerce(self, value: Any) -> tuple[Any, ...]:
+        if isinstance(value, str):
+            return self.parse(value)
+        return tuple(self._choice.normalize(choice) for choice in value)
+
+
+class OptionalChoiceParameter(OptionalParameterMixin, ChoiceParameter):
+    """One of a fixed set of values, or None (written ``""``)."""
+
+    def __init__(self, default: Any = None, **options: Any) -> None:
+        super().__init__(default, **options)
+        #: Values other than None should be of ``var_type`` (when it is a type).
+        self.expected_type = _type_or_object(self.var_type)
 
 
 class EnumParameter(Parameter[_E]):
@@ -361,14 +431,14 @@ class EnumParameter(Parameter[_E]):
 
     def __init__(
         self,
-        default: _E | _NoValueType = NO_VALUE,
+        default: _E | _NoValueType | None = NO_VALUE,
         *,
-        enum: type[_E],
+        enum: type[_E] | None = None,
         **options: Unpack[ParameterOptions],
     ) -> None:
-        super().__init__(default, **options)
         #: The enum class whose members are the values.
-        self.enum = enum
+        self.enum: type[_E] = _required_enum(type(self).__name__, enum)
+        super().__init__(default, **options)  # type: ignore[arg-type]
 
     @property
     def _expected(self) -> str:
@@ -406,15 +476,15 @@ class EnumListParameter(Parameter[tuple[_E, ...]]):
 
     def __init__(
         self,
-        default: tuple[_E, ...] | _NoValueType = NO_VALUE,
+        default: Any = NO_VALUE,
         *,
-        enum: type[_E],
+        enum: type[_E] | None = None,
         **options: Unpack[ParameterOptions],
     ) -> None:
-        super().__init__(default, **options)
         #: The enum class whose members are the values.
-        self.enum = enum
-        self._member = EnumParameter(enum=enum)
+        self.enum: type[_E] = _required_enum(type(self).__name__, enum)
+        super().__init__(default, **options)
+        self._member = EnumParameter(enum=self.enum)
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         super().__set_name__(owner, name)
@@ -472,23 +542,16 @@ class PathParameter(Parameter[Path]):
         if self.absolute:
             path = path.absolute()
         if self.exists and not path.exists():
-            raise self._error(str(path), "an existing path")
+            owner = self._owner or type(self).__name__
+            got, expected = str(path), "an existing path"
+            raise PathNotFoundError(owner, self.name or "value", got, expected)
         return path
 
 
-class OptionalPathParameter(_Optional[Path]):
+class OptionalPathParameter(OptionalParameterMixin, PathParameter):
     """A filesystem path or None (written ``""``)."""
 
-    def __init__(
-        self,
-        default: Path | str | _NoValueType | None = NO_VALUE,
-        *,
-        absolute: bool = False,
-        exists: bool = False,
-        **options: Unpack[ParameterOptions],
-    ) -> None:
-        inner = PathParameter(absolute=absolute, exists=exists)
-        super().__init__(inner, default, **options)  # type: ignore[arg-type]
+    expected_type = (str, Path)
 
 
 class TaskParameter(Parameter["type[Any]"]):

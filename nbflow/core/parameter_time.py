@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from nbflow.core.date_interval import Custom, Date, DateInterval, Month, Week, Year
+from nbflow.core.errors import ParameterDeprecationWarning
 from nbflow.core.parameter_descriptor import NO_VALUE, Parameter, _NoValueType
 
 if TYPE_CHECKING:
@@ -55,6 +57,8 @@ class _CalendarParameter(Parameter[dt.date]):
 
     _FORMAT: ClassVar[str] = "%Y-%m-%d"
     _EXPECTED: ClassVar[str] = "an ISO date such as '2024-01-31'"
+    #: The date interval kind a value may also be given as (its first day is used).
+    _INTERVAL: ClassVar[type[DateInterval]] = Date
 
     def __init__(
         self,
@@ -83,6 +87,8 @@ class _CalendarParameter(Parameter[dt.date]):
     def _coerce(self, value: Any) -> dt.date:
         if isinstance(value, str):
             value = self.parse(value)
+        if isinstance(value, self._INTERVAL):
+            value = value.date_a
         if isinstance(value, dt.datetime):
             value = value.date()
         if not isinstance(value, dt.date):
@@ -116,14 +122,19 @@ class DateParameter(_CalendarParameter):
 class MonthParameter(_CalendarParameter):
     """A month, written ``2024-01`` and held as its first day.
 
+    A :class:`~nbflow.core.date_interval.Month` is accepted too.
+
     Examples
     --------
     >>> MonthParameter().normalize(dt.date(2024, 6, 15))
+    datetime.date(2024, 6, 1)
+    >>> MonthParameter().normalize(Month(2024, 6))
     datetime.date(2024, 6, 1)
     """
 
     _FORMAT = "%Y-%m"
     _EXPECTED = "a month such as '2024-01'"
+    _INTERVAL = Month
 
     def next_in_enumeration(self, value: dt.date) -> dt.date | None:
         """Return the first day ``interval`` months after ``value``'s month."""
@@ -137,14 +148,19 @@ class MonthParameter(_CalendarParameter):
 class YearParameter(_CalendarParameter):
     """A year, written ``2024`` and held as its first day.
 
+    A :class:`~nbflow.core.date_interval.Year` is accepted too.
+
     Examples
     --------
     >>> YearParameter().parse("2024")
+    datetime.date(2024, 1, 1)
+    >>> YearParameter().normalize(Year(2024))
     datetime.date(2024, 1, 1)
     """
 
     _FORMAT = "%Y"
     _EXPECTED = "a year such as '2024'"
+    _INTERVAL = Year
 
     def next_in_enumeration(self, value: dt.date) -> dt.date | None:
         """Return the first day ``interval`` years after ``value``'s year."""
@@ -175,7 +191,8 @@ class _ClockParameter(Parameter[dt.datetime]):
     """A datetime rounded down to a unit of ``_STEP``; subclasses name the unit."""
 
     _FORMAT: ClassVar[str]
-    _OLD_FORMATS: ClassVar[tuple[str, ...]] = ()
+    #: Older spellings still read, each with the separator it puts after the hour.
+    _OLD_FORMATS: ClassVar[tuple[tuple[str, str], ...]] = ()
     _STEP: ClassVar[dt.timedelta]
     _EXPECTED: ClassVar[str]
 
@@ -194,12 +211,29 @@ class _ClockParameter(Parameter[dt.datetime]):
         self.start = start if start is not None else dt.datetime(1970, 1, 1)  # noqa: DTZ001
 
     def parse(self, text: str) -> dt.datetime:
-        """Return the (naive) datetime written as ``text``."""
-        for pattern in (self._FORMAT, *self._OLD_FORMATS):
+        """Return the (naive) datetime written as ``text``.
+
+        An older spelling (see ``_OLD_FORMATS``) is read with a
+        :class:`~nbflow.core.errors.ParameterDeprecationWarning`.
+        """
+        value = _strptime(text, self._FORMAT)
+        if value is not None:
+            return value
+        for pattern, separator in self._OLD_FORMATS:
             value = _strptime(text, pattern)
             if value is not None:
+                self._warn_old_format(text, separator, value)
                 return value
         raise self._error(text, self._EXPECTED)
+
+    def _warn_old_format(self, text: str, separator: str, value: dt.datetime) -> None:
+        where = f"{self._owner}.{self.name}" if self.name else type(self).__name__
+        what = (
+            f'Using "{separator}" between hours and minutes is deprecated, omit it '
+            f"instead (got {text!r})"
+        )
+        fix = f"write {self._format(value)!r}"
+        warnings.warn(ParameterDeprecationWarning(where, what, fix), stacklevel=3)
 
     def next_in_enumeration(self, value: dt.datetime) -> dt.datetime | None:
         """Return the datetime ``interval`` units after ``value``."""
@@ -234,16 +268,18 @@ class DateHourParameter(_ClockParameter):
 
 
 class DateMinuteParameter(_ClockParameter):
-    """A date and minute, written ``2024-01-31T1305`` (``T13H05``/``T13-05`` read too).
+    """A date and minute, written ``2024-01-31T1305``.
+
+    The older ``T13H05`` (Luigi's) and ``T13-05`` are read with a deprecation warning.
 
     Examples
     --------
-    >>> DateMinuteParameter().parse("2024-01-31T13H05")
+    >>> DateMinuteParameter().parse("2024-01-31T1305")
     datetime.datetime(2024, 1, 31, 13, 5)
     """
 
     _FORMAT = "%Y-%m-%dT%H%M"
-    _OLD_FORMATS = ("%Y-%m-%dT%HH%M", "%Y-%m-%dT%H-%M")
+    _OLD_FORMATS = (("%Y-%m-%dT%HH%M", "H"), ("%Y-%m-%dT%H-%M", "-"))
     _STEP = dt.timedelta(minutes=1)
     _EXPECTED = "a date and time such as '2024-01-31T1305'"
 
@@ -297,6 +333,7 @@ _ISO_DURATION = re.compile(
     r"P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?"
 )
+_SECONDS = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 _WORD_DURATION = re.compile(r"(?:\s*-?\d+\s*[a-zA-Z]+\s*,?)+")
 _WORD_PART = re.compile(r"(-?\d+)\s*([a-zA-Z]+)")
 _UNITS = {
@@ -312,13 +349,22 @@ _UNIT_OF = {spelling: unit for unit, names in _UNITS.items() for spelling in nam
 def _parse_duration(text: str) -> dt.timedelta | None:
     """Return the duration written as ``text``, or None when it is not one.
 
+    A bare number is seconds, as in Luigi.
+
     Examples
     --------
     >>> _parse_duration("1 w 2 d"), _parse_duration("PT90M")
     (datetime.timedelta(days=9), datetime.timedelta(seconds=5400))
+    >>> _parse_duration("12.5")
+    datetime.timedelta(seconds=12, microseconds=500000)
     >>> _parse_duration("soon") is None
     True
     """
+    if _SECONDS.fullmatch(text):
+        try:
+            return dt.timedelta(seconds=float(text))
+        except OverflowError:
+            return None
     iso = _ISO_DURATION.fullmatch(text)
     if iso is not None and any(iso.groups()):
         fields = {unit: int(n) for unit, n in iso.groupdict().items() if n}
@@ -335,7 +381,7 @@ def _parse_duration(text: str) -> dt.timedelta | None:
 
 
 class TimeDeltaParameter(Parameter[dt.timedelta]):
-    """A duration such as ``1 w 2 d``, ``3 hours`` or ISO 8601 ``P1DT2H``.
+    """A duration such as ``1 w 2 d``, ``3 hours``, ISO 8601 ``P1DT2H`` or seconds.
 
     It serializes as Luigi does, to whole seconds: ``0 w 1 d 2 h 0 m 0 s``.
 
@@ -347,7 +393,7 @@ class TimeDeltaParameter(Parameter[dt.timedelta]):
     """
 
     _EXPECTED: ClassVar[str] = (
-        "a duration such as '1 w 2 d 3 h', '90 seconds' or 'P1DT2H'"
+        "a duration such as '1 w 2 d 3 h', '90 seconds', 'P1DT2H' or '12.5' (seconds)"
     )
 
     def parse(self, text: str) -> dt.timedelta:

@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, NoReturn, TypeVar
@@ -29,9 +30,12 @@ from nbflow.core import config as _config
 from nbflow.core.diagnosis import definition_site
 from nbflow.core.errors import (
     DefinitionTypeError,
+    DuplicateParameterError,
     MissingParameterError,
     NbflowError,
+    ParameterDeprecationWarning,
     ParameterValueError,
+    PositionalParameterError,
     UnknownParameterError,
 )
 from nbflow.core.parameter import Parameter, ParameterVisibility
@@ -187,6 +191,8 @@ class Task(metaclass=_TaskMeta):
         for name, value in values:
             self.__dict__[name] = value
         self.param_kwargs: dict[str, Any] = dict(values)
+        for name, param in self.get_params():  # Luigi's hook: odd types warn
+            param._warn_on_wrong_param_type(name, self.param_kwargs[name])  # noqa: SLF001
         public = self.to_str_params(only_significant=True, only_public=True)
         self.task_id: str = task_id_str(self.get_task_family(), public)
         self._hash = hash(self.task_id)
@@ -259,20 +265,13 @@ class Task(metaclass=_TaskMeta):
         given: dict[str, Any] = {}
         positional = [name for name, p in params if p.positional]
         if len(args) > len(positional):
-            raise DefinitionTypeError(
-                family,
-                "__init__",
-                args,
-                f"at most {len(positional)} positional parameters ({positional})",
-            )
+            raise PositionalParameterError(family, len(args), tuple(positional))
         given.update(zip(positional, args))
         for name, arg in kwargs.items():
+            if name in given:
+                raise DuplicateParameterError(family, name)
             if name not in by_name:
                 raise UnknownParameterError(family, name, tuple(by_name))
-            if name in given:
-                raise DefinitionTypeError(
-                    family, "__init__", name, "each parameter given only once"
-                )
             given[name] = arg
         return [
             (name, _hashable(_resolve(family, name, param, given)))
@@ -306,6 +305,23 @@ class Task(metaclass=_TaskMeta):
                 continue
             result[name] = param.serialize(value)
         return result
+
+    @property
+    def param_args(self) -> tuple[Any, ...]:
+        """The parameter values in declaration order (deprecated, as in Luigi)."""
+        what = "Use of param_args has been deprecated"
+        fix = "use task.param_kwargs (a dict by name) instead"
+        warning = ParameterDeprecationWarning(type(self).__name__, what, fix)
+        warnings.warn(warning, stacklevel=2)
+        return tuple(self.param_kwargs[name] for name, _ in self.get_params())
+
+    def _get_param_visibilities(self) -> dict[str, int]:
+        """Return ``{name: visibility}`` of the parameters that are not private."""
+        return {
+            name: param.visibility.serialize()
+            for name, param in self.get_params()
+            if param.visibility != ParameterVisibility.PRIVATE
+        }
 
     def clone(self, cls: type[Task] | None = None, **kwargs: Any) -> Task:
         """Return a task of ``cls`` (default: this class) sharing these parameters."""
@@ -519,7 +535,7 @@ def _relabel(family: str, name: str, function: Callable[[Any], Any], value: Any)
     try:
         return function(value)
     except ParameterValueError as error:
-        raise ParameterValueError(family, name, error.got, error.expected) from None
+        raise error.relabeled(family, name) from None
     except NbflowError:
         raise
     except (ValueError, TypeError) as error:
