@@ -135,7 +135,9 @@ def test_cmdline_config_section_keys_are_options() -> None:
 
 
 def test_cmdline_options_may_be_abbreviated_when_unambiguous() -> None:
-    invocation = cmdline.parse(["--local-sch", "Tool", "--siz", "7", "--CmdlineDo", "1"])
+    invocation = cmdline.parse(
+        ["--local-sch", "Tool", "--siz", "7", "--CmdlineDo", "1"]
+    )
 
     assert invocation.options == {"local_scheduler": True}
     assert invocation.params == {"size": "7"}
