@@ -4,7 +4,7 @@ A live run view is a widget, and a widget needs its kernel: reopened without one
 a restart, on nbviewer or GitHub, in nbconvert's HTML, in papermill's output notebook)
 it shows "model not found". So when a run ends, the kernel replaces the view's output
 with :func:`snapshot_bundle`: ``text/html`` that needs nothing but a browser (the final
-graph as inline SVG, the summary line, the states present with their colours, and each
+graph as an SVG image, the summary line, the states present with their colours, and each
 failed task's error, traceback and output tail in collapsed sections) and
 ``text/plain`` with the summary and the failures.
 
@@ -21,6 +21,7 @@ Imports: stdlib, nbflow.core.{dot, progress}, nbflow.widgets.{layout, progress}.
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from dataclasses import dataclass
@@ -44,25 +45,11 @@ SNAPSHOT_CSS = """
   padding: 6px 10px; margin: 2px 0; max-width: 100%; box-sizing: border-box; }
 .nbflow-snapshot .nbflow-snapshot-head { display: flex; gap: 8px; align-items: baseline;
   flex-wrap: wrap; }
-.nbflow-snapshot .nbflow-outcome { padding: 0 6px; border-radius: 3px; color: #111;
-  font-weight: 600; }
-.nbflow-snapshot .nbflow-outcome-succeeded { background: #81c784; }
-.nbflow-snapshot .nbflow-outcome-failed { background: #e57373; }
-.nbflow-snapshot .nbflow-outcome-cancelled { background: #ce93d8; }
-.nbflow-snapshot .nbflow-outcome-running { background: #64b5f6; }
-.nbflow-snapshot .nbflow-legend { display: flex; flex-wrap: wrap; gap: 4px 12px;
-  margin: 4px 0; color: var(--jp-ui-font-color1, #1f1f1f); }
-.nbflow-snapshot .nbflow-swatch { display: inline-block; width: 10px; height: 10px;
-  border: 1px solid var(--jp-border-color1, #777); border-radius: 2px;
-  margin-right: 4px; vertical-align: baseline; }
+.nbflow-snapshot .nbflow-legend { margin: 4px 0; color: var(--jp-ui-font-color1, #1f1f1f); }
+.nbflow-snapshot .nbflow-legend-item { margin-right: 10px; white-space: nowrap; }
 .nbflow-snapshot .nbflow-snapshot-graph { overflow: auto; margin: 4px 0;
   max-height: 520px; }
-.nbflow-snapshot .nbflow-snapshot-graph svg { display: block; }
-.nbflow-snapshot svg g.graph > polygon { fill: transparent; stroke: none; }
-.nbflow-snapshot svg g.edge path { stroke: var(--jp-ui-font-color2, #555); }
-.nbflow-snapshot svg g.edge polygon { fill: var(--jp-ui-font-color2, #555);
-  stroke: var(--jp-ui-font-color2, #555); }
-.nbflow-snapshot svg g.node text { fill: #111; }
+.nbflow-snapshot .nbflow-snapshot-graph img { display: block; max-width: none; }
 .nbflow-snapshot .nbflow-failure { border-left: 3px solid #e57373; padding: 2px 8px;
   margin: 6px 0; }
 .nbflow-snapshot .nbflow-failure code, .nbflow-snapshot pre {
@@ -74,7 +61,23 @@ SNAPSHOT_CSS = """
   color: var(--jp-ui-font-color2, #555); padding-right: 8px; }
 .nbflow-snapshot summary { cursor: pointer; color: var(--jp-ui-font-color1, #1f1f1f); }
 """
+_OUTCOME_COLOURS = {
+    "succeeded": COLOURS["DONE"],
+    "failed": COLOURS["FAILED"],
+    "cancelled": COLOURS["CANCELLED"],
+    "running": COLOURS["RUNNING"],
+}
+#: Edges are drawn in a grey that reads on white and on a dark theme's background.
+EDGE_COLOUR = "#8a8a8a"
 _VIEWBOX = re.compile(r'viewBox="[\d.\-]+ [\d.\-]+ ([\d.]+) ([\d.]+)"')
+#: graphviz's white canvas: the first polygon of the graph
+_CANVAS = re.compile(
+    r'(<g id="graph0"[^>]*>\s*(?:<title>[^<]*</title>\s*)?<polygon fill=")white'
+)
+_EDGE = re.compile(
+    r'<g id="edge\d+" class="edge">.*?</g>|<g class="edge">.*?</g>', re.DOTALL
+)
+_EDGE_COLOURS = re.compile(r"black|#555")
 
 
 @dataclass(frozen=True)
@@ -166,18 +169,19 @@ def snapshot_html(snapshot: Snapshot, *, group_above: int = GROUP_ABOVE) -> str:
         ),
         f"<style>{SNAPSHOT_CSS}</style>",
         '<div class="nbflow-snapshot-head">',
-        f"<b>{_escape(snapshot.title)}</b>",
-        f'<span class="nbflow-outcome nbflow-outcome-{outcome}">{outcome}</span>',
+        f"<b>{_escape(snapshot.title)}</b> ",
+        (
+            f'<span class="nbflow-outcome nbflow-outcome-{outcome}" '
+            f'style="{_badge_style(snapshot.outcome)}">{outcome}</span> '
+        ),
         f'<span class="nbflow-overall-text">{_escape(snapshot.overall)}</span>',
         "</div>",
         f'<div class="nbflow-summary">{_escape(snapshot.summary)}</div>',
         _legend_html(snapshot.counts),
     ]
     if snapshot.nodes:
-        parts.append(
-            f'<div class="nbflow-snapshot-graph">{_graph_svg(snapshot, group_above)}'
-            "</div>"
-        )
+        image = graph_image(_graph_svg(snapshot, group_above), snapshot.summary)
+        parts.append(f'<div class="nbflow-snapshot-graph">{image}</div>')
     parts.extend((snapshot.failures_html, "</div>"))
     return "".join(parts)
 
@@ -193,28 +197,66 @@ def snapshot_bundle(
 
 
 def _legend_html(counts: tuple[tuple[str, int], ...]) -> str:
-    items = "".join(
+    # a coloured mark, not a box: sanitized HTML (untrusted notebooks) keeps colours
+    # but drops the style sheet that would size an empty box
+    items = " ".join(
         f'<span class="nbflow-legend-item" data-state="{_escape(state)}">'
-        f'<span class="nbflow-swatch {_escape(state)}" '
-        f'style="background: {COLOURS.get(state, COLOURS["PENDING"])}"></span>'
-        f"{_escape(STATE_WORDS.get(state, state))} ({count})</span>"
+        f'<span class="nbflow-swatch-mark" '
+        f'style="color: {COLOURS.get(state, COLOURS["PENDING"])}">\N{BLACK SQUARE}'
+        f"</span> {_escape(STATE_WORDS.get(state, state))} ({count})</span>"
         for state, count in counts
     )
     return f'<div class="nbflow-legend">{items}</div>'
 
 
-def _graph_svg(snapshot: Snapshot, group_above: int) -> str:
-    """Lay the final graph out; give an SVG without a size its natural width."""
-    layout = lay_out(
-        list(snapshot.nodes), families=dict(snapshot.families), group_above=group_above
-    )
-    svg = layout.svg
+def graph_image(svg: str, alt: str) -> str:
+    """Return ``svg`` as an ``<img>`` with a ``data:`` URI, readable in any theme.
+
+    An image, not inline SVG: notebooks that are not trusted (papermill's and
+    nbclient's outputs, a notebook edited elsewhere) have their HTML sanitized, and
+    that strips inline SVG. The canvas is made transparent and edges mid-grey, so the
+    drawing reads on light and dark backgrounds alike.
+    """
+    svg = _CANVAS.sub(r"\1none", svg, count=1)
+    svg = _EDGE.sub(lambda edge: _EDGE_COLOURS.sub(EDGE_COLOUR, edge.group(0)), svg)
     head = svg[: svg.find(">") + 1]
     found = _VIEWBOX.search(head)
     if found is not None and " width=" not in head:
         width, height = found.groups()
         svg = svg.replace("<svg ", f'<svg width="{width}" height="{height}" ', 1)
-    return svg
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return (
+        f'<img class="nbflow-graph" src="data:image/svg+xml;base64,{data}" '
+        f'alt="{_escape(alt)}" style="max-width: none">'
+    )
+
+
+def decode_graph(page: str) -> str:
+    """Return the SVG of the first graph image in ``page`` (for tests and tools).
+
+    Examples
+    --------
+    >>> decode_graph(graph_image('<svg viewBox="0 0 4 2"></svg>', "a graph"))
+    '<svg width="4" height="2" viewBox="0 0 4 2"></svg>'
+    """
+    found = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', page)
+    return "" if found is None else base64.b64decode(found.group(1)).decode("utf-8")
+
+
+def _graph_svg(snapshot: Snapshot, group_above: int) -> str:
+    """Lay the final graph out as SVG."""
+    layout = lay_out(
+        list(snapshot.nodes), families=dict(snapshot.families), group_above=group_above
+    )
+    return layout.svg
+
+
+def _badge_style(outcome: str) -> str:
+    colour = _OUTCOME_COLOURS.get(outcome, COLOURS["PENDING"])
+    return (
+        f"background-color: {colour}; color: #111; padding: 0 6px; "
+        "border-radius: 3px; font-weight: 600"
+    )
 
 
 def _escape(text: object) -> str:

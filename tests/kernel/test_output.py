@@ -133,7 +133,7 @@ def test_a_shown_run_is_updated_to_its_last_state(sent, gate) -> None:
     ]
     assert final["text/plain"].splitlines()[1].startswith("failed: 1 tasks: 1 failed")
     assert "running" not in final["text/plain"]
-    assert "<svg" in final["text/html"]
+    assert "data:image/svg+xml;base64," in final["text/html"]
 
 
 def test_a_run_shown_after_its_end_shows_its_last_state(sent, gate) -> None:

@@ -101,12 +101,15 @@ def test_saved_notebook_keeps_each_runs_last_state(saved: Path) -> None:
 def test_nbconvert_html_shows_the_final_states(saved: Path) -> None:
     from nbconvert import HTMLExporter
 
+    from nbflow.widgets.snapshot import decode_graph
+
     page, _ = HTMLExporter().from_filename(str(saved))
 
     assert "failed: 3 tasks: 1 done, 1 failed, 1 upstream failed" in page
     assert "succeeded: 1 tasks: 1 complete before the run" in page
-    assert 'class="node FAILED"' in page
-    assert 'class="node UPSTREAM_FAILED"' in page
+    graph = decode_graph(page[page.index("nbflow-snapshot") :])
+    assert 'class="node FAILED"' in graph
+    assert 'class="node UPSTREAM_FAILED"' in graph
     assert "ValueError: bad rows on 2024-06-03" in page
     assert "cleaning 2024-06-03" in page  # the failed task's output tail
     assert "model not found" not in page.lower()

@@ -17,6 +17,7 @@ from nbflow.core.events import (
 from nbflow.core.progress import RunProgress
 from nbflow.widgets import snapshot
 from nbflow.widgets.snapshot import (
+    decode_graph,
     snapshot_bundle,
     snapshot_html,
     snapshot_text,
@@ -64,9 +65,11 @@ def test_snapshot_text_is_the_end_state() -> None:
 def test_snapshot_html_has_graph_summary_legend_and_failures() -> None:
     page = snapshot_html(take_snapshot(failed_run(), "nbflow run 2 (Report())"))
 
-    assert page.count("<svg") == 1
-    assert re.search(r'<g id="node\d+" class="node FAILED"', page)
-    assert re.search(r'<g id="node\d+" class="node UPSTREAM_FAILED"', page)
+    svg = decode_graph(page)
+    assert page.count("<img") == 1
+    assert "<svg" not in page  # sanitizers strip inline SVG: it is an image
+    assert re.search(r'<g id="node\d+" class="node FAILED"', svg)
+    assert re.search(r'<g id="node\d+" class="node UPSTREAM_FAILED"', svg)
     assert "1/3 done (33%) · 1 failed · 2.5 s" in page
     assert "failed: 3 tasks: 1 complete before the run" in page
     legend = page[page.index('class="nbflow-legend"') :]
@@ -84,7 +87,9 @@ def test_snapshot_html_follows_the_theme_with_fallbacks() -> None:
 
     assert "var(--jp-ui-font-color1, #1f1f1f)" in page
     assert "var(--jp-layout-color2, #f3f3f3)" in page
-    assert "g.graph > polygon { fill: transparent" in page  # no white canvas
+    svg = decode_graph(page)
+    assert 'fill="white"' not in svg  # no white canvas in a dark theme
+    assert f'stroke="{snapshot.EDGE_COLOUR}"' in svg  # edges read on both
 
 
 def test_snapshot_escapes_everything_from_tasks() -> None:
@@ -100,8 +105,9 @@ def test_snapshot_escapes_everything_from_tasks() -> None:
 
     bundle = snapshot_bundle(take_snapshot(progress, EVIL))
 
-    assert "<script" not in bundle["text/html"]
-    assert 'alert("x")' not in bundle["text/html"]
+    for page in (bundle["text/html"], decode_graph(bundle["text/html"])):
+        assert "<script" not in page
+        assert 'alert("x")' not in page
     assert EVIL in bundle["text/plain"]  # plain text is shown as text
 
 
@@ -121,7 +127,7 @@ def test_snapshot_of_a_big_run_groups_families_and_never_reads_100() -> None:
 
     assert "399/400 done (99%) · 1 failed" in page
     assert "(100%)" not in page
-    assert page.count('class="node ') == 1  # one node for the family
+    assert decode_graph(page).count('class="node ') == 1  # one node for the family
 
 
 def test_snapshot_module_doctests(monkeypatch: pytest.MonkeyPatch) -> None:
