@@ -55,7 +55,7 @@ class _RegisterType(type):
         return isinstance(instance, type) and issubclass(instance, Task)
 
     def __subclasscheck__(cls, subclass: type) -> bool:
-        return issubclass(subclass, type(Task))
+        return type.__subclasscheck__(cls, subclass) or issubclass(subclass, type(Task))
 
 
 class _Ambiguous:

@@ -94,6 +94,8 @@ def test_every_task_class_is_an_instance_of_register() -> None:
     assert not isinstance(RegInstance(), Register)
     assert not isinstance(int, Register)
     assert issubclass(type(RegInstance), Register)
+    assert issubclass(Register, Register)
+    assert not issubclass(type, Register)
 
 
 def test_get_reg_and_set_reg_save_and_restore_the_registry() -> None:
