@@ -1,10 +1,11 @@
 """pytest plugin for the Luigi suite runs: per-test results as JSON lines, a per-test
-timeout, and which tests reach into luigid's internals.
+timeout, and each test's source (to tell which reach into luigid's internals).
 
 Loaded with ``-p plugin`` (its directory is on the path). Writes to the file named by
 ``NBFLOW_SUITE_RESULTS``; one JSON object per test: ``nodeid``, ``outcome``
 (passed/failed/skipped/error), ``cause`` (the exception's type and first line) and, at
-collection, ``internals`` (the names of luigid internals its source uses).
+collection, ``source`` (the test function with its class's set-up and the methods it
+calls).
 """
 
 from __future__ import annotations
@@ -17,13 +18,6 @@ import signal
 
 import pytest
 
-#: What a test must touch to count as "needs luigid's internals" (the central scheduler,
-#: its RPC, the worker's private methods, the task history database).
-INTERNALS = re.compile(
-    r"luigi\.scheduler|luigi\.rpc|luigi\.server|luigi\.db_task_history|luigi\.task_history"
-    r"|\bScheduler\(|RemoteScheduler|\bscheduler\.\w|\bsch\.\w|\b_scheduler\b"
-    r"|\bw\d?\._[a-z]|worker\._[a-z]|\._worker\b|CentralPlannerScheduler"
-)
 TIMEOUT = float(os.environ.get("NBFLOW_SUITE_TEST_TIMEOUT", "60"))
 
 
@@ -66,8 +60,7 @@ def _source(item):
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        found = sorted(set(INTERNALS.findall(_source(item))))
-        _write({"nodeid": item.nodeid, "collected": True, "internals": found})
+        _write({"nodeid": item.nodeid, "collected": True, "source": _source(item)})
 
 
 def _cause(report):
