@@ -382,7 +382,7 @@ class OptionalParameter(OptionalParameterMixin, Parameter[str | None]):
     (None, '')
     """
 
-    expected_type = str
+    expected_type: type | tuple[type, ...] = str
 
 
 class OptionalStrParameter(OptionalParameter):

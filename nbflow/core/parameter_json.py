@@ -4,8 +4,8 @@ Values are frozen on the way into a task (``normalize``: lists become tuples, ma
 become :class:`FrozenOrderedDict`), so tasks holding them stay hashable. They
 serialize with ``json.dumps`` and its default separators, exactly as Luigi does, so
 task ids agree; ``None`` is written ``null`` and read back. As in Luigi, ``parse``
-returns the JSON value as loaded (:class:`ListParameter` a list,
-:class:`DictParameter` a dict) and ``normalize`` freezes it.
+returns the JSON value as loaded (objects as :class:`FrozenOrderedDict`, lists as
+lists, so :class:`ListParameter` gives a list) and ``normalize`` freezes it all.
 
 A ``schema`` (a JSON schema, or a ``jsonschema`` validator object) is checked in
 ``normalize``; a value that breaks it raises ``jsonschema.ValidationError``, with a
@@ -138,9 +138,12 @@ class _JsonParameter(Parameter[Any]):
         self.schema = _usable_schema(type(self).__name__, schema)
 
     def parse(self, text: str) -> Any:
-        """Return the JSON value written as ``text`` (``null`` is None)."""
+        """Return the JSON value written as ``text`` (``null`` is None).
+
+        Objects are read as :class:`FrozenOrderedDict` (as in Luigi), lists as lists.
+        """
         try:
-            loaded = json.loads(text)
+            loaded = json.loads(text, object_pairs_hook=FrozenOrderedDict)
         except ValueError:
             raise self._error(text, self._EXPECTED) from None
         if loaded is not None and not isinstance(loaded, self._TOP):
@@ -255,6 +258,8 @@ class DictParameter(_JsonParameter):
     --------
     >>> DictParameter().serialize(DictParameter().parse('{"b": [1, 2], "a": {}}'))
     '{"b": [1, 2], "a": {}}'
+    >>> hash(DictParameter().parse('{"a": 1}')) == hash(FrozenOrderedDict(a=1))
+    True
     """
 
     _EXPECTED = "a JSON object such as '{\"key\": 1}'"

@@ -62,13 +62,13 @@ class _CalendarParameter(Parameter[dt.date]):
 
     def __init__(
         self,
-        default: dt.date | _NoValueType = NO_VALUE,
+        default: dt.date | DateInterval | _NoValueType | None = NO_VALUE,
         *,
         interval: int = 1,
         start: dt.date | None = None,
         **options: Unpack[ParameterOptions],
     ) -> None:
-        super().__init__(default, **options)
+        super().__init__(default, **options)  # type: ignore[arg-type]  # normalized
         #: Values are rounded down to a multiple of this many units from ``start``.
         self.interval = interval
         #: Origin of the rounding; the Unix epoch when not given.
