@@ -11,10 +11,10 @@ The modules at the top of the package are Luigi's module paths and hold nothing 
 re-exports of the core, so that ``luigi.task.flatten`` is ``nbflow.task.flatten``:
 ``nbflow.cmdline``, ``nbflow.cmdline_parser``, ``nbflow.configuration``,
 ``nbflow.date_interval``, ``nbflow.event``, ``nbflow.execution_summary``,
-``nbflow.format``, ``nbflow.interface``, ``nbflow.lock``, ``nbflow.mock``,
-``nbflow.notifications``, ``nbflow.parameter``, ``nbflow.retcodes``,
-``nbflow.scheduler``, ``nbflow.target``, ``nbflow.task``, ``nbflow.task_register``,
-``nbflow.util``, ``nbflow.worker``.
+``nbflow.format``, ``nbflow.interface``, ``nbflow.local_target``, ``nbflow.lock``,
+``nbflow.mock``, ``nbflow.notifications``, ``nbflow.parameter``,
+``nbflow.retcodes``, ``nbflow.scheduler``, ``nbflow.target``, ``nbflow.task``,
+``nbflow.task_register``, ``nbflow.util``, ``nbflow.worker``.
 Real code lives in the subpackages (``nbflow.core``, ...), and only
 this facade imports the shims (tests/test_luigi_compat.py checks both).
 """
@@ -33,6 +33,7 @@ from nbflow import (  # the Luigi compatibility modules, as luigi/__init__.py do
     execution_summary,
     format,  # noqa: A004  (Luigi's module name: luigi.format)
     interface,
+    local_target,
     lock,
     mock,
     notifications,
@@ -191,6 +192,7 @@ __all__ = [
     "externalize",
     "format",
     "interface",
+    "local_target",
     "lock",
     "mock",
     "namespace",

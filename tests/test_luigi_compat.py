@@ -24,6 +24,7 @@ LUIGI_SHIMS = (
     "execution_summary",
     "format",
     "interface",
+    "local_target",
     "lock",
     "mock",
     "notifications",

@@ -30,6 +30,8 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import os
+import re
 from typing import IO, Any, Literal, cast
 
 from nbflow.core.errors import DefinitionError
@@ -43,8 +45,11 @@ __all__ = [
     "FormatChainError",
     "Gzip",
     "GzipFormat",
+    "NewlineFormat",
+    "NewlineOptionError",
     "Nop",
     "NopFormat",
+    "SysNewLine",
     "Text",
     "TextFormat",
     "get_default_format",
@@ -225,6 +230,133 @@ class Bzip2Format(Format):
         return _OwningBZ2File(output_pipe, "wb")
 
 
+#: The line endings a :class:`NewlineFormat` recognises.
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_NEWLINES = (None, "", "\r\n", "\n", "\r")
+
+
+class NewlineOptionError(DefinitionError, ValueError):
+    """A :class:`NewlineFormat` was given a newline that is not a line ending."""
+
+    def __init__(self, got: object) -> None:
+        super().__init__(got)
+        self.got = got
+
+    def __str__(self) -> str:
+        return (
+            f"NewlineFormat: invalid newline (got {self.got!r}). Expected one of "
+            f"{_NEWLINES!r}. Fix: pass newline='\\n', '\\r\\n', '\\r', '' (keep "
+            "endings) or None (the platform's, os.linesep)."
+        )
+
+
+class NewlineFormat(Format):
+    r"""Rewrite line endings in bytes: to ``\n`` on read, to ``newline`` on write.
+
+    Parameters
+    ----------
+    newline
+        The ending written for every ``\n``, ``\r\n`` or ``\r``: one of ``"\n"``,
+        ``"\r\n"``, ``"\r"``, or ``None``/``""`` for the platform's
+        (``os.linesep`` at write time). With ``""`` reads keep endings as stored.
+
+    Examples
+    --------
+    >>> stored = io.BytesIO()
+    >>> out = NewlineFormat("\r\n").pipe_writer(stored)
+    >>> _ = out.write(b"a\nb\r")  # the \r waits: it may start a \r\n
+    >>> stored.getvalue()
+    b'a\r\nb'
+    >>> _ = out.write(b"\nc")
+    >>> stored.getvalue()
+    b'a\r\nb\r\nc'
+    >>> NewlineFormat().pipe_reader(io.BytesIO(b"a\r\nb\rc")).read()
+    b'a\nb\nc'
+    """
+
+    input = "bytes"
+    output = "bytes"
+
+    def __init__(self, newline: str | None = None) -> None:
+        if newline not in _NEWLINES:
+            raise NewlineOptionError(newline)
+        self.newline = newline
+
+    def pipe_reader(self, input_pipe: IO[Any]) -> IO[Any]:
+        r"""Return a stream reading ``input_pipe`` with ``\n`` line endings."""
+        return cast("IO[Any]", _NewlineStream(input_pipe, self.newline))
+
+    def pipe_writer(self, output_pipe: IO[Any]) -> IO[Any]:
+        """Return a stream writing into ``output_pipe`` with ``newline`` endings."""
+        return cast("IO[Any]", _NewlineStream(output_pipe, self.newline))
+
+    def __repr__(self) -> str:
+        return f"NewlineFormat(newline={self.newline!r})"
+
+
+class _NewlineStream(io.BufferedIOBase):
+    r"""Bytes whose line endings are rewritten; closing it closes the wrapped stream.
+
+    A chunk ending in ``\r`` may be half of a ``\r\n`` split across two calls: a write
+    holds it back until the next write (or close); a read looks one byte ahead.
+    """
+
+    def __init__(self, pipe: IO[bytes], newline: str | None) -> None:
+        super().__init__()
+        self._pipe, self._newline = pipe, newline
+        self._held_write = b""  # a trailing \r not written yet
+        self._held_read = b""  # a byte read ahead, returned by the next read
+
+    def readable(self) -> bool:
+        return self._pipe.readable()
+
+    def writable(self) -> bool:
+        return self._pipe.writable()
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        whole = size is None or size < 0
+        wanted = -1 if size is None or whole else size - len(self._held_read)
+        data = self._held_read + self._pipe.read(wanted)
+        self._held_read = b""
+        if self._newline == "":
+            return data
+        if data.endswith(b"\r") and not whole:
+            ahead = self._pipe.read(1)
+            if ahead == b"\n":
+                data += ahead
+            else:
+                self._held_read = ahead
+        return _LINE_END.sub(b"\n", data)
+
+    def read1(self, size: int = -1, /) -> bytes:
+        return self.read(size)
+
+    def write(self, data: Any, /) -> int:
+        chunk = self._held_write + bytes(data)
+        self._held_write = b""
+        if chunk.endswith(b"\r"):
+            chunk, self._held_write = chunk[:-1], b"\r"
+        self._pipe.write(_LINE_END.sub(self._ending(), chunk))
+        return len(data)
+
+    def flush(self) -> None:
+        if not self.closed:
+            self._pipe.flush()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            if self._held_write:
+                self._pipe.write(self._ending())
+            super().close()
+        finally:
+            self._pipe.close()
+
+    def _ending(self) -> bytes:
+        return (self._newline or os.linesep).encode("ascii")
+
+
 def _fits(formats: tuple[Format, ...]) -> int | None:
     """Return the index of the first format that cannot take its neighbour's output."""
     kind: DataKind = None
@@ -292,6 +424,8 @@ UTF8 = TextFormat(encoding="utf-8")
 Gzip = GzipFormat()
 #: bzip2 compression.
 Bzip2 = Bzip2Format()
+#: Bytes with the platform's line endings when written, ``\n`` when read.
+SysNewLine = NewlineFormat()
 
 
 def get_default_format() -> Format:
