@@ -228,9 +228,8 @@ class NbflowMagics(Magics):
             graph = self.session.graph(
                 interface.instantiate(invocation),
                 display="text" if "text" in flags else None,
+                stop_at_complete="stop-at-complete" in flags,
             )
-        if "stop-at-complete" in flags:
-            graph = graph.stopped_at_complete()
         if "dot" in flags:
             _print(graph.to_dot())
         elif graph.display == "widgets":

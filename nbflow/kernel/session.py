@@ -323,12 +323,20 @@ class Session:
         return record
 
     def graph(
-        self, tasks: Task | Iterable[Task], *, display: str | None = None
+        self,
+        tasks: Task | Iterable[Task],
+        *,
+        display: str | None = None,
+        stop_at_complete: bool = False,
     ) -> TaskGraph:
-        """Return the dependency graph of ``tasks`` with completion state; run nothing."""
+        """Return the dependency graph of ``tasks`` with completion state; run nothing.
+
+        Every task is drawn, complete ones with their requirements; with
+        ``stop_at_complete`` the walk stops at complete tasks, as a run's does.
+        """
         roots = [tasks] if isinstance(tasks, Task) else list(tasks)
         mode = self._mode(display)
-        return discover_graph(roots, display=mode)
+        return discover_graph(roots, display=mode, stop_at_complete=stop_at_complete)
 
     def show(self, task: Task) -> str:
         """Return the report on ``task`` from the latest run that contains it."""
