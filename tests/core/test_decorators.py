@@ -238,13 +238,15 @@ def test_delegates_without_subtasks_says_how_to_fix() -> None:
 
 
 def test_wrapper_keeps_the_namespace_of_its_definition() -> None:
-    nbflow.namespace("deco_space")
+    nbflow.namespace("deco_space", scope=__name__)
+    try:
 
-    class DecoSpaced(nbflow.Task):
-        def subtasks(self):
-            return []
+        class DecoSpaced(nbflow.Task):
+            def subtasks(self):
+                return []
 
-    nbflow.namespace(None)
+    finally:
+        nbflow.namespace(None, scope=__name__)
     wrapped = delegates(DecoSpaced)
 
     assert wrapped.get_task_family() == "deco_space.DecoSpaced"
