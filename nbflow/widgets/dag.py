@@ -2,8 +2,13 @@
 
 :class:`DagWidget` is an anywidget whose front end (``static/dag.js``) draws the ``svg``
 trait once, then only applies the ``states`` trait (node id -> state) by setting CSS
-classes on the SVG nodes. It offers zoom (wheel, buttons), pan (drag) and a details
-panel: a click sets ``selected`` and Python answers with the small ``detail`` trait.
+classes on the SVG nodes, and ``shares`` (group node id -> tasks by state) as a bar in
+each group node. Labels stay readable (wide graphs scroll sideways); it offers zoom
+(ctrl+wheel, buttons), pan (drag) and a details panel: a click sets ``selected`` and
+Python answers with the small ``detail`` trait (a task: its state in words, output
+tail and traceback; a group: its family and counts, its tasks listed from ``groups``).
+While a cell waits for a run the kernel answers nothing, so the front end first shows
+what it knows itself.
 Two views build on it:
 
 - :class:`GraphView`, a static drawing of a list of :class:`~nbflow.core.dot.DotNode`;

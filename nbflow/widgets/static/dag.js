@@ -451,7 +451,8 @@ function render({ model, el }) {
     const data = model.get("detail") || {};
     // Python may still describe the previous pick: keep what the user asked for
     const picked = model.get("selected");
-    if (picked && data.task_id !== picked && data.group !== picked) return;
+    const single = (model.get("groups") || {})[picked]?.length === 1; // shows its task
+    if (picked && data.task_id !== picked && data.group !== picked && !single) return;
     showDetail(data);
   };
   const onProgress = () => replaceHtml(progress, model.get("progress"));
