@@ -227,32 +227,6 @@ class GraphBuilder:
         )
 
 
-def stop_at_complete(specs: Iterable[TaskSpec], roots: Iterable[str]) -> list[TaskSpec]:
-    """Return what a run's walk from ``roots`` sees: nothing below complete tasks.
-
-    Cuts a drawing of the whole graph (``expand_complete``) back to the specs a walk
-    that stops at complete tasks would find, complete tasks without requirements.
-
-    Examples
-    --------
-    >>> a = TaskSpec("a", "A", deps=("b",), complete=True)
-    >>> b = TaskSpec("b", "B")
-    >>> [(spec.task_id, spec.deps) for spec in stop_at_complete([a, b], ["a"])]
-    [('a', ())]
-    """
-    by_id = {spec.task_id: spec for spec in specs}
-    deps_of = {task_id: list(spec.deps) for task_id, spec in by_id.items()}
-    complete = {task_id: spec.complete for task_id, spec in by_id.items()}
-    reached = set(
-        _short_walk([root for root in roots if root in by_id], deps_of, complete)
-    )
-    return [
-        spec._replace(deps=()) if spec.complete else spec
-        for task_id, spec in by_id.items()
-        if task_id in reached
-    ]
-
-
 def _short_walk(
     roots: Iterable[str], deps_of: dict[str, list[str]], complete: dict[str, bool]
 ) -> list[str]:

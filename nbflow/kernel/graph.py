@@ -20,7 +20,7 @@ from nbflow.core.completeness import FingerprintCheck
 from nbflow.core.config import current_settings
 from nbflow.core.dot import DotNode, to_dot
 from nbflow.core.events import RetryPolicy
-from nbflow.core.graph import GraphBuilder, stop_at_complete
+from nbflow.core.graph import GraphBuilder
 from nbflow.core.progress import PLAN_WORDS, spec_state
 from nbflow.kernel.display import widget_classes
 
@@ -93,11 +93,6 @@ class TaskGraph:
         self.display = display
         #: incomplete tasks that only complete tasks need: a run would not run them
         self.unneeded = unneeded
-
-    def stopped_at_complete(self) -> TaskGraph:
-        """Return this graph as a run's walk sees it: nothing below complete tasks."""
-        specs = stop_at_complete(self.specs.values(), self.roots)
-        return TaskGraph(specs, self.labels, self.roots, display=self.display)
 
     @property
     def nodes(self) -> list[DotNode]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbflow
 from nbflow.core.completeness import ExistenceCheck
 from nbflow.core.events import RetryPolicy
-from nbflow.core.graph import GraphBuilder, stop_at_complete
+from nbflow.core.graph import GraphBuilder
 from nbflow.core.target import MemoryTarget
 
 
@@ -127,15 +127,3 @@ def test_graph_complete_task_whose_requires_raises_stays_complete() -> None:
     spec = specs["WholeBrokenRequires"]
     assert (spec.complete, spec.broken, spec.deps) == (True, None, ())
     assert "requirements not shown: ValueError: no requirements today" in spec.reason
-
-
-def test_graph_stop_at_complete_matches_the_short_walk() -> None:
-    root = WholeReport(key="cut")
-    _make(root, WholeClean(key="cut"))
-    whole = GraphBuilder(ExistenceCheck(), RetryPolicy(), expand_complete=True)
-    short = GraphBuilder(ExistenceCheck(), RetryPolicy())
-
-    cut = stop_at_complete(whole.discover([root]).specs, [root.task_id])
-
-    assert cut == short.discover([root]).specs
-    assert [spec.family for spec in cut] == ["WholeReport"]
