@@ -97,6 +97,7 @@ FILES = (
     "recursion_test.py",
     "retcodes_test.py",
     "set_task_name_test.py",
+    "setup_logging_test.py",
     "subtask_test.py",
     "target_test.py",
     "task_bulk_complete_test.py",
@@ -291,7 +292,7 @@ def normalise(cause: str) -> str:
 #: its RPC, the worker's private methods, the task history database).
 INTERNALS = re.compile(
     r"luigi\.scheduler|luigi\.rpc|luigi\.server|luigi\.db_task_history|luigi\.task_history"
-    r"|\b_WorkerSchedulerFactory\b|\b_summary_dict\b|\b_schedule_and_run\b"
+    r"|\b_WorkerSchedulerFactory\b|\b_summary_dict\b|\b_schedule_and_run\b|\bTaskProcess\b"
     r"|\bScheduler\(|RemoteScheduler|\bscheduler\.\w|\bsch\.\w|\b_scheduler\b"
     r"|\bw\d?\._[a-z]|worker\._[a-z]|\._worker\b|CentralPlannerScheduler"
 )
