@@ -4,10 +4,10 @@ The first scenario (a 20-task graph run with ``%nbflow run Root --workers 2``, s
 ``live_run``) is shared with Notebook 7. The others are Lab's: a kernel interrupt in
 the middle of a run, a 1,000-pixel window with the sidebar open, the dark theme with a
 2,000-task family drawn as one group and opened, and a task's printed output in its
-details. Runs that must stay live while the test looks at them run in the background
-and wait for a gate file the test writes at the end (a run's live view becomes its
-static last state when it ends). All share one Lab server; each saves screenshots
-into ``test-artifacts/``.
+details; text contrast is measured in both themes. Runs that must stay live while the
+test looks at them run in the background and wait for a gate file the test writes at
+the end (a run's live view becomes its static last state when it ends). All share one
+Lab server; each saves screenshots into ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -266,7 +266,17 @@ def test_lab_narrow_window_keeps_labels_readable_and_shows_task_output(
             ".height]; })()"
         )
 
+        contrast = page.evaluate(
+            CONTRAST,
+            [
+                [".nbflow-view g.node > text", "path, polygon, rect"],
+                [".nbflow-view .nbflow-legend-item > span:last-child", None],
+                [".nbflow-view .nbflow-overall-text", None],
+                [".nbflow-view .nbflow-label", None],
+            ],
+        )
         assert min(label["px"] for label in labels) >= 11, labels
+        assert all(item["ratio"] >= 4.5 for item in contrast), contrast  # light theme
         assert any(label["inside"] for label in labels), labels
         shown = [label for label in labels if "day=2024-06-03" in label["text"]]
         assert len(shown) == 2, labels
