@@ -72,6 +72,13 @@ class TaskRegistry:
             for (module, qualname), cls in classes.items():
                 if f"{module}.{qualname}" == name:
                     return cls
+        renamed = {  # a class renamed after its definition (cls.__name__ = ...)
+            (cls.__module__, cls.__qualname__): cls
+            for cls in self.classes()
+            if cls.get_task_family() == name
+        }
+        if renamed:
+            return _only_class(name, renamed)
         raise UnknownTaskError(name, self.families())
 
     def families(self) -> tuple[str, ...]:
@@ -103,7 +110,7 @@ class TaskRegistry:
         best, best_len = None, -1
         for scope, namespace in self._namespaces.items():
             matches = not scope or module == scope or module.startswith(scope + ".")
-            if matches and len(scope) > best_len:
+            if matches and namespace and len(scope) > best_len:  # "" resets (Luigi)
                 best, best_len = namespace, len(scope)
         return module if best == AUTO_NAMESPACE else best
 

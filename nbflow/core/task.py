@@ -16,6 +16,8 @@ Imports: nbflow.core.{errors, parameter, registry, structure, config, diagnosis}
 
 from __future__ import annotations
 
+import abc
+import copy
 import hashlib
 import json
 import logging
@@ -29,6 +31,7 @@ from typing import Any, ClassVar, NoReturn, TypeVar
 from nbflow.core import config as _config
 from nbflow.core.diagnosis import definition_site
 from nbflow.core.errors import (
+    DefinitionError,
     DefinitionTypeError,
     DuplicateParameterError,
     MissingParameterError,
@@ -85,8 +88,32 @@ class Event:
     PROCESS_FAILURE = "event.core.process_failure"
 
 
+class HandlerNotRegisteredError(DefinitionError, ValueError):
+    """``Task.remove_event_handler`` was given a callback that is not registered."""
+
+    def __init__(self, task: str, event: str, callback: object) -> None:
+        super().__init__(task, event, callback)
+        self.task, self.event, self.callback = task, event, callback
+
+    def __str__(self) -> str:
+        return (
+            f"{self.task}.remove_event_handler: no such handler for {self.event!r} "
+            f"(got {self.callback!r}). Expected a callback registered with "
+            f"@{self.task}.event_handler({self.event!r}) on this very class. Fix: "
+            "remove it from the class it was registered on, once."
+        )
+
+
 #: class -> event name -> handlers, registered with ``Task.event_handler``
 _EVENT_HANDLERS: dict[type, dict[str, list[Callback]]] = {}
+#: The methods a running task reports through; callbacks set on an instance in their
+#: place are dropped by ``no_unpicklable_properties``.
+_REPORTING_METHODS = (
+    "set_tracking_url",
+    "set_status_message",
+    "set_progress_percentage",
+    "decrease_running_resources",
+)
 
 
 def _hashable(value: Any) -> Any:
@@ -98,8 +125,17 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-class _TaskMeta(type):
-    """Resolve parameters once and return the cached instance for equal values."""
+class _TaskMeta(abc.ABCMeta):
+    """Resolve parameters once and return the cached instance for equal values.
+
+    An ``ABCMeta``, as Luigi's: a task class with an ``abc.abstractmethod`` left
+    unimplemented cannot be instantiated (``TypeError`` names the method).
+    """
+
+    @property
+    def task_family(cls) -> str:
+        """The family name, read on the class (``MyTask.task_family``), as in Luigi."""
+        return cls.get_task_family()  # type: ignore[attr-defined, no-any-return]
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         task_cls: type[Task] = cls  # type: ignore[assignment]
@@ -117,6 +153,14 @@ class _TaskMeta(type):
         instance.__init__(*args, **kwargs)  # type: ignore[misc]  # the metaclass protocol
         cache[key] = instance
         return instance
+
+
+def _start_class(cls: type[Task]) -> None:
+    """Give a task class its own instance cache, parameter cache and namespace."""
+    cls._instance_cache = {}
+    cls._params_cache = None
+    cls._explicit_namespace = "task_namespace" in cls.__dict__ and cls is not Task
+    cls._namespace_at_definition = REGISTRY.namespace_for(cls.__module__)
 
 
 def _raise_unhashable(cls: type[Task], values: list[tuple[str, Any]]) -> None:
@@ -177,10 +221,7 @@ class Task(metaclass=_TaskMeta):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._instance_cache = {}
-        cls._params_cache = None
-        cls._explicit_namespace = "task_namespace" in cls.__dict__
-        cls._namespace_at_definition = REGISTRY.namespace_for(cls.__module__)
+        _start_class(cls)
         if cls.__dict__.get("_nbflow_register", True):
             REGISTRY.register(cls)
 
@@ -202,12 +243,16 @@ class Task(metaclass=_TaskMeta):
 
     @classmethod
     def get_task_namespace(cls) -> str | None:
-        """Return the namespace: the class attribute if set, else ``namespace()``'s."""
+        """Return the namespace: the class attribute if set, else ``namespace()``'s.
+
+        ``""`` when neither gives one (as in Luigi); ``None`` only when the class
+        sets ``task_namespace = None`` itself.
+        """
         for klass in cls.__mro__:
             if klass.__dict__.get("_explicit_namespace"):
                 namespace: str | None = klass.__dict__["task_namespace"]
                 return namespace
-        return cls._namespace_at_definition
+        return cls._namespace_at_definition or ""
 
     @classmethod
     def get_task_family(cls) -> str:
@@ -324,7 +369,12 @@ class Task(metaclass=_TaskMeta):
         }
 
     def clone(self, cls: type[Task] | None = None, **kwargs: Any) -> Task:
-        """Return a task of ``cls`` (default: this class) sharing these parameters."""
+        """Return a task of ``cls`` (default: this class) sharing these parameters.
+
+        Each parameter of ``cls`` comes from ``kwargs``, else from this task's
+        attribute of that name: a parameter, or (as in Luigi) a plain attribute or
+        property; a parameter found in neither takes its usual value.
+        """
         target = cls or type(self)
         new_kwargs = {}
         for name, _ in target.get_params():
@@ -332,6 +382,8 @@ class Task(metaclass=_TaskMeta):
                 new_kwargs[name] = kwargs[name]
             elif name in self.param_kwargs:
                 new_kwargs[name] = self.param_kwargs[name]
+            elif hasattr(self, name):
+                new_kwargs[name] = getattr(self, name)
         return target(**new_kwargs)
 
     def __hash__(self) -> int:
@@ -422,6 +474,17 @@ class Task(metaclass=_TaskMeta):
         return "Runtime error:\n" + traceback.format_exc()
 
     @property
+    def disable_window_seconds(self) -> Any:
+        """``disable_window`` under its old name (deprecated, as in Luigi)."""
+        warning = ParameterDeprecationWarning(
+            type(self).__name__,
+            "disable_window_seconds has been deprecated",
+            "use disable_window instead",
+        )
+        warnings.warn(warning, stacklevel=2)
+        return self.disable_window
+
+    @property
     def disabled(self) -> bool:
         """Whether the scheduler must never run this task."""
         return False
@@ -458,13 +521,20 @@ class Task(metaclass=_TaskMeta):
 
     @contextmanager
     def no_unpicklable_properties(self) -> Iterator[None]:
-        """Temporarily drop the runtime callbacks so the task pickles."""
-        reporter = self.__dict__.pop("_reporter", None)
+        """Temporarily drop the runtime callbacks so the task pickles.
+
+        That is the worker's reporter and any callback set on the instance in place
+        of ``set_tracking_url`` and the other reporting methods (as Luigi drops).
+        """
+        held = {
+            name: self.__dict__.pop(name)
+            for name in ("_reporter", *_REPORTING_METHODS)
+            if name in self.__dict__
+        }
         try:
             yield
         finally:
-            if reporter is not None:
-                self.__dict__["_reporter"] = reporter
+            self.__dict__.update(held)
 
     # --- event handlers -------------------------------------------------------------
 
@@ -478,6 +548,20 @@ class Task(metaclass=_TaskMeta):
 
         return wrapper
 
+    @classmethod
+    def remove_event_handler(cls, event: str, callback: Callback) -> None:
+        """Unregister ``callback``, registered for ``event`` with :meth:`event_handler`.
+
+        Raises
+        ------
+        HandlerNotRegisteredError
+            ``callback`` is not registered for ``event`` on this class.
+        """
+        handlers = _EVENT_HANDLERS.get(cls, {}).get(event, [])
+        if callback not in handlers:
+            raise HandlerNotRegisteredError(cls.get_task_family(), event, callback)
+        handlers.remove(callback)
+
     def trigger_event(self, event: str, *args: Any) -> None:
         """Call the handlers registered for ``event``; a failing handler is logged."""
         if not _EVENT_HANDLERS:
@@ -490,6 +574,9 @@ class Task(metaclass=_TaskMeta):
                     callback(*args)
                 except Exception:
                     logger.exception("event handler %r for %s failed", callback, event)
+
+
+_start_class(Task)  # ``Task()`` itself is a task (Luigi's): no parameters, no output
 
 
 def check_targets(task: Task, outputs: list[Any]) -> None:
@@ -561,15 +648,23 @@ class Config(Task):
 
 
 def externalize(task_or_class: Any) -> Any:
-    """Return a copy of a task class (or a task of such a copy) that is never run."""
+    """Return a copy of a task, or of a task class, that is never run.
+
+    A task's copy has the same class and ``task_id`` (it is equal to the task); a
+    class's copy has the same family and is not registered, so names still resolve
+    to the original. The original is left as it was.
+    """
     if isinstance(task_or_class, Task):
-        external = externalize(type(task_or_class))
-        return external(**task_or_class.param_kwargs)
+        external = copy.copy(task_or_class)
+        external.__dict__["run"] = None
+        return external
     body = {"run": None, "_nbflow_register": False}
-    copy = type(task_or_class.__name__, (task_or_class,), body)
-    copy.__module__ = task_or_class.__module__
-    copy.__qualname__ = task_or_class.__qualname__
-    return copy
+    external_class: type[Task] = type(task_or_class.__name__, (task_or_class,), body)
+    external_class.__module__ = task_or_class.__module__
+    external_class.__qualname__ = task_or_class.__qualname__
+    external_class.__doc__ = task_or_class.__doc__
+    external_class._namespace_at_definition = task_or_class._namespace_at_definition  # noqa: SLF001
+    return external_class
 
 
 def namespace(namespace: str | None = None, scope: str = "") -> None:
