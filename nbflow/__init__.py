@@ -13,8 +13,9 @@ re-exports of the core, so that ``luigi.task.flatten`` is ``nbflow.task.flatten`
 ``nbflow.date_interval``, ``nbflow.event``, ``nbflow.execution_summary``,
 ``nbflow.format``, ``nbflow.interface``, ``nbflow.local_target``, ``nbflow.lock``,
 ``nbflow.mock``, ``nbflow.notifications``, ``nbflow.parameter``,
-``nbflow.retcodes``, ``nbflow.scheduler``, ``nbflow.target``, ``nbflow.task``,
-``nbflow.task_register``, ``nbflow.util``, ``nbflow.worker``.
+``nbflow.retcodes``, ``nbflow.rpc``, ``nbflow.scheduler``, ``nbflow.setup_logging``,
+``nbflow.target``, ``nbflow.task``, ``nbflow.task_register``, ``nbflow.util``,
+``nbflow.worker``.
 Real code lives in the subpackages (``nbflow.core``, ...), and only
 this facade imports the shims (tests/test_luigi_compat.py checks both).
 """
@@ -39,7 +40,9 @@ from nbflow import (  # the Luigi compatibility modules, as luigi/__init__.py do
     notifications,
     parameter,
     retcodes,
+    rpc,
     scheduler,
+    setup_logging,
     target,
     task,
     task_register,
@@ -88,6 +91,7 @@ from nbflow.core.parameter import (
     TupleParameter,
     YearParameter,
 )
+from nbflow.core.rpc import RemoteScheduler
 from nbflow.core.structure import DynamicRequirements
 from nbflow.core.summary import RunResult, RunStatus
 from nbflow.core.target import FileSystemTarget, LocalTarget, MemoryTarget, Target
@@ -166,6 +170,7 @@ __all__ = [
     "Parameter",
     "ParameterVisibility",
     "PathParameter",
+    "RemoteScheduler",
     "RetCodes",
     "RunResult",
     "RunStatus",
@@ -199,6 +204,7 @@ __all__ = [
     "notifications",
     "parameter",
     "retcodes",
+    "rpc",
     "run",
     "scheduler",
     "target",
