@@ -155,7 +155,7 @@ def test_clone_takes_plain_attributes_and_properties_of_the_source() -> None:
 
 def test_no_unpicklable_properties_drops_callbacks_set_on_the_instance() -> None:
     task = nbflow.Task()
-    task.set_status_message = lambda message: message  # type: ignore[method-assign]
+    task.set_status_message = lambda message: message  # type: ignore[method-assign, assignment]
     try:
         with pytest.raises(AttributeError, match="lambda"):
             pickle.dumps(task)
