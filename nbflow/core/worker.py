@@ -100,6 +100,7 @@ from nbflow.core.inbox import (
 )
 from nbflow.core.interruption import RunInterrupted, remove_own_temporaries
 from nbflow.core.registry import REGISTRY
+from nbflow.core.rpc import RemoteScheduler, RemoteSchedulerUnsupportedError
 from nbflow.core.scheduler import Scheduler
 from nbflow.core.stream import EventStream
 from nbflow.core.task import Event, Task
@@ -176,6 +177,8 @@ class Worker:
         listeners: Iterable[Listener] = (),
         executor: Executor | None = None,
     ) -> None:
+        if isinstance(scheduler, RemoteScheduler):  # until issue #12 (nbflow server)
+            raise RemoteSchedulerUnsupportedError("nbflow.Worker", scheduler.url)
         self.options = options or WorkerOptions()
         self.id = self.options.worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.scheduler = scheduler or Scheduler(resources=self.options.resources)
