@@ -7,8 +7,10 @@ each group node. Labels stay readable (wide graphs scroll sideways); it offers z
 (ctrl+wheel, buttons), pan (drag) and a details panel: a click sets ``selected`` and
 Python answers with the small ``detail`` trait (a task: its state in words, output
 tail and traceback; a group: its family and counts, its tasks listed from ``groups``).
-While a cell waits for a run the kernel answers nothing, so the front end first shows
-what it knows itself.
+While a cell waits for a run the kernel answers nothing, so a RunView also syncs, ahead
+of any click, the ``known`` details of the tasks a user is likely to pick (failed,
+running, the last finished; bounded): the front end shows those at once, and for any
+other task what it knows itself (label, state in words) until Python answers.
 Two views build on it:
 
 - :class:`GraphView`, a static drawing of a list of :class:`~nbflow.core.dot.DotNode`;
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import threading
 import time
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +64,12 @@ RELAYOUT_INTERVAL = 2.0
 OUTPUT_LINES = 50
 #: Tasks of a group listed in its details with their state (failures first).
 GROUP_LISTED = 200
+#: Failed tasks whose details a RunView syncs ahead of a click (``known``)...
+KNOWN_FAILED = 100
+#: ... running tasks ...
+KNOWN_RUNNING = 80
+#: ... and tasks that finished last: at most 200 entries in all.
+KNOWN_FINISHED = 20
 #: The order in which a group's details list its tasks' states.
 _NOTABLE = (
     "FAILED",
@@ -163,6 +172,8 @@ class DagWidget(anywidget.AnyWidget):
     selected = traitlets.Unicode("").tag(sync=True)
     #: What the details panel shows for ``selected``.
     detail = traitlets.Dict().tag(sync=True)
+    #: task id -> its details, synced before any click (failed, running, last done).
+    known = traitlets.Dict().tag(sync=True)
     #: Escaped HTML of the progress panel.
     progress = traitlets.Unicode("").tag(sync=True)
     #: Escaped HTML of the failure panel.
@@ -290,6 +301,8 @@ class RunView(DagWidget):
         #: group node id -> {state: tasks}, and the state each grouped task was counted in
         self._shares: dict[str, dict[str, int]] = {}
         self._seen: dict[str, str] = {}
+        #: the tasks that finished last, oldest first (at most KNOWN_FINISHED)
+        self._finished: dict[str, None] = {}
         self._grown = False
         self._laid_out_at = 0.0
         self.observe(self._on_selected, names="selected")
@@ -418,7 +431,38 @@ class RunView(DagWidget):
         if panel_dirty:
             values["failures"] = failures_html(progress)
         values["detail"] = self._detail(self.selected) if self.selected else {}
+        known = self._known(changed)
+        if known != self.known:
+            values["known"] = known
         return values
+
+    def _known(self, changed: set[str]) -> dict[str, Any]:
+        """Return the details the front end shows without asking.
+
+        Failed tasks, then running ones, then the last finished (see
+        :data:`KNOWN_FAILED` and after). Bounded whatever the run's size; the full
+        traceback is left for Python's answer to a click.
+        """
+        progress = self._progress
+        for task_id in changed:
+            record = progress.tasks.get(task_id)
+            if record is not None and record.state == "DONE":
+                self._finished.pop(task_id, None)
+                self._finished[task_id] = None
+        while len(self._finished) > KNOWN_FINISHED:
+            del self._finished[next(iter(self._finished))]
+        picked = [
+            *islice(progress.failed, KNOWN_FAILED),
+            *islice(progress.running, KNOWN_RUNNING),
+            *reversed(self._finished),
+        ]
+        known = {}
+        for task_id in picked:
+            if task_id in progress.tasks and task_id not in known:
+                detail = self._task_detail_of(task_id)
+                detail.pop("full_traceback", None)
+                known[task_id] = detail
+        return known
 
     def _progress_html(self) -> str:
         progress = self._progress
@@ -435,7 +479,9 @@ class RunView(DagWidget):
         if len(members) > 1:
             state_of = {task_id: tasks[task_id].state for task_id in members}
             return group_detail(picked, members, state_of)
-        task_id = members[0]
+        return self._task_detail_of(members[0])
+
+    def _task_detail_of(self, task_id: str) -> dict[str, Any]:
         detail = self._progress.detail(task_id)
         node_id = self._layout.node_of.get(task_id, "") if self._layout else ""
         if len(self._members.get(node_id, ())) > 1:

@@ -509,3 +509,84 @@ def test_run_view_detail_shows_the_tail_of_the_task_output(
 
     lines = view.detail["output"].splitlines()
     assert lines == [f"chatty line {number}" for number in range(30, 80)]
+
+
+def test_run_view_syncs_details_of_failed_running_and_last_done_tasks(
+    fake_run: Any, views: list[RunView]
+) -> None:
+    for task_id in ("a_1", "b_1", "c_1", "d_1"):
+        fake_run.add(task_id)
+    fake_run.start()
+    view = RunView(fake_run)
+    views.append(view)
+    fake_run.change("a_1", R, P)
+    fake_run.change(
+        "a_1",
+        F,
+        R,
+        error="ValueError: boom",
+        traceback="Cell In[3], line 2\nValueError: boom",
+        full_traceback="nbflow frames\nValueError: boom",
+        output=tuple(f"line {n}" for n in range(80)),
+    )
+    fake_run.change("b_1", R, P)
+    fake_run.change("c_1", R, P)
+    fake_run.change("c_1", D, R)
+
+    wait_for(lambda: set(view.known) == {"a_1", "b_1", "c_1"})
+
+    failed = view.known["a_1"]
+    assert failed["state"] == "FAILED"
+    assert failed["state_words"] == "failed"
+    assert failed["error"] == "ValueError: boom"
+    assert failed["traceback"].startswith("Cell In[3]")
+    assert "full_traceback" not in failed  # left for Python's answer to a click
+    assert failed["output"].splitlines() == [f"line {n}" for n in range(30, 80)]
+    assert view.known["b_1"]["state_words"] == "running"
+    assert view.known["c_1"]["state"] == "DONE"
+    assert "d_1" not in view.known  # pending: the front end shows what it knows
+
+
+def test_run_view_synced_details_are_bounded(
+    fake_run: Any, views: list[RunView]
+) -> None:
+    ids = [f"Many_{i}" for i in range(600)]
+    for task_id in ids:
+        fake_run.add(task_id)
+    fake_run.start()
+    view = RunView(fake_run, group_above=10_000)
+    views.append(view)
+    for task_id in ids[:300]:
+        fake_run.change(task_id, R, P)
+        fake_run.change(task_id, F, R, error="E", output=("x" * 10,) * 500)
+    for task_id in ids[300:400]:
+        fake_run.change(task_id, R, P)
+        fake_run.change(task_id, D, R)
+    for task_id in ids[400:500]:
+        fake_run.change(task_id, R, P)
+
+    wait_for(lambda: len(view.known) == 200 and "Many_399" in view.known)
+
+    states = [detail["state"] for detail in view.known.values()]
+    assert states.count("FAILED") == 100
+    assert states.count("RUNNING") == 80
+    assert states.count("DONE") == 20
+    assert all(len(d["output"].splitlines()) <= 50 for d in view.known.values())
+
+
+def test_run_view_synced_details_name_the_group_of_a_task(
+    fake_run: Any, views: list[RunView]
+) -> None:
+    ids = [f"Fam_{i}" for i in range(30)]
+    for task_id in ids:
+        fake_run.add(task_id)
+    fake_run.start()
+    view = RunView(fake_run, group_above=5)
+    views.append(view)
+
+    fake_run.change("Fam_7", R, P)
+    fake_run.change("Fam_7", F, R, error="KeyError: 7")
+
+    wait_for(lambda: "Fam_7" in view.known)
+    assert view.known["Fam_7"]["group"] == "family:Fam"
+    assert view.groups["family:Fam"][7][0] == "Fam_7"  # the list the front end shows

@@ -3,7 +3,11 @@
 // tasks by state) as a stacked bar inside each group node. The drawing is shown at a
 // readable scale (labels >= 11 px; wider graphs scroll sideways) in a box sized to it;
 // ctrl+wheel or the buttons zoom, dragging pans. A click on a node opens its details;
-// a group's details list its tasks (filtered, at most LISTED). Everything that came
+// a group's details list its tasks (filtered, at most LISTED). While a cell waits on a
+// run the kernel answers no click, so a click shows at once what `known` holds (the
+// details Python synced ahead: failed, running and last finished tasks) or else what the
+// drawing tells (label, state); Python's `detail` fills in more when the kernel is free.
+// Everything that came
 // from Python as text is set with textContent; `progress` and `failures` are HTML
 // escaped in Python.
 
@@ -12,6 +16,10 @@ const MAX_HEIGHT = 480;
 const MIN_FONT_PX = 11;
 const NATURAL = 4 / 3; // graphviz draws in points: 1 pt = 4/3 px
 const LISTED = 200;
+// the order in which a group lists its tasks' states (failures first; then the rest)
+const NOTABLE = ["FAILED", "DISABLED", "broken", "CANCELLED", "RUNNING", "BATCH_RUNNING",
+  "UPSTREAM_FAILED", "UPSTREAM_DISABLED", "missing", "stale", "unversioned", "PENDING"];
+const rank = (state) => (NOTABLE.includes(state) ? NOTABLE.indexOf(state) : NOTABLE.length);
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -336,8 +344,14 @@ function groupDetail(box, detail, model, filter, pick) {
   row(table, "tasks", tasks.length.toLocaleString());
   for (const [state, count] of Object.entries(counts)) row(table, words[state] || state, count.toLocaleString(), state);
   box.append(table);
-  // a task's state: from Python's list of notable tasks, or the group's only state
-  const stateOf = new Map(detail.notable || []);
+  // a task's state: from Python's list of notable tasks, the synced details of its
+  // tasks (`known`: failed, running, last finished), or the group's only state
+  const knownStates = Object.values(model.get("known") || {})
+    .filter((task) => task.group === detail.group)
+    .map((task) => [task.task_id, task.state])
+    .sort((a, b) => rank(a[1]) - rank(b[1]));
+  const notable = detail.notable || knownStates;
+  const stateOf = new Map(notable);
   const only = Object.keys(counts).length === 1 ? Object.keys(counts)[0] : undefined;
   const list = element("ul", "nbflow-task-list");
   const note = element("div", "nbflow-list-note");
@@ -345,8 +359,8 @@ function groupDetail(box, detail, model, filter, pick) {
     const needle = filter.value.trim().toLowerCase();
     const ordered = needle ? tasks : [
       ...tasks.filter(([id]) => stateOf.has(id)).sort(
-        (a, b) => (detail.notable || []).findIndex(([id]) => id === a[0])
-          - (detail.notable || []).findIndex(([id]) => id === b[0])),
+        (a, b) => notable.findIndex(([id]) => id === a[0])
+          - notable.findIndex(([id]) => id === b[0])),
       ...tasks.filter(([id]) => !stateOf.has(id)),
     ];
     const matches = [];
@@ -391,7 +405,10 @@ function render({ model, el }) {
     model.save_changes();
   };
   // While a cell blocks the kernel, Python answers after the run: show what we know.
+  const knownOf = (id) => (model.get("known") || {})[id] || {};
+  let shownKnown = ""; // the synced details on screen, as JSON (to redraw on change)
   const showDetail = (data) => {
+    shownKnown = data && data.task_id ? JSON.stringify(knownOf(data.task_id)) : "";
     const next = element("div", "nbflow-detail");
     const focused = document.activeElement === filter;
     const at = [filter.selectionStart, filter.selectionEnd];
@@ -401,7 +418,7 @@ function render({ model, el }) {
       close.addEventListener("click", () => select(""));
       next.append(close);
       const pick = (id, known) => {
-        if (known) showDetail({ task_id: id, ...known });
+        if (known) showDetail({ task_id: id, ...known, ...knownOf(id) });
         else if (id.startsWith("family:")) showDetail({ group: id, label: id.slice(7) });
         select(id);
       };
@@ -420,7 +437,7 @@ function render({ model, el }) {
       if (model.get("selected") !== id) filter.value = "";
       showDetail({ group: id, label: id.replace(/^family:/, "") });
     } else {
-      showDetail(id ? { task_id: id, ...known } : {});
+      showDetail(id ? { task_id: id, ...known, ...knownOf(id) } : {});
     }
     select(id);
   };
@@ -455,6 +472,16 @@ function render({ model, el }) {
     if (picked && data.task_id !== picked && data.group !== picked && !single) return;
     showDetail(data);
   };
+  // a picked task's synced details changed (it failed, printed, ended) while Python,
+  // busy with the run, has not answered the pick: show the new ones
+  const onKnown = () => {
+    const picked = model.get("selected");
+    if (!picked || (model.get("groups") || {})[picked]) return;
+    if ((model.get("detail") || {}).task_id === picked) return; // Python answered
+    const data = knownOf(picked);
+    if (!data.task_id || JSON.stringify(data) === shownKnown) return;
+    showDetail(data);
+  };
   const onProgress = () => replaceHtml(progress, model.get("progress"));
   const onFailures = () => replaceHtml(failures, model.get("failures"));
   const onGroups = () => { graph.indexGroups(); graph.markSelected(); };
@@ -467,6 +494,7 @@ function render({ model, el }) {
     "change:title": onTitle,
     "change:legend": onLegend,
     "change:detail": onDetail,
+    "change:known": onKnown,
     "change:progress": onProgress,
     "change:failures": onFailures,
   };
