@@ -9,7 +9,7 @@ Imports: stdlib only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 
@@ -104,6 +104,16 @@ class DynamicRequirements:
     ``custom_complete`` receives the default completeness function (``task -> bool``)
     and returns whether all requirements are complete; use it to check many outputs in
     one call (a single directory listing instead of one ``exists()`` per task).
+    ``requirements`` given as a generator (or any one-pass iterator) are read once
+    into a list, so :attr:`paths` and the completeness check both see them.
+
+    Examples
+    --------
+    >>> class Leaf:
+    ...     def output(self):
+    ...         return "out"
+    >>> DynamicRequirements(Leaf() for _ in range(2)).paths
+    ['out', 'out']
     """
 
     def __init__(
@@ -111,6 +121,8 @@ class DynamicRequirements:
         requirements: Any,
         custom_complete: Callable[[Callable[[Any], bool]], bool] | None = None,
     ) -> None:
+        if isinstance(requirements, Iterator):
+            requirements = list(requirements)
         self.requirements = requirements
         self.custom_complete = custom_complete
         self.flat_requirements = flatten(requirements)
