@@ -204,6 +204,7 @@ class RemoteScheduler:
             try:
                 return self._send(path, body)
             except urllib.error.HTTPError as error:
+                error.close()  # the body is not needed: free the connection now
                 if error.code < _RETRIED_STATUS or attempt == attempts:
                     raise self._failure(path, attempt, error) from error
                 self._log_retry(attempt, error)
