@@ -30,7 +30,8 @@ the run's lock, and sends them together (``hold_sync``: one message). Flushes ar
 serialised by ``_flush_lock``; the slow part, the layout, happens outside the run's
 lock so the run never waits for ``dot``.
 
-Imports: anywidget, traitlets, stdlib, nbflow.core, nbflow.widgets.{layout, progress}.
+Imports: anywidget, traitlets, stdlib, nbflow.core, nbflow.widgets.{layout, progress,
+snapshot}.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from nbflow.core.dot import COLOURS, DotNode
 from nbflow.core.progress import PLAN_WORDS, STATE_WORDS, Changes, RunProgress
 from nbflow.widgets.layout import GROUP_ABOVE, GROUP_PREFIX, group_state, lay_out
 from nbflow.widgets.progress import failures_html, progress_html
+from nbflow.widgets.snapshot import NOTABLE_STATES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -70,21 +72,6 @@ KNOWN_FAILED = 100
 KNOWN_RUNNING = 80
 #: ... and tasks that finished last: at most 200 entries in all.
 KNOWN_FINISHED = 20
-#: The order in which a group's details list its tasks' states.
-_NOTABLE = (
-    "FAILED",
-    "DISABLED",
-    "broken",
-    "CANCELLED",
-    "RUNNING",
-    "BATCH_RUNNING",
-    "UPSTREAM_FAILED",
-    "UPSTREAM_DISABLED",
-    "missing",
-    "stale",
-    "unversioned",
-    "PENDING",
-)
 
 
 def colour_css(colours: dict[str, str] = COLOURS) -> str:
@@ -139,10 +126,12 @@ def group_detail(
     for task_id in members:
         state = state_of[task_id]
         counts[state] = counts.get(state, 0) + 1
-        if state in _NOTABLE and len(by_state.get(state, ())) < GROUP_LISTED:
+        if state in NOTABLE_STATES and len(by_state.get(state, ())) < GROUP_LISTED:
             by_state.setdefault(state, []).append(task_id)
     notable = [
-        [task_id, state] for state in _NOTABLE for task_id in by_state.get(state, ())
+        [task_id, state]
+        for state in NOTABLE_STATES
+        for task_id in by_state.get(state, ())
     ]
     return {
         "group": node_id,

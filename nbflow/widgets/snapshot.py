@@ -4,9 +4,11 @@ A live run view is a widget, and a widget needs its kernel: reopened without one
 a restart, on nbviewer or GitHub, in nbconvert's HTML, in papermill's output notebook)
 it shows "model not found". So when a run ends, the kernel replaces the view's output
 with :func:`snapshot_bundle`: ``text/html`` that needs nothing but a browser (the final
-graph as an SVG image, the summary line, the states present with their colours, and each
-failed task's error, traceback and output tail in collapsed sections) and
-``text/plain`` with the summary and the failures.
+graph as an SVG image, the summary line, the states present with their colours, each
+group drawn as one node opening (``<details>``) into its tasks and their states,
+failures first, and each failed task opening into its error, traceback and output
+tail) and ``text/plain`` with the summary and the failures. No script and no style
+sheet are needed: notebooks that are not trusted keep only inline styles.
 
 Taking a snapshot has two steps so the run is never kept waiting for ``dot``:
 :func:`take_snapshot` copies what is needed from the run's
@@ -29,14 +31,43 @@ from typing import TYPE_CHECKING
 
 from nbflow.core.dot import COLOURS, DotNode
 from nbflow.core.progress import FAILED_STATES, STATE_WORDS, format_seconds, last_line
-from nbflow.widgets.layout import GROUP_ABOVE, lay_out
-from nbflow.widgets.progress import failures_html, percent_done
+from nbflow.widgets.layout import GROUP_ABOVE, GROUP_PREFIX, lay_out
+from nbflow.widgets.progress import SHOWN_FAILURES, output_tail, percent_done
 
 if TYPE_CHECKING:
-    from nbflow.core.progress import RunProgress
+    from nbflow.core.progress import RunProgress, TaskState
 
 #: Failed tasks listed in the text form; the rest are counted.
 TEXT_FAILURES = 10
+#: Tasks of a group listed in the snapshot (failures first); the rest are counted.
+GROUP_SHOWN = 50
+#: Lines of a failed task's output kept in the snapshot.
+SNAPSHOT_OUTPUT_LINES = 50
+#: The order in which a group lists its tasks' states: failures first, done last.
+NOTABLE_STATES = (
+    "FAILED",
+    "DISABLED",
+    "broken",
+    "CANCELLED",
+    "RUNNING",
+    "BATCH_RUNNING",
+    "UPSTREAM_FAILED",
+    "UPSTREAM_DISABLED",
+    "missing",
+    "stale",
+    "unversioned",
+    "PENDING",
+)
+_RANK = {state: rank for rank, state in enumerate(NOTABLE_STATES)}
+#: Inline styles (sanitized HTML drops the style sheet but keeps these).
+_PRE_STYLE = (
+    "color: var(--jp-content-font-color1, #1f1f1f); "
+    "background: var(--jp-layout-color2, #f3f3f3); padding: 4px 6px; "
+    "max-height: 320px; overflow: auto; white-space: pre-wrap; margin: 2px 0"
+)
+_LIST_STYLE = (
+    "margin: 2px 0 4px 0; padding-left: 18px; max-height: 320px; overflow: auto"
+)
 #: The snapshot's look, scoped to it; colours from the theme, with fallbacks.
 SNAPSHOT_CSS = """
 .nbflow-snapshot { font-family: var(--jp-ui-font-family, system-ui, sans-serif);
@@ -81,6 +112,19 @@ _EDGE_COLOURS = re.compile(r"black|#555")
 
 
 @dataclass(frozen=True)
+class FailedTask:
+    """What the snapshot shows of one failed task."""
+
+    label: str
+    state: str
+    error: str
+    #: the user's frames
+    traceback: str
+    #: the last lines it printed or logged
+    output: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """What a run's static view shows, copied out of its progress model."""
 
@@ -95,8 +139,8 @@ class Snapshot:
     counts: tuple[tuple[str, int], ...]
     nodes: tuple[DotNode, ...]
     families: tuple[tuple[str, str], ...]
-    #: the failure panel, already escaped
-    failures_html: str
+    #: the first failed tasks, in the order they failed (at most SHOWN_FAILURES)
+    failures: tuple[FailedTask, ...]
     #: ``failed Clean(day=1): ValueError: boom``, the first few
     failure_lines: tuple[str, ...]
     failed: int
@@ -136,7 +180,10 @@ def take_snapshot(progress: RunProgress, title: str) -> Snapshot:
         families=tuple(
             (task_id, record.family) for task_id, record in progress.tasks.items()
         ),
-        failures_html=failures_html(progress),
+        failures=tuple(
+            _failed_task(progress.tasks[task_id])
+            for task_id in list(progress.failed)[:SHOWN_FAILURES]
+        ),
         failure_lines=failure_lines,
         failed=len(progress.failed),
     )
@@ -180,9 +227,15 @@ def snapshot_html(snapshot: Snapshot, *, group_above: int = GROUP_ABOVE) -> str:
         _legend_html(snapshot.counts),
     ]
     if snapshot.nodes:
-        image = graph_image(_graph_svg(snapshot, group_above), snapshot.summary)
+        layout = lay_out(
+            list(snapshot.nodes),
+            families=dict(snapshot.families),
+            group_above=group_above,
+        )
+        image = graph_image(layout.svg, snapshot.summary)
         parts.append(f'<div class="nbflow-snapshot-graph">{image}</div>')
-    parts.extend((snapshot.failures_html, "</div>"))
+        parts.append(_groups_html(snapshot.nodes, layout.node_of))
+    parts.extend((_failures_html(snapshot), "</div>"))
     return "".join(parts)
 
 
@@ -243,12 +296,111 @@ def decode_graph(page: str) -> str:
     return "" if found is None else base64.b64decode(found.group(1)).decode("utf-8")
 
 
-def _graph_svg(snapshot: Snapshot, group_above: int) -> str:
-    """Lay the final graph out as SVG."""
-    layout = lay_out(
-        list(snapshot.nodes), families=dict(snapshot.families), group_above=group_above
+def _failed_task(record: TaskState) -> FailedTask:
+    return FailedTask(
+        label=record.label,
+        state=record.state,
+        error=record.error,
+        traceback=record.traceback,
+        output=tuple(output_tail(record, SNAPSHOT_OUTPUT_LINES)),
     )
-    return layout.svg
+
+
+def _state_mark(state: str) -> str:
+    colour = COLOURS.get(state, COLOURS["PENDING"])
+    return f'<span style="color: {colour}">\N{BLACK SQUARE}</span>'
+
+
+def _groups_html(nodes: tuple[DotNode, ...], node_of: dict[str, str]) -> str:
+    """Return a collapsed list of the tasks of each group node, failures first."""
+    members: dict[str, list[DotNode]] = {}
+    for node in nodes:
+        members.setdefault(node_of.get(node.task_id, node.task_id), []).append(node)
+    parts = [
+        _group_html(node_id, tasks)
+        for node_id, tasks in members.items()
+        if len(tasks) > 1 or tasks[0].task_id != node_id
+    ]
+    return f'<div class="nbflow-groups">{"".join(parts)}</div>' if parts else ""
+
+
+def _group_html(node_id: str, tasks: list[DotNode]) -> str:
+    counts: dict[str, int] = {}
+    for task in tasks:
+        counts[task.state] = counts.get(task.state, 0) + 1
+    in_words = ", ".join(
+        f"{count} {STATE_WORDS.get(state, state)}"
+        for state, count in sorted(
+            counts.items(), key=lambda item: _RANK.get(item[0], len(_RANK))
+        )
+    )
+    ordered = sorted(tasks, key=lambda task: _RANK.get(task.state, len(_RANK)))
+    items = "".join(
+        f'<li data-task-id="{_escape(task.task_id)}">{_state_mark(task.state)} '
+        f"{_escape(task.label)} <i>{_escape(STATE_WORDS.get(task.state, task.state))}"
+        "</i></li>"
+        for task in ordered[:GROUP_SHOWN]
+    )
+    if len(ordered) > GROUP_SHOWN:
+        items += f"<li>… and {len(ordered) - GROUP_SHOWN} more</li>"
+    family = node_id.removeprefix(GROUP_PREFIX)
+    return (
+        f'<details class="nbflow-group-tasks" data-group="{_escape(node_id)}">'
+        '<summary style="cursor: pointer">'
+        f"<b>{_escape(family)}</b> \N{MULTIPLICATION SIGN}{len(tasks)}: "
+        f"{_escape(in_words)}</summary>"
+        f'<ul style="{_LIST_STYLE}">{items}</ul></details>'
+    )
+
+
+def _failures_html(snapshot: Snapshot) -> str:
+    """Return each failed task as a collapsed section: error, traceback, output."""
+    if not snapshot.failures:
+        return ""
+    parts = ['<div class="nbflow-failures">']
+    parts.extend(_failure_html(failure) for failure in snapshot.failures)
+    if snapshot.failed > len(snapshot.failures):
+        parts.append(
+            f"<div>… and {snapshot.failed - len(snapshot.failures)} more failed</div>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _failure_html(failure: FailedTask) -> str:
+    words = STATE_WORDS.get(failure.state, failure.state)
+    error = last_line(failure.error, words)
+    parts = [
+        (
+            '<details class="nbflow-failure" '
+            f'style="border-left: 3px solid {COLOURS["FAILED"]}; padding: 2px 8px; '
+            'margin: 6px 0">'
+        ),
+        (
+            '<summary style="cursor: pointer">✗ '
+            f"<b>{_escape(failure.label)}</b> <code>{_escape(error)}</code></summary>"
+        ),
+    ]
+    if failure.error:
+        parts.append(
+            f'<pre class="nbflow-error" style="{_PRE_STYLE}">'
+            f"{_escape(failure.error)}</pre>"
+        )
+    if failure.traceback:
+        parts.append(
+            "<div><b>Traceback (your code)</b></div>"
+            f'<pre class="nbflow-traceback" style="{_PRE_STYLE}">'
+            f"{_escape(failure.traceback)}</pre>"
+        )
+    if failure.output:
+        lines = len(failure.output)
+        parts.append(
+            f"<div><b>Output (last {lines} line{'s' if lines != 1 else ''})</b></div>"
+            f'<pre class="nbflow-output" style="{_PRE_STYLE}">'
+            f"{_escape(chr(10).join(failure.output))}</pre>"
+        )
+    parts.append("</details>")
+    return "".join(parts)
 
 
 def _badge_style(outcome: str) -> str:
