@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING
+
+import pytest
 from hypothesis import HealthCheck, settings
+
+from nbflow.core.logging_setup import DaemonLogging, InterfaceLogging
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 # CI machines are small and shared: judge properties, not the speed of data generation.
 settings.register_profile(
     "nbflow", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("nbflow")
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    """Undo a command-line run's logging set-up (once per process) after each test."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    flags = InterfaceLogging._configured, DaemonLogging._configured
+    yield
+    for handler in list(root.handlers):
+        if handler not in before and not type(handler).__module__.startswith("_pytest"):
+            root.removeHandler(handler)
+    root.setLevel(level)
+    InterfaceLogging._configured, DaemonLogging._configured = flags

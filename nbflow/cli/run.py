@@ -4,8 +4,9 @@
 ``luigi --module m Task --param v``: the task's command line is parsed by
 :mod:`nbflow.core.cmdline` (shared with ``nbflow.run`` and the kernel magics), the run
 is started by :func:`nbflow.core.interface.build`, and the exit code comes from the
-``[retcode]`` settings. Logging is configured here, and only here: importing nbflow
-never touches it.
+``[retcode]`` settings. Logging is set up here (once per process, shared with Luigi's
+command-line forms: :mod:`nbflow.core.logging_setup`); importing nbflow never touches
+it.
 
 Imports: stdlib, nbflow.core.*, nbflow.cli.{progress, why}.
 """
@@ -25,10 +26,10 @@ from nbflow.core import cmdline, interface
 from nbflow.core.config import RetCodes, current_settings
 from nbflow.core.errors import DefinitionError, NbflowError
 from nbflow.core.lock import command_lock
+from nbflow.core.logging_setup import LOG_LEVELS, InterfaceLogging, LoggingOptions
 from nbflow.core.progress import first_line, task_label
 from nbflow.core.registry import REGISTRY
 from nbflow.core.run import start_run
-from nbflow.core.summary import SUMMARY_LOGGER
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("nbflow.cli")
 
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: Failed tasks whose traceback is logged after a run; the rest are counted.
 _TRACEBACKS_SHOWN = 5
 
@@ -93,8 +93,13 @@ def run_command(argv: list[str], *, explain: bool = False) -> int:
     argv = ["--help" if arg == "-h" else arg for arg in argv if arg != "--no-progress"]
     values, task_token = _scan(argv)
     settings = current_settings()  # a broken config file is reported before any work
-    level = values.get("log_level") or settings.get("core", "log_level", "WARNING")
-    configure_logging(level)
+    logging_options = LoggingOptions.from_config(
+        settings,
+        log_level=values.get("log_level"),
+        logging_conf_file=values.get("logging_conf_file"),
+        hide_summary=True,  # printed on stdout below
+    )
+    InterfaceLogging.setup(logging_options)  # once per process, as Luigi's
     _import_user_modules(values.get("module"), task_token)
     invocation = cmdline.parse(argv)
     if invocation.wants_help:
@@ -116,45 +121,6 @@ def run_command(argv: list[str], *, explain: bool = False) -> int:
     _log_failures(result)
     sys.stdout.write(result.summary_text + "\n")
     return result.exit_code(RetCodes.from_settings(current_settings()))
-
-
-def configure_logging(level: str) -> None:
-    """Send log records at ``level`` and above to stderr (the CLI's only logging setup).
-
-    Raises
-    ------
-    cmdline.UsageError
-        ``level`` is not a logging level name.
-    """
-    name = level.strip().upper()
-    if name not in LOG_LEVELS:
-        raise cmdline.UsageError(
-            "--log-level must be a logging level",
-            level,
-            f"use one of {', '.join(LOG_LEVELS)}",
-        )
-    logging.basicConfig(
-        level=name,
-        format="%(levelname)s %(name)s: %(message)s",
-        handlers=[_CurrentStderrHandler()],
-    )
-
-
-class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Write to whatever ``sys.stderr`` is at the time (a live display may swap it)."""
-
-    def __init__(self) -> None:
-        super().__init__(sys.stderr)
-        # the summary goes to stdout once; build()'s INFO copy would repeat it
-        self.addFilter(lambda record: record.name != SUMMARY_LOGGER)
-
-    @property
-    def stream(self) -> TextIO:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: TextIO) -> None:
-        del value  # always the current sys.stderr
 
 
 def _scan(argv: list[str]) -> tuple[dict[str, str], str | None]:
@@ -288,7 +254,17 @@ def _run_parser() -> argparse.ArgumentParser:
         help="how many threads check completeness with --parallel-scheduling (4)",
     )
     add(
-        "--log-level", metavar="LEVEL", help=f"one of {', '.join(LOG_LEVELS)} (WARNING)"
+        "--log-level",
+        metavar="LEVEL",
+        help=f"log to stderr at one of {', '.join(LOG_LEVELS)} "
+        "([core] log_level; WARNING)",
+    )
+    add(
+        "--logging-conf-file",
+        metavar="FILE",
+        help="set logging up from FILE (logging.config.fileConfig form) instead "
+        "([core] logging_conf_file; [core] no_configure_logging = true leaves "
+        "logging alone)",
     )
     add("--no-progress", action="store_true", help="do not show progress on stderr")
     add(
@@ -325,6 +301,7 @@ def _run_parser() -> argparse.ArgumentParser:
             "workers",
             "executor",
             "log_level",
+            "logging_conf_file",
             "completeness",
             "parallel_scheduling_processes",
         )

@@ -133,7 +133,7 @@ def parse(argv: list[str], *, main_task_cls: type[Task] | None = None) -> Invoca
             )
     if invocation.task_cls is None and not invocation.wants_help:
         raise UsageError(
-            "no task named",
+            "No task specified: no task named among the arguments",  # Luigi's words
             " ".join(argv),
             "name the task to run, e.g. `nbflow run --module m Task`",
         )

@@ -7,7 +7,13 @@ notebooks and scripts) builds the task and raises :class:`TaskFailedError` if it
 unless ``check=False``.
 
 Both start their runs with :func:`nbflow.core.run.start_run`, as the kernel and the
-``nbflow`` command do.
+``nbflow`` command do. ``run(cmdline_args)`` sets logging up as the ``luigi`` command
+does (once per process, :mod:`nbflow.core.logging_setup`; INFO, so the execution
+summary shows); ``build()`` leaves logging alone unless given ``log_level`` or
+``logging_conf_file`` (a notebook has its own displays).
+
+:class:`core` is Luigi's ``[core]`` section as a Config class: ``core().workers``
+reads ``[core] workers``.
 
 Imports: stdlib, nbflow.core.*.
 """
@@ -15,6 +21,7 @@ Imports: stdlib, nbflow.core.*.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from nbflow.core import cmdline
@@ -26,9 +33,18 @@ from nbflow.core.errors import (
     ParameterValueError,
     TaskFailedError,
 )
+from nbflow.core.logging_setup import InterfaceLogging, LoggingOptions
+from nbflow.core.parameter import (
+    BoolParameter,
+    ChoiceParameter,
+    IntParameter,
+    Parameter,
+)
 from nbflow.core.registry import REGISTRY
 from nbflow.core.run import Run, RunOptions, start_run
-from nbflow.core.task import Task
+from nbflow.core.scheduler import Scheduler
+from nbflow.core.task import Config, Task
+from nbflow.core.worker import Worker, WorkerOptions
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
@@ -36,7 +52,6 @@ if TYPE_CHECKING:
 
     from nbflow.core.completeness import CompletenessCheck
     from nbflow.core.events import Listener
-    from nbflow.core.scheduler import Scheduler
     from nbflow.core.summary import RunResult
 
 #: Luigi's build() keywords that have no meaning for the embedded scheduler.
@@ -59,6 +74,117 @@ _LUIGI_ONLY = frozenset(
         "detailed_summary",
     }
 )
+
+
+class core(Config):  # noqa: N801  (Luigi's name: luigi.interface.core)
+    """Luigi's ``[core]`` options, read as a Config (``core().workers``).
+
+    Defaults are Luigi's, except where nbflow's are documented on the parameter;
+    ``nbflow run`` and ``luigi.run`` take each as ``--name`` (``--workers 4``).
+    """
+
+    use_cmdline_section = False
+    _nbflow_register = False  # the run options themselves are on every command line
+
+    local_scheduler = BoolParameter(
+        default=False, description="Accepted: nbflow always runs its own scheduler."
+    )
+    scheduler_host = Parameter(
+        default="localhost",
+        description="Host of a central scheduler.",
+        config_path={"section": "core", "name": "default-scheduler-host"},
+    )
+    scheduler_port = IntParameter(
+        default=8082,
+        description="Port of a central scheduler.",
+        config_path={"section": "core", "name": "default-scheduler-port"},
+    )
+    scheduler_url = Parameter(
+        default="",
+        description="Full URL of a central scheduler.",
+        config_path={"section": "core", "name": "default-scheduler-url"},
+    )
+    lock_size = IntParameter(
+        default=1, description="How many runs of the same command may work at once."
+    )
+    no_lock = BoolParameter(
+        default=False, description="Run even if the same command is running."
+    )
+    lock_pid_dir = Parameter(
+        default="",
+        description="Where the command lock lives (empty: nbflow-<uid> in the "
+        "temporary directory).",
+    )
+    take_lock = BoolParameter(
+        default=False,
+        description="Take over from a running copy of the command.",
+    )
+    workers = IntParameter(default=1, description="How many tasks run at once.")
+    logging_conf_file = Parameter(
+        default="", description="A logging config file (logging.config.fileConfig)."
+    )
+    log_level = ChoiceParameter(
+        default="INFO",
+        choices=["NOTSET", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+        description="Level of the default logging set-up of luigi.run and the luigi "
+        "command (nbflow: INFO; Luigi: DEBUG; `nbflow run`: WARNING).",
+    )
+    module = Parameter(default="", description="Import this module first.")
+    parallel_scheduling = BoolParameter(
+        default=False, description="Check completeness in parallel threads."
+    )
+    parallel_scheduling_processes = IntParameter(
+        default=0,
+        description="How many threads check completeness (0: nbflow's default, 4).",
+    )
+    assistant = BoolParameter(
+        default=False, description="Accepted: nbflow has no assistant workers."
+    )
+    help = BoolParameter(default=False, description="Show the main options.")
+    help_all = BoolParameter(default=False, description="Show every option.")
+
+
+class _WorkerSchedulerFactory:
+    """Make the scheduler and worker of a run (Luigi's hook, for code that builds one).
+
+    ``build()`` and ``run()`` make their own; this is for code that builds a
+    :class:`~nbflow.core.worker.Worker` the way Luigi's interface does.
+    """
+
+    def create_local_scheduler(self) -> Scheduler:
+        """Return a new embedded scheduler."""
+        return Scheduler()
+
+    def create_remote_scheduler(self, url: str) -> Scheduler:
+        """Return a scheduler for ``url``: the embedded one (luigid is not used)."""
+        del url
+        return Scheduler()
+
+    def create_worker(
+        self, scheduler: Scheduler, worker_processes: int = 1, assistant: bool = False
+    ) -> Worker:
+        """Return a worker running ``worker_processes`` tasks at once for ``scheduler``."""
+        del assistant
+        return Worker(scheduler, options=WorkerOptions(workers=worker_processes))
+
+
+def setup_logging(options: Mapping[str, Any], *, default_level: str = "INFO") -> bool:
+    """Set logging up for a Luigi-form run, once per process; return whether it did.
+
+    ``options`` holds ``log_level`` and ``logging_conf_file`` (None: ``[core]``'s).
+
+    Raises
+    ------
+    LogLevelError, LoggingConfigFileError
+        The level is not a level name, or the logging config file is missing.
+    """
+    return InterfaceLogging.setup(
+        LoggingOptions.from_config(
+            log_level=options.get("log_level"),
+            logging_conf_file=options.get("logging_conf_file"),
+            default_level=default_level,
+        )
+    )
 
 
 @overload
@@ -150,7 +276,8 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
         With False, return at once a :class:`~nbflow.core.run.Run` handle running the
         build in a background thread (``wait()``, ``cancel()``, ``result``).
     **env_params
-        Luigi's other keywords (``local_scheduler``, ``log_level``, ...), accepted.
+        Luigi's other keywords (``local_scheduler``, ``no_lock``, ...), accepted;
+        ``log_level`` or ``logging_conf_file`` set logging up (once per process).
 
     Returns
     -------
@@ -175,6 +302,8 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     unknown = sorted(set(env_params) - _LUIGI_ONLY)
     if unknown:
         raise DefinitionTypeError("build", "keywords", unknown, "known build() options")
+    if env_params.get("log_level") or env_params.get("logging_conf_file"):
+        setup_logging(env_params)
     roots = [tasks] if isinstance(tasks, Task) else list(tasks)
     options = RunOptions(
         workers=workers,
@@ -257,8 +386,15 @@ def _run_cmdline(
     local_scheduler: bool = False,
     detailed_summary: bool = False,
 ) -> bool | RunResult:
-    del worker_scheduler_factory, use_dynamic_argparse, local_scheduler
+    del worker_scheduler_factory, local_scheduler
+    if use_dynamic_argparse is not None:
+        warnings.warn(
+            "run(use_dynamic_argparse=...) has no effect (as in Luigi); leave it out",
+            DeprecationWarning,
+            stacklevel=3,
+        )
     with parsed(cmdline_args, main_task_cls) as invocation:
+        setup_logging(invocation.options)
         task = instantiate(invocation)
         result = start_run([task], run_options(invocation), track_progress=False)
         summary = result.wait()

@@ -16,11 +16,13 @@ these that applies wins:
    ``--log-level`` (else ``[core] log_level``) and above to the current stderr. For a
    daemon: :func:`logging.basicConfig` at INFO.
 
-The config read is the current :func:`~nbflow.core.configuration.get_config` parser,
-looked up at each set-up (Luigi's classes keep the one current at import; assigning
-``InterfaceLogging.config`` still replaces it).
+The config read is looked up at each set-up (Luigi's classes keep the parser current
+at import; assigning ``InterfaceLogging.config`` still replaces it): the current
+settings (the files, or Luigi's INI parser once it is used, with the command line's
+overrides), or Luigi's TOML parser when ``LUIGI_CONFIG_PARSER=toml``; only a TOML
+config holds a ``[logging]`` dictionary.
 
-Imports: stdlib, nbflow.core.{configuration, errors, summary}.
+Imports: stdlib, nbflow.core.{config, configuration, errors, summary}.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ from __future__ import annotations
 import configparser
 import logging
 import logging.config
+import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from nbflow.core.configuration import LuigiConfigParser, get_config
+from nbflow.core.config import Settings, current_settings
+from nbflow.core.configuration import PARSER_VARIABLE, LuigiConfigParser, get_config
 from nbflow.core.errors import DefinitionError
 from nbflow.core.summary import SUMMARY_LOGGER
 
@@ -51,7 +55,7 @@ __all__ = [
 logger = logging.getLogger("nbflow.logging")
 
 #: The level names ``--log-level`` and ``[core] log_level`` take.
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_LEVELS = ("NOTSET", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: The record format of a run's default handler.
 RUN_FORMAT = "%(levelname)s %(name)s: %(message)s"
 #: The record format of a daemon's default set-up (Luigi's).
@@ -137,14 +141,15 @@ class LoggingOptions:
     ) -> LoggingOptions:
         """Return the options given, falling back on ``[core]`` of ``config``.
 
-        ``config`` is a config parser (default: the current one).
+        ``config`` is a config parser or :class:`Settings` (default: the current
+        settings).
 
         Raises
         ------
         LogLevelError
             The level given, or ``[core] log_level``, is not a level name.
         """
-        config = get_config() if config is None else config
+        config = current_settings() if config is None else config
         return cls(
             log_level=log_level or _core(config, "log_level") or default_level,
             logging_conf_file=logging_conf_file or _core(config, "logging_conf_file"),
@@ -158,10 +163,13 @@ def _core(config: Any, option: str) -> Any:
 
 
 class _CurrentConfig:
-    """A class attribute that reads the current config parser at each access."""
+    """A class attribute that reads the current configuration at each access."""
 
     def __get__(self, instance: object, owner: type | None = None) -> Any:
-        return get_config()
+        if os.environ.get(PARSER_VARIABLE) == "toml":
+            return get_config()  # native TOML values: a [logging] dictionary
+        # not get_config(): using the INI parser would make it the ambient config
+        return current_settings()
 
 
 class LoggingSetup:
@@ -221,7 +229,7 @@ class LoggingSetup:
     def _section(cls, opts: Any) -> bool:
         """Configure from the ``[logging]`` section of a TOML config, if there is one."""
         del opts
-        if isinstance(cls.config, LuigiConfigParser):
+        if isinstance(cls.config, (LuigiConfigParser, Settings)):
             return False  # INI values are strings: no dictConfig can be made of them
         try:
             section = cls.config["logging"]

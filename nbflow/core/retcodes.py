@@ -5,7 +5,8 @@
 read with the command line in force, so ``--retcode-task-failed 3`` counts. When
 several outcomes apply the highest code wins. nbflow's defaults differ from Luigi's
 where Luigi's hide a failure (``task_failed`` and ``scheduling_error`` are 1); set
-them to 0 in ``[retcode]`` for Luigi's behaviour.
+them to 0 in ``[retcode]`` for Luigi's behaviour. Logging is set up as for
+``luigi.run`` (:func:`nbflow.core.interface.setup_logging`).
 
 Imports: stdlib, nbflow.core.{config, interface, lock}.
 """
@@ -42,6 +43,7 @@ def run_with_retcodes(argv: Sequence[str]) -> NoReturn:
     with interface.parsed(words) as invocation:
         codes = RetCodes.from_settings(current_settings())
         try:
+            interface.setup_logging(invocation.options)
             task = interface.instantiate(invocation)
             options = interface.run_options(invocation)
             with command_lock(words, invocation):
