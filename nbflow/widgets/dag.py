@@ -433,11 +433,14 @@ class RunView(DagWidget):
         traceback is left for Python's answer to a click.
         """
         progress = self._progress
-        for task_id in changed:
-            record = progress.tasks.get(task_id)
-            if record is not None and record.state == "DONE":
-                self._finished.pop(task_id, None)
-                self._finished[task_id] = None
+        done = [
+            record
+            for record in map(progress.tasks.get, changed)
+            if record is not None and record.state == "DONE"
+        ]
+        for record in sorted(done, key=lambda record: record.ended or 0.0):
+            self._finished.pop(record.task_id, None)
+            self._finished[record.task_id] = None
         while len(self._finished) > KNOWN_FINISHED:
             del self._finished[next(iter(self._finished))]
         picked = [

@@ -565,7 +565,7 @@ def test_run_view_synced_details_are_bounded(
     for task_id in ids[400:500]:
         fake_run.change(task_id, R, P)
 
-    wait_for(lambda: len(view.known) == 200 and "Many_399" in view.known)
+    wait_for(lambda: len(view.known) == 200 and "Many_400" in view.known)
 
     states = [detail["state"] for detail in view.known.values()]
     assert states.count("FAILED") == 100
