@@ -181,7 +181,11 @@ class Worker:
             raise RemoteSchedulerUnsupportedError("nbflow.Worker", scheduler.url)
         self.options = options or WorkerOptions()
         self.id = self.options.worker_id or f"{socket.gethostname()}:{os.getpid()}"
-        self.scheduler = scheduler or Scheduler(resources=self.options.resources)
+        self.scheduler = (  # not `or`: an empty Scheduler is falsy (its __len__)
+            scheduler
+            if scheduler is not None
+            else Scheduler(resources=self.options.resources)
+        )
         self.completeness = completeness or ExistenceCheck(self.options.check_threads)
         self.graph = GraphBuilder(self.completeness, self.options.retry)
         self.stream = EventStream()
