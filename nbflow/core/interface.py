@@ -41,6 +41,7 @@ from nbflow.core.parameter import (
     Parameter,
 )
 from nbflow.core.registry import REGISTRY
+from nbflow.core.rpc import RemoteScheduler, RemoteSchedulerUnsupportedError
 from nbflow.core.run import Run, RunOptions, start_run
 from nbflow.core.scheduler import Scheduler
 from nbflow.core.task import Config, Task
@@ -155,16 +156,27 @@ class _WorkerSchedulerFactory:
         """Return a new embedded scheduler."""
         return Scheduler()
 
-    def create_remote_scheduler(self, url: str) -> Scheduler:
-        """Return a scheduler for ``url``: the embedded one (luigid is not used)."""
-        del url
-        return Scheduler()
+    def create_remote_scheduler(self, url: str) -> RemoteScheduler:
+        """Return a client of the central scheduler at ``url``."""
+        return RemoteScheduler(url)
 
     def create_worker(
-        self, scheduler: Scheduler, worker_processes: int = 1, assistant: bool = False
+        self,
+        scheduler: Scheduler | RemoteScheduler,
+        worker_processes: int = 1,
+        assistant: bool = False,
     ) -> Worker:
-        """Return a worker running ``worker_processes`` tasks at once for ``scheduler``."""
+        """Return a worker running ``worker_processes`` tasks at once for ``scheduler``.
+
+        Raises
+        ------
+        RemoteSchedulerUnsupportedError
+            ``scheduler`` is remote: nbflow's worker does not drive one yet.
+        """
         del assistant
+        if isinstance(scheduler, RemoteScheduler):
+            where = "_WorkerSchedulerFactory.create_worker"
+            raise RemoteSchedulerUnsupportedError(where, scheduler.url)
         return Worker(scheduler, options=WorkerOptions(workers=worker_processes))
 
 
