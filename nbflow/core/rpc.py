@@ -27,7 +27,6 @@ import logging
 import time
 import urllib.error
 import urllib.parse
-from http.client import HTTPException
 from typing import Any
 
 from nbflow.core.config import current_settings
@@ -199,6 +198,8 @@ class RemoteScheduler:
 
     def _fetch(self, path: str, body: dict[str, str]) -> str:
         """Send the form ``body`` to ``path``, trying again as configured; the text."""
+        from http.client import HTTPException  # noqa: PLC0415  (loads ssl: only when used)
+
         attempts = self._rpc_retry_attempts
         for attempt in range(1, attempts + 1):
             try:
