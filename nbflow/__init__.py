@@ -207,6 +207,7 @@ __all__ = [
     "rpc",
     "run",
     "scheduler",
+    "setup_logging",
     "target",
     "task",
     "task_register",
