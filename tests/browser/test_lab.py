@@ -441,3 +441,114 @@ def test_lab_dark_theme_group_opens_into_its_tasks(
     finally:
         (lab.root / "gate_dark").touch()
         _set_theme(page, "JupyterLab Light")  # the theme is a setting of the server
+
+
+EARLY_FAILURE = '''\
+class BrokenEarlyExport(nbflow.Task):
+    """Fails at once, after printing a little."""
+
+    def output(self):
+        return nbflow.LocalTarget("early/broken.csv")
+
+    def run(self):
+        print("reading the regional export")
+        print("row 17 has no amount")
+        raise ValueError("row 17: the amount is missing")
+
+
+class KeepsRunningExport(nbflow.Task):
+    """Prints, then runs until the test opens the gate."""
+
+    def output(self):
+        return nbflow.LocalTarget("early/kept.csv")
+
+    def run(self):
+        print("still downloading the slow export")
+        wait_for_gate("early")
+        with self.output().open("w") as out:
+            out.write("ok")
+
+
+class EarlyFailureRoot(nbflow.WrapperTask):
+    def requires(self):
+        return [BrokenEarlyExport(), KeepsRunningExport()]
+'''
+#: The prompt of the last cell (``[*]:`` while it runs) and the kernel's status.
+LAST_CELL = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const prompts = panel.node.querySelectorAll('.jp-InputArea-prompt');
+  return [prompts[prompts.length - 1].textContent.trim(),
+          panel.sessionContext.session.kernel.status];
+}"""
+
+
+def test_lab_foreground_run_shows_failed_and_running_details_while_it_runs(
+    page: Page, lab: Server, artifacts: Path
+) -> None:
+    name = write_cells(
+        lab.root,
+        "early.ipynb",
+        ["%load_ext nbflow", GATED + EARLY_FAILURE, "%nbflow run EarlyFailureRoot"],
+    )
+    gate = lab.root / "gate_early"
+    gate.unlink(missing_ok=True)
+    errors: list[str] = []
+    try:
+        errors = run_all(page, lab, f"lab/tree/{name}")
+        page.wait_for_selector(f"{NODES}.FAILED", timeout=45_000)
+        page.wait_for_selector(f"{NODES}.RUNNING", timeout=45_000)
+
+        # the cell still waits on the run: the kernel answers no click
+        page.locator(f"{NODES}.FAILED").click()
+        page.wait_for_function(
+            "document.querySelector('.nbflow-detail pre.nbflow-output')"
+            "?.textContent.includes('row 17 has no amount')",
+            timeout=10_000,
+        )
+        detail = page.inner_text(".nbflow-detail")
+        assert "BrokenEarlyExport()" in detail
+        assert "failed" in detail
+        assert "row 17: the amount is missing" in page.inner_text(
+            ".nbflow-detail pre.nbflow-error"
+        )
+        assert "raise ValueError" in page.inner_text(
+            ".nbflow-detail pre.nbflow-traceback"
+        )
+        assert page.evaluate(LAST_CELL)[0] == "[*]:"  # the run's cell still runs
+        # from the synced details: Python's answer would add the full traceback
+        assert page.locator(".nbflow-detail .nbflow-full-traceback").count() == 0
+        page.evaluate(
+            "document.querySelector('.nbflow-detail').scrollIntoView({block: 'end'})"
+        )
+        page.screenshot(path=artifacts / "lab_foreground_failed_detail.png")
+
+        page.locator(f"{NODES}.RUNNING").click()
+        page.wait_for_function(
+            "document.querySelector('.nbflow-detail pre.nbflow-output')"
+            "?.textContent.includes('still downloading the slow export')",
+            timeout=10_000,
+        )
+        detail = page.inner_text(".nbflow-detail")
+        assert "KeepsRunningExport()" in detail
+        assert "running" in detail
+        assert page.evaluate(LAST_CELL)[0] == "[*]:"  # the run's cell still runs
+        page.screenshot(path=artifacts / "lab_foreground_running_detail.png")
+
+        gate.touch()
+        page.wait_for_selector(f"{SNAPSHOT} .nbflow-summary", timeout=60_000)
+        failure = page.locator(f"{SNAPSHOT} details.nbflow-failure")
+        assert failure.count() == 1
+        failure.locator("summary").click()
+        assert (
+            "row 17 has no amount" in failure.locator("pre.nbflow-output").inner_text()
+        )
+        assert (
+            "raise ValueError" in failure.locator("pre.nbflow-traceback").inner_text()
+        )
+        page.evaluate(f"document.querySelector('{SNAPSHOT}').scrollIntoView()")
+        page.screenshot(path=artifacts / "lab_foreground_snapshot.png")
+        assert errors == []
+    except Exception:
+        _fail(page, lab, artifacts, "lab_foreground", errors)
+    finally:
+        gate.touch()
