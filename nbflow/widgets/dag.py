@@ -8,8 +8,9 @@ each group node. Labels stay readable (wide graphs scroll sideways); it offers z
 Python answers with the small ``detail`` trait (a task: its state in words, output
 tail and traceback; a group: its family and counts, its tasks listed from ``groups``).
 While a cell waits for a run the kernel answers nothing, so a RunView also syncs, ahead
-of any click, the ``known`` details of the tasks a user is likely to pick (failed,
-running, the last finished; bounded): the front end shows those at once, and for any
+of any click, the details of the tasks a user is likely to pick (``known``: the failed,
+which change rarely; ``known_recent``: the running and the last finished; bounded):
+the front end shows those at once, and for any
 other task what it knows itself (label, state in words) until Python answers.
 Two views build on it:
 
@@ -161,8 +162,10 @@ class DagWidget(anywidget.AnyWidget):
     selected = traitlets.Unicode("").tag(sync=True)
     #: What the details panel shows for ``selected``.
     detail = traitlets.Dict().tag(sync=True)
-    #: task id -> its details, synced before any click (failed, running, last done).
+    #: task id -> details of failed tasks, synced before any click (sent as tasks fail).
     known = traitlets.Dict().tag(sync=True)
+    #: task id -> details of running and last finished tasks (sent as they change).
+    known_recent = traitlets.Dict().tag(sync=True)
     #: Escaped HTML of the progress panel.
     progress = traitlets.Unicode("").tag(sync=True)
     #: Escaped HTML of the failure panel.
@@ -292,6 +295,8 @@ class RunView(DagWidget):
         self._seen: dict[str, str] = {}
         #: the tasks that finished last, oldest first (at most KNOWN_FINISHED)
         self._finished: dict[str, None] = {}
+        #: the synced details of tasks that ended, kept until their state changes
+        self._settled: dict[str, dict[str, Any]] = {}
         self._grown = False
         self._laid_out_at = 0.0
         self.observe(self._on_selected, names="selected")
@@ -420,19 +425,24 @@ class RunView(DagWidget):
         if panel_dirty:
             values["failures"] = failures_html(progress)
         values["detail"] = self._detail(self.selected) if self.selected else {}
-        known = self._known(changed)
+        known, recent = self._known(changed)
         if known != self.known:
             values["known"] = known
+        if recent != self.known_recent:
+            values["known_recent"] = recent
         return values
 
-    def _known(self, changed: set[str]) -> dict[str, Any]:
+    def _known(self, changed: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """Return the details the front end shows without asking.
 
-        Failed tasks, then running ones, then the last finished (see
-        :data:`KNOWN_FAILED` and after). Bounded whatever the run's size; the full
-        traceback is left for Python's answer to a click.
+        Failed tasks (at most :data:`KNOWN_FAILED`), and apart, as they change more
+        often, running ones and the last finished. Bounded whatever the run's size;
+        the details of ended tasks are made once; the full traceback is left for
+        Python's answer to a click.
         """
         progress = self._progress
+        for task_id in changed:
+            self._settled.pop(task_id, None)
         done = [
             record
             for record in map(progress.tasks.get, changed)
@@ -443,18 +453,34 @@ class RunView(DagWidget):
             self._finished[record.task_id] = None
         while len(self._finished) > KNOWN_FINISHED:
             del self._finished[next(iter(self._finished))]
-        picked = [
-            *islice(progress.failed, KNOWN_FAILED),
-            *islice(progress.running, KNOWN_RUNNING),
-            *reversed(self._finished),
-        ]
-        known = {}
-        for task_id in picked:
-            if task_id in progress.tasks and task_id not in known:
-                detail = self._task_detail_of(task_id)
-                detail.pop("full_traceback", None)
-                known[task_id] = detail
-        return known
+        failed = list(islice(progress.failed, KNOWN_FAILED))
+        known = {task_id: self._settled_detail(task_id) for task_id in failed}
+        recent = {
+            task_id: self._known_detail(task_id)
+            for task_id in islice(progress.running, KNOWN_RUNNING)
+        }
+        recent.update(
+            (task_id, self._settled_detail(task_id))
+            for task_id in reversed(self._finished)
+            if task_id not in recent
+        )
+        self._settled = {
+            task_id: self._settled[task_id]
+            for task_id in (*known, *recent)
+            if task_id in self._settled
+        }
+        return known, recent
+
+    def _settled_detail(self, task_id: str) -> dict[str, Any]:
+        detail = self._settled.get(task_id)
+        if detail is None:
+            detail = self._settled[task_id] = self._known_detail(task_id)
+        return detail
+
+    def _known_detail(self, task_id: str) -> dict[str, Any]:
+        detail = self._task_detail_of(task_id)
+        detail.pop("full_traceback", None)
+        return detail
 
     def _progress_html(self) -> str:
         progress = self._progress

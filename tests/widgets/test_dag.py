@@ -533,7 +533,7 @@ def test_run_view_syncs_details_of_failed_running_and_last_done_tasks(
     fake_run.change("c_1", R, P)
     fake_run.change("c_1", D, R)
 
-    wait_for(lambda: set(view.known) == {"a_1", "b_1", "c_1"})
+    wait_for(lambda: set(view.known_recent) == {"b_1", "c_1"})
 
     failed = view.known["a_1"]
     assert failed["state"] == "FAILED"
@@ -542,9 +542,10 @@ def test_run_view_syncs_details_of_failed_running_and_last_done_tasks(
     assert failed["traceback"].startswith("Cell In[3]")
     assert "full_traceback" not in failed  # left for Python's answer to a click
     assert failed["output"].splitlines() == [f"line {n}" for n in range(30, 80)]
-    assert view.known["b_1"]["state_words"] == "running"
-    assert view.known["c_1"]["state"] == "DONE"
-    assert "d_1" not in view.known  # pending: the front end shows what it knows
+    assert set(view.known) == {"a_1"}  # sent apart: changes only as tasks fail
+    assert view.known_recent["b_1"]["state_words"] == "running"
+    assert view.known_recent["c_1"]["state"] == "DONE"
+    assert "d_1" not in view.known_recent  # pending: the front end shows what it knows
 
 
 def test_run_view_synced_details_are_bounded(
@@ -565,13 +566,14 @@ def test_run_view_synced_details_are_bounded(
     for task_id in ids[400:500]:
         fake_run.change(task_id, R, P)
 
-    wait_for(lambda: len(view.known) == 200 and "Many_400" in view.known)
+    wait_for(lambda: len(view.known_recent) == 100 and "Many_400" in view.known_recent)
 
-    states = [detail["state"] for detail in view.known.values()]
+    synced = [*view.known.values(), *view.known_recent.values()]
+    states = [detail["state"] for detail in synced]
     assert states.count("FAILED") == 100
     assert states.count("RUNNING") == 80
     assert states.count("DONE") == 20
-    assert all(len(d["output"].splitlines()) <= 50 for d in view.known.values())
+    assert all(len(detail["output"].splitlines()) <= 50 for detail in synced)
 
 
 def test_run_view_synced_details_name_the_group_of_a_task(
@@ -590,3 +592,29 @@ def test_run_view_synced_details_name_the_group_of_a_task(
     wait_for(lambda: "Fam_7" in view.known)
     assert view.known["Fam_7"]["group"] == "family:Fam"
     assert view.groups["family:Fam"][7][0] == "Fam_7"  # the list the front end shows
+
+
+def test_run_view_sends_failed_details_again_only_when_a_task_fails(
+    fake_run: Any, views: list[RunView], record: Any
+) -> None:
+    for task_id in ("x_1", "y_1", "z_1"):
+        fake_run.add(task_id)
+    fake_run.start()
+    view = RunView(fake_run)
+    views.append(view)
+    fake_run.change("x_1", R, P)
+    fake_run.change("x_1", F, R, error="OSError: disk")
+    wait_for(lambda: "x_1" in view.known)
+    sent = record(view)
+
+    fake_run.change("y_1", R, P)
+    fake_run.message("y_1", "half way")
+    wait_for(lambda: view.known_recent.get("y_1", {}).get("message") == "half way")
+    fake_run.change("y_1", D, R)
+    wait_for(lambda: view.known_recent.get("y_1", {}).get("state") == "DONE")
+    assert sent.updates("known") == []  # the failures did not change
+    fake_run.change("z_1", R, P)
+    fake_run.change("z_1", F, R, error="KeyError: z")
+
+    wait_for(lambda: set(view.known) == {"x_1", "z_1"})
+    assert len(sent.updates("known")) == 1

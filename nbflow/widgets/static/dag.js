@@ -4,8 +4,9 @@
 // readable scale (labels >= 11 px; wider graphs scroll sideways) in a box sized to it;
 // ctrl+wheel or the buttons zoom, dragging pans. A click on a node opens its details;
 // a group's details list its tasks (filtered, at most LISTED). While a cell waits on a
-// run the kernel answers no click, so a click shows at once what `known` holds (the
-// details Python synced ahead: failed, running and last finished tasks) or else what the
+// run the kernel answers no click, so a click shows at once what `known` (failed tasks)
+// and `known_recent` (running and last finished ones) hold, the details Python synced
+// ahead, or else what the
 // drawing tells (label, state); Python's `detail` fills in more when the kernel is free.
 // Everything that came
 // from Python as text is set with textContent; `progress` and `failures` are HTML
@@ -345,8 +346,8 @@ function groupDetail(box, detail, model, filter, pick) {
   for (const [state, count] of Object.entries(counts)) row(table, words[state] || state, count.toLocaleString(), state);
   box.append(table);
   // a task's state: from Python's list of notable tasks, the synced details of its
-  // tasks (`known`: failed, running, last finished), or the group's only state
-  const knownStates = Object.values(model.get("known") || {})
+  // tasks (`known`: failed; `known_recent`: running, last finished), or the only state
+  const knownStates = Object.values({ ...model.get("known"), ...model.get("known_recent") })
     .filter((task) => task.group === detail.group)
     .map((task) => [task.task_id, task.state])
     .sort((a, b) => rank(a[1]) - rank(b[1]));
@@ -405,7 +406,7 @@ function render({ model, el }) {
     model.save_changes();
   };
   // While a cell blocks the kernel, Python answers after the run: show what we know.
-  const knownOf = (id) => (model.get("known") || {})[id] || {};
+  const knownOf = (id) => (model.get("known_recent") || {})[id] || (model.get("known") || {})[id] || {};
   let shownKnown = ""; // the synced details on screen, as JSON (to redraw on change)
   const showDetail = (data) => {
     shownKnown = data && data.task_id ? JSON.stringify(knownOf(data.task_id)) : "";
@@ -495,6 +496,7 @@ function render({ model, el }) {
     "change:legend": onLegend,
     "change:detail": onDetail,
     "change:known": onKnown,
+    "change:known_recent": onKnown,
     "change:progress": onProgress,
     "change:failures": onFailures,
   };
