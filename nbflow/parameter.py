@@ -10,7 +10,7 @@ from __future__ import annotations
 # Luigi's names for nbflow's parameter errors and warnings.
 from nbflow.core.errors import DuplicateParameterError as DuplicateParameterException
 from nbflow.core.errors import MissingParameterError as MissingParameterException
-from nbflow.core.errors import OptionalParameterTypeWarning
+from nbflow.core.errors import OptionalParameterTypeWarning, UnconsumedParameterWarning
 from nbflow.core.errors import ParameterError as ParameterException
 from nbflow.core.errors import UnknownParameterError as UnknownParameterException
 from nbflow.core.parameter import *  # noqa: F403
@@ -23,5 +23,6 @@ __all__ = [  # noqa: PLE0604
     "MissingParameterException",
     "OptionalParameterTypeWarning",
     "ParameterException",
+    "UnconsumedParameterWarning",
     "UnknownParameterException",
 ]

@@ -277,6 +277,24 @@ class ParameterDeprecationWarning(NbflowWarning, DeprecationWarning):
         return f"{self.where}: {self.what}. Fix: {self.fix}."
 
 
+class UnconsumedParameterWarning(NbflowWarning):
+    """A task's config section holds an option that none of its parameters reads.
+
+    Given once per task class and option. The text is exactly Luigi's (tools compare
+    it whole); list deliberate extras in the class's ``ignore_unconsumed``.
+    """
+
+    def __init__(self, task: str, option: str, value: str) -> None:
+        super().__init__(task, option, value)
+        self.task, self.option, self.value = task, option, value
+
+    def __str__(self) -> str:
+        return (
+            f"The configuration contains the parameter '{self.option}' with value "
+            f"'{self.value}' that is not consumed by the task '{self.task}'."
+        )
+
+
 class TaskLookupError(DefinitionError, LookupError):
     """A task name does not resolve to exactly one task class.
 

@@ -24,11 +24,12 @@ import logging
 import re
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 from nbflow.core import config as _config
+from nbflow.core.config_keys import KNOWN_KEYS
 from nbflow.core.diagnosis import definition_site
 from nbflow.core.errors import (
     DefinitionError,
@@ -39,6 +40,7 @@ from nbflow.core.errors import (
     ParameterDeprecationWarning,
     ParameterValueError,
     PositionalParameterError,
+    UnconsumedParameterWarning,
     UnknownParameterError,
 )
 from nbflow.core.parameter import Parameter, ParameterVisibility
@@ -161,6 +163,26 @@ def _start_class(cls: type[Task]) -> None:
     cls._params_cache = None
     cls._explicit_namespace = "task_namespace" in cls.__dict__ and cls is not Task
     cls._namespace_at_definition = REGISTRY.namespace_for(cls.__module__)
+    cls._unconsumed_warned = set()
+
+
+def _warn_unconsumed(cls: type[Task], family: str, names: Container[str]) -> None:
+    """Warn once per option of ``[family]`` that no parameter of ``cls`` reads (Luigi).
+
+    nbflow's own sections (``[core]``, ``[worker]``, ...) are checked when the files
+    are read (:mod:`nbflow.core.config_keys`), so they are skipped here.
+    """
+    section = _config.current_settings().section(family)
+    if not section or family in KNOWN_KEYS or family == "resources":
+        return
+    ignored = getattr(cls, "ignore_unconsumed", ())
+    warned: set[str] = cls.__dict__["_unconsumed_warned"]
+    for option, value in section.items():
+        if option in names or option in ignored or option in warned:
+            continue
+        warned.add(option)
+        warning = UnconsumedParameterWarning(family, option, value)
+        warnings.warn(warning, stacklevel=4)  # the line that made the task
 
 
 def _raise_unhashable(cls: type[Task], values: list[tuple[str, Any]]) -> None:
@@ -218,6 +240,7 @@ class Task(metaclass=_TaskMeta):
     _params_cache: ClassVar[list[tuple[str, Parameter[Any]]] | None]
     _explicit_namespace: ClassVar[bool]
     _namespace_at_definition: ClassVar[str | None]
+    _unconsumed_warned: ClassVar[set[str]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -318,10 +341,12 @@ class Task(metaclass=_TaskMeta):
             if name not in by_name:
                 raise UnknownParameterError(family, name, tuple(by_name))
             given[name] = arg
-        return [
+        values = [
             (name, _hashable(_resolve(family, name, param, given)))
             for name, param in params
         ]
+        _warn_unconsumed(cls, family, by_name)
+        return values
 
     @classmethod
     def from_str_params(cls, params_str: dict[str, Any]) -> Task:

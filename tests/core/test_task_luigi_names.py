@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import abc
 import pickle
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import nbflow
-from nbflow.core.errors import ParameterDeprecationWarning
+from nbflow.core.config import Settings, use_settings
+from nbflow.core.errors import ParameterDeprecationWarning, UnconsumedParameterWarning
 from nbflow.core.registry import REGISTRY
 from nbflow.core.target import MemoryFileSystem, MemoryTarget
 from nbflow.core.task import HandlerNotRegisteredError, externalize, namespace
@@ -252,3 +254,44 @@ def test_lookup_finds_a_class_renamed_after_its_definition() -> None:
     )
 
     assert REGISTRY.lookup("LuigiNamesRenamed") is defined["Renamed"]
+
+
+def test_config_option_no_parameter_reads_warns_once_per_class_and_option() -> None:
+    class LuigiNamesConsumer(nbflow.Task):
+        a = nbflow.Parameter(default="x")
+        ignore_unconsumed = frozenset({"c"})
+
+    settings = Settings.from_mapping(
+        {"LuigiNamesConsumer": {"a": "1", "b": "2", "c": "3"}, "core": {"x": "1"}}
+    )
+
+    with use_settings(settings), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        task = LuigiNamesConsumer()
+        LuigiNamesConsumer(a="other")
+
+    expected = (
+        "The configuration contains the parameter 'b' with value '2' that is not "
+        "consumed by the task 'LuigiNamesConsumer'."
+    )
+    assert task.a == "1"
+    assert [(w.category, str(w.message)) for w in caught] == [
+        (UnconsumedParameterWarning, expected)
+    ]
+    assert caught[0].filename == __file__
+
+
+def test_config_dashed_option_of_a_parameter_is_consumed() -> None:
+    class LuigiNamesDashed(nbflow.Task):
+        dash_param = nbflow.Parameter()
+        camelParam = nbflow.Parameter()  # noqa: N815  (Luigi allows any name)
+
+    settings = Settings.from_mapping(
+        {"LuigiNamesDashed": {"dash-param": "d", "camelParam": "c"}}
+    )
+
+    with use_settings(settings), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        task = LuigiNamesDashed()
+
+    assert (task.dash_param, task.camelParam) == ("d", "c")
