@@ -33,7 +33,12 @@ from nbflow.core.errors import (
     ParameterValueError,
     TaskFailedError,
 )
-from nbflow.core.logging_setup import InterfaceLogging, LoggingOptions
+from nbflow.core.logging_setup import (
+    InterfaceLogging,
+    LoggingOptions,
+    LogLevelError,
+    level_name,
+)
 from nbflow.core.parameter import (
     BoolParameter,
     ChoiceParameter,
@@ -428,7 +433,8 @@ def parsed(
     ArgvTypeError
         ``cmdline_args`` is not a list or tuple (None reads ``sys.argv``).
     SystemExit
-        For ``--help``, or a usage error (the message says what to fix).
+        For ``--help``, or a usage error or bad ``--log-level`` (the message says
+        what to fix).
     """
     import sys  # noqa: PLC0415
 
@@ -438,7 +444,9 @@ def parsed(
         raise ArgvTypeError(cmdline_args)
     try:
         invocation = cmdline.parse(list(cmdline_args), main_task_cls=main_task_cls)
-    except cmdline.UsageError as error:
+        if invocation.options.get("log_level") is not None:
+            level_name(invocation.options["log_level"])
+    except (cmdline.UsageError, LogLevelError) as error:
         raise SystemExit(str(error)) from error
     if invocation.wants_help:
         sys.stdout.write(luigi_help(invocation) + "\n")

@@ -113,6 +113,15 @@ def test_run_takes_the_log_level_from_the_command_line(
     assert logging.getLogger().level == logging.WARNING
 
 
+def test_run_with_a_bad_log_level_exits_with_the_levels() -> None:
+    with pytest.raises(SystemExit) as caught:
+        run(["InterfaceQuiet", "--log-level", "LOUD", "--no-lock"])
+
+    message = str(caught.value.code)
+    assert "--log-level must be a logging level (got 'LOUD')" in message
+    assert "WARNING" in message
+
+
 def test_run_with_a_missing_logging_conf_file_raises_an_os_error() -> None:
     argv = ["InterfaceQuiet", "--logging-conf-file", "missing.cfg", "--no-lock"]
 
