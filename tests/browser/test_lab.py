@@ -4,7 +4,10 @@ The first scenario (a 20-task graph run with ``%nbflow run Root --workers 2``, s
 ``live_run``) is shared with Notebook 7. The others are Lab's: a kernel interrupt in
 the middle of a run, a 1,000-pixel window with the sidebar open, the dark theme with a
 2,000-task family drawn as one group and opened, and a task's printed output in its
-details; text contrast is measured in both themes. Runs that must stay live while the
+details; text contrast is measured in both themes. Two foreground runs (the cell waits,
+so the kernel answers no click) check that a failed or running task's details, and a
+group's tasks failures first, show from what the view synced ahead, and that the run's
+last state opens into the same. Runs that must stay live while the
 test looks at them run in the background and wait for a gate file the test writes at
 the end (a run's live view becomes its static last state when it ends). All share one
 Lab server; each saves screenshots into ``test-artifacts/``.
@@ -550,5 +553,111 @@ def test_lab_foreground_run_shows_failed_and_running_details_while_it_runs(
         assert errors == []
     except Exception:
         _fail(page, lab, artifacts, "lab_foreground", errors)
+    finally:
+        gate.touch()
+
+
+MANY_PARTS = '''\
+class PartOfMany(nbflow.Task):
+    """One of 320 quick parts; part 7 fails."""
+
+    n = nbflow.IntParameter()
+
+    def output(self):
+        return nbflow.LocalTarget(f"many/part_{self.n}.txt")
+
+    def run(self):
+        if self.n == 7:
+            print("part 7 reads a bad row")
+            raise KeyError("part 7: no such column amount")
+        with self.output().open("w") as out:
+            out.write("ok")
+
+
+class SlowPartner(nbflow.Task):
+    """Runs until the test opens the gate."""
+
+    def output(self):
+        return nbflow.LocalTarget("many/slow.txt")
+
+    def run(self):
+        print("waiting for the partner's export")
+        wait_for_gate("many")
+        with self.output().open("w") as out:
+            out.write("ok")
+
+
+class ManyParts(nbflow.WrapperTask):
+    def requires(self):
+        return [SlowPartner()] + [PartOfMany(n=n) for n in range(320)]
+'''
+PARTS = f"{NODES}[data-id='family:PartOfMany']"
+
+
+def test_lab_foreground_run_opens_a_group_and_its_failed_task_while_it_runs(
+    page: Page, lab: Server, artifacts: Path
+) -> None:
+    name = write_cells(
+        lab.root,
+        "many.ipynb",
+        ["%load_ext nbflow", GATED + MANY_PARTS, "%nbflow run ManyParts --workers 2"],
+    )
+    gate = lab.root / "gate_many"
+    gate.unlink(missing_ok=True)
+    errors: list[str] = []
+    try:
+        errors = run_all(page, lab, f"lab/tree/{name}")
+        page.wait_for_selector(f"{PARTS} .nbflow-share.FAILED", timeout=45_000)
+        page.wait_for_selector(f"{NODES}[data-id='family:SlowPartner'].RUNNING")
+
+        # a group of one shows its task: running, with its output so far
+        page.locator(f"{NODES}[data-id='family:SlowPartner']").click()
+        page.wait_for_function(
+            "document.querySelector('.nbflow-detail pre.nbflow-output')"
+            '?.textContent.includes("waiting for the partner\'s export")',
+            timeout=10_000,
+        )
+        assert "running" in page.inner_text(".nbflow-detail")
+
+        # the family's list puts its failed task first, in words, from synced data
+        page.locator(PARTS).click()
+        first = page.locator(".nbflow-task-list button").first
+        first.wait_for(timeout=10_000)
+        assert "PartOfMany(n=7)" in first.inner_text()
+        assert "failed" in first.inner_text()
+        assert page.evaluate(LAST_CELL)[0] == "[*]:"  # the run's cell still runs
+        show_view(page)
+        page.screenshot(path=artifacts / "lab_foreground_group.png")
+
+        first.click()
+        page.wait_for_function(
+            "document.querySelector('.nbflow-detail pre.nbflow-error')"
+            "?.textContent.includes('no such column amount')",
+            timeout=10_000,
+        )
+        assert "part 7 reads a bad row" in page.inner_text(
+            ".nbflow-detail pre.nbflow-output"
+        )
+        assert page.evaluate(LAST_CELL)[0] == "[*]:"
+        page.evaluate(
+            "document.querySelector('.nbflow-detail').scrollIntoView({block: 'end'})"
+        )
+        page.screenshot(path=artifacts / "lab_foreground_group_task.png")
+
+        gate.touch()
+        page.wait_for_selector(f"{SNAPSHOT} .nbflow-summary", timeout=60_000)
+        group = page.locator(f"{SNAPSHOT} details.nbflow-group-tasks").filter(
+            has_text="PartOfMany"
+        )
+        group.locator("summary").click()
+        items = group.locator("li")
+        assert "PartOfMany(n=7)" in items.first.inner_text()
+        assert "failed" in items.first.inner_text()
+        assert "and 270 more" in items.last.inner_text()
+        group.scroll_into_view_if_needed()
+        page.screenshot(path=artifacts / "lab_foreground_group_snapshot.png")
+        assert errors == []
+    except Exception:
+        _fail(page, lab, artifacts, "lab_foreground_group", errors)
     finally:
         gate.touch()

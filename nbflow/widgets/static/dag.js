@@ -433,8 +433,18 @@ function render({ model, el }) {
       filter.setSelectionRange(...at);
     }
   };
+  // the task a pick shows: a node's own, or the only task of a group of one
+  const taskOf = (id) => {
+    const members = (model.get("groups") || {})[id];
+    if (!members) return id;
+    return members.length === 1 ? members[0][0] : "";
+  };
   const onPick = (id, known) => {
-    if (id && (model.get("groups") || {})[id]) {
+    const members = (model.get("groups") || {})[id];
+    if (id && members?.length === 1) {
+      const [taskId, label] = members[0];
+      showDetail({ task_id: taskId, label, state: known?.state, ...knownOf(taskId) });
+    } else if (id && members) {
       if (model.get("selected") !== id) filter.value = "";
       showDetail({ group: id, label: id.replace(/^family:/, "") });
     } else {
@@ -476,8 +486,8 @@ function render({ model, el }) {
   // a picked task's synced details changed (it failed, printed, ended) while Python,
   // busy with the run, has not answered the pick: show the new ones
   const onKnown = () => {
-    const picked = model.get("selected");
-    if (!picked || (model.get("groups") || {})[picked]) return;
+    const picked = model.get("selected") && taskOf(model.get("selected"));
+    if (!picked) return;
     if ((model.get("detail") || {}).task_id === picked) return; // Python answered
     const data = knownOf(picked);
     if (!data.task_id || JSON.stringify(data) === shownKnown) return;
