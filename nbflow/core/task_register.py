@@ -141,8 +141,14 @@ class Register(metaclass=_RegisterType):
 
     @classmethod
     def _set_reg(cls, reg: Mapping[str, Any]) -> None:
-        """Keep only the classes in ``reg`` (a :meth:`_get_reg` result) registered."""
-        REGISTRY.retain(c for c in reg.values() if c is not cls.AMBIGUOUS_CLASS)
+        """Keep only the classes in ``reg`` (a :meth:`_get_reg` result) registered.
+
+        A family ``reg`` marks ambiguous keeps the classes it has now.
+        """
+        ambiguous = {family for family, c in reg.items() if c is cls.AMBIGUOUS_CLASS}
+        kept = [c for c in reg.values() if c is not cls.AMBIGUOUS_CLASS]
+        kept += [c for c in REGISTRY.classes() if c.get_task_family() in ambiguous]
+        REGISTRY.retain(kept)
 
 
 def load_task(
