@@ -117,13 +117,118 @@ FILES = (
     "wrap_test.py",
 )
 #: Bump when the plugin's records change (Luigi's cached results are then run again).
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 #: Files counted with the recurring-runs work (luigi.tools.range).
 RANGE_FILES = ("range_test.py",)
 
-#: Tests of behaviour nbflow changes on purpose: (regex on the test id, reason).
-#: Each reason names the README's entry in "Deliberate differences from Luigi".
-DELIBERATE: tuple[tuple[str, str], ...] = ()
+#: Tests of behaviour nbflow changes on purpose: (regex on the test id, reason). Each
+#: is in README's "Where nbflow deliberately differs from Luigi".
+_GLOBALS = (
+    "patches a global of a Luigi module ({}); nbflow's Luigi modules re-export the core, "
+    "so the patch does not reach the code that uses it"
+)
+DELIBERATE: tuple[tuple[str, str], ...] = (
+    (
+        (
+            r"retcodes_test.py::RetcodesTest::test_(task_failed|failure_in_complete"
+            r"|failure_in_requires)$"
+        ),
+        (
+            "a failed task exits 1, not 0 ([retcode] task_failed = 0 and scheduling_error = 0"
+            " restore Luigi's codes)"
+        ),
+    ),
+    (
+        r"retcodes_test.py::RetcodesTest::test_retry_sucess_task$",
+        "a failed task is retried within a run only with keep_alive",
+    ),
+    (
+        r"retcodes_test.py::RetcodesTest::test_validate_dependency_error$",
+        (
+            "a definition error (requires() returning a non-task) exits 2 with where and how to"
+            " fix it; Luigi exits 4"
+        ),
+    ),
+    (
+        r"cmdline_test.py::CmdlineTest::test_cmdline_ambiguous_class$",
+        "re-defining a task class replaces it (a notebook cell run again)",
+    ),
+    (
+        r"instance_test.py::InstanceTest::test_unhashable_type$",
+        "an unhashable value for a plain Parameter is an error naming DictParameter/ListParameter",
+    ),
+    (
+        (
+            r"target_test.py::TemporaryPathTest::test_(temporary_path_directory|windowsish_dir"
+            r"|hadoopish_dir)$"
+        ),
+        (
+            "temporaries are hidden and named for their owner (host, pid, start) so a later run"
+            " removes a killed run's; the tests expect Luigi's '-luigi-tmp-' name"
+        ),
+    ),
+    (
+        r"parameter_test.py::TestPathParameter::test_exists\[",
+        "run() must create every output: the test's task writes none, so nbflow fails it",
+    ),
+    (
+        r"util_test.py::BasicsTest::test_kwargs_requires_gives_named_inputs$",
+        "output() must return targets (checked when the graph is built, with a clear error)",
+    ),
+    (
+        r"task_test.py::TaskTest::test_bad_param$",
+        "nbflow's wording of the error (still a ValueError naming the task and parameter)",
+    ),
+    (
+        r"optional_parameter_test.py::OptionalParameterTest::test_warning$",
+        "a value given in code as text is parsed, so no wrong-type warning",
+    ),
+    (
+        r"parameter_test.py::TestTaskParameter::testUsage$",
+        "TaskParameter accepts a task name given as text",
+    ),
+    (
+        r"date_interval_test.py::DateIntervalTest::test_(comparison_different_types|interval)$",
+        (
+            "date intervals of different kinds compare unequal (no TypeError); any interval"
+            " steps with next()/prev()"
+        ),
+    ),
+    (
+        r"list_parameter_test.py::ListParameterTest::test_hash_normalize$",
+        "a string given to ListParameter in code is an error, not a list of its characters",
+    ),
+    (
+        r"parameter_test.py::TestParametersHashability::test_parse_invalid_format$",
+        "a broken tuple literal raises ParameterValueError (a ValueError), not SyntaxError",
+    ),
+    (
+        r"optional_parameter_test.py::OptionalParameterTest::test_optional_",
+        _GLOBALS.format("luigi.parameter.warnings"),
+    ),
+    (
+        (
+            r"parameter_test.py::ParameterTest::test_(no_warn_on_none_in_optional|no_warn_on_string"
+            r"|no_warn_on_string_in_optional|warn_on_bad_type_in_optional|warn_on_default_none)$"
+        ),
+        _GLOBALS.format("luigi.parameter.warnings"),
+    ),
+    (
+        r"(dict|list)_parameter_test.py::\w+::test_schema$",
+        _GLOBALS.format("luigi.parameter._JSONSCHEMA_ENABLED"),
+    ),
+    (
+        (
+            r"parameter_test.py::TestParamWithDefaultFromConfig::testTimeDelta8601"
+            r"(MBeforeT|YearMonthNotSupported)$"
+        ),
+        _GLOBALS.format("luigi.parameter.ParameterException"),
+    ),
+    (
+        r"event_callbacks_test.py::TestEventCallbacks::test_processing_time_handler_",
+        _GLOBALS.format("luigi.worker.time"),
+    ),
+)
 
 
 def log(message: str) -> None:
@@ -210,32 +315,61 @@ def run_file(
         NBFLOW_SUITE_TEST_TIMEOUT=str(test_timeout),
         PYTHONDONTWRITEBYTECODE="1",
     )
-    command = [
-        sys.executable, "-m", "pytest", f"test/{name}", "-p", "nbflow_suite_plugin",
+    base = [
+        sys.executable, "-m", "pytest", "-p", "nbflow_suite_plugin",
         "-p", "no:cacheprovider", "-q", "--no-header", "-o", "addopts=",
         "--rootdir", str(root), "-W", "ignore::DeprecationWarning",
     ]  # fmt: skip
     started = time.perf_counter()
-    process = subprocess.Popen(
-        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
-    )  # fmt: skip
-    timed_out = False
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        timed_out = True
+    targets, output, timed_out, returncode = [f"test/{name}"], "", False, 0
+    # A test that kills its own process (a task sending SIGKILL to the worker it runs
+    # in) ends the run: the test that was running is recorded as the cause, and the
+    # file's remaining tests run again in a fresh process, at most a few times.
+    for _attempt in range(5):
+        process = subprocess.Popen(
+            base + targets, cwd=root, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
+        left = max(1.0, timeout - (time.perf_counter() - started))
+        try:
+            output, _ = process.communicate(timeout=left)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+            timed_out = True
+        returncode = process.returncode
+        if timed_out or returncode >= 0:
+            break
+        targets = _after_death(results, returncode)
+        if not targets:
+            break
     return {
         "library": library,
         "file": name,
         "seconds": time.perf_counter() - started,
         "timed_out": timed_out,
-        "returncode": process.returncode,
+        "returncode": returncode,
         "tail": output.strip().splitlines()[-15:],
         "records": read_records(results),
     }
+
+
+def _after_death(results: Path, returncode: int) -> list[str]:
+    """Record the test a dead process was running; return the tests it never ran."""
+    records = read_records(results)
+    collected = [r["nodeid"] for r in records if r.get("collected")]
+    finished = {r["nodeid"] for r in records if "outcome" in r}
+    started = [r["nodeid"] for r in records if r.get("started")]
+    killer = next((n for n in reversed(started) if n not in finished), None)
+    if killer is not None:
+        cause = f"the test process died (signal {-returncode}) during this test"
+        with results.open("a", encoding="utf-8") as out:
+            out.write(
+                json.dumps({"nodeid": killer, "outcome": "error", "cause": cause})
+                + "\n"
+            )
+        finished.add(killer)
+    return list(dict.fromkeys(n for n in collected if n not in finished))
 
 
 def read_records(path: Path) -> list[dict]:
@@ -265,12 +399,18 @@ def outcomes(run: dict) -> tuple[dict[str, dict], list[str]]:
         if record.get("collected"):
             test["internals"] = sorted(set(INTERNALS.findall(record["source"])))
             continue
+        if record.get("started"):
+            continue
         if test["outcome"] is None or RANK[record["outcome"]] > RANK[test["outcome"]]:
             test["outcome"], test["cause"] = record["outcome"], record["cause"]
-    if run["timed_out"]:
-        for test in tests.values():
-            if test["outcome"] is None:
-                test["outcome"], test["cause"] = "error", "the file's run timed out"
+    for test in tests.values():
+        if test["outcome"] is None:
+            test["outcome"] = "error"
+            test["cause"] = (
+                "the file's run timed out"
+                if run["timed_out"]
+                else "never run (the test process died)"
+            )
     return tests, collect_errors
 
 
@@ -442,6 +582,15 @@ def report(
     print(
         f"public-API tests passing under nbflow: {totals['public_ok']}/{totals['public']}"
         f" = {share:.1%} (goal >= {args.goal:.0%}): {verdict}"
+    )
+    deliberate_ok = sum(r["nbflow"] == "passed" for r in deliberate)
+    with_deliberate = (totals["public_ok"] + deliberate_ok) / (
+        totals["public"] + len(deliberate)
+    )
+    print(
+        f"counting the {len(deliberate)} tests of deliberate differences as failures too:"
+        f" {totals['public_ok'] + deliberate_ok}/{totals['public'] + len(deliberate)}"
+        f" = {with_deliberate:.1%}"
     )
     print(
         f"luigid-internals tests passing under nbflow: {totals['internals_ok']}/{totals['internals']} (not counted)"

@@ -156,8 +156,8 @@ def test_luigi_shims_are_the_top_level_modules_the_facade_lists() -> None:
 
 #: Shims that put their core module in sys.modules under their own name, so that a
 #: patch of one of their names (``mock.patch("luigi.notifications.send_email_smtp")``)
-#: reaches the code that calls it.
-LUIGI_ALIASES = ("notifications",)
+#: reaches the code that calls it: Luigi's module name -> nbflow's core module.
+LUIGI_ALIASES = {"lock": "pidfile", "notifications": "notifications"}
 ALIAS_STATEMENT = "sys.modules[__name__] = _implementation"
 
 
@@ -189,9 +189,9 @@ def test_luigi_alias_shims_are_their_core_module_so_patches_reach_it() -> None:
     }
 
     assert sorted(aliases) == list(LUIGI_ALIASES)
-    for name in LUIGI_ALIASES:
+    for name, core in LUIGI_ALIASES.items():
         shim = importlib.import_module(f"nbflow.{name}")
-        assert shim is importlib.import_module(f"nbflow.core.{name}"), name
+        assert shim is importlib.import_module(f"nbflow.core.{core}"), name
         assert getattr(nbflow, name) is shim, name
 
 

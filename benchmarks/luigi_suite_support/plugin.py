@@ -40,7 +40,7 @@ def _source(item):
     cls = getattr(item, "cls", None)
     if cls is not None:
         called = set(re.findall(r"self\.(\w+)\(", parts[0] if parts else ""))
-        for name in {"setUp", "setUpClass", "tearDown"} | called:
+        for name in {"setUp", "setUpClass", "tearDown", "run"} | called:
             for klass in cls.__mro__:
                 if klass.__module__.startswith("unittest") or name not in vars(klass):
                     continue
@@ -74,6 +74,10 @@ def _cause(report):
         text = errors[-1]
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[0][:300] if lines else ""
+
+
+def pytest_runtest_logstart(nodeid, location):
+    _write({"nodeid": nodeid, "started": True})
 
 
 def pytest_runtest_logreport(report):
