@@ -225,6 +225,18 @@ DELIBERATE: tuple[tuple[str, str], ...] = (
         _GLOBALS.format("luigi.parameter.ParameterException"),
     ),
     (
+        r"worker_test.py::MultipleWorkersTest::test_(kill_worker|term_worker)$",
+        (
+            "with several workers tasks run in threads by default (Luigi forks a process per"
+            " task): a task that signals its own process ends the run (--executor processes"
+            " isolates tasks)"
+        ),
+    ),
+    (
+        r"worker_test.py::MultipleWorkersTest::test_zero_workers$",
+        "a run with no worker is an error (WorkerCountError), not a run that does nothing",
+    ),
+    (
         r"event_callbacks_test.py::TestEventCallbacks::test_processing_time_handler_",
         _GLOBALS.format("luigi.worker.time"),
     ),

@@ -391,6 +391,21 @@ class ConfigError(DefinitionError):
         )
 
 
+class WorkerCountError(DefinitionError, ValueError):
+    """A run was asked for fewer than one worker."""
+
+    def __init__(self, got: object) -> None:
+        super().__init__(got)
+        self.got = got
+
+    def __str__(self) -> str:
+        return (
+            f"workers: must be at least 1 (got {self.got!r}); with no worker nothing "
+            "would ever run. Fix: pass workers=1 or more (--workers N), or set [core] "
+            "workers in the config."
+        )
+
+
 class CaptureModeError(DefinitionError, ValueError):
     """``capture_output`` names no capture mode."""
 

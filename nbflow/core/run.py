@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from nbflow.core import config as _config
 from nbflow.core.capture import resolve_mode
 from nbflow.core.completeness import make_check
+from nbflow.core.errors import WorkerCountError
 from nbflow.core.events import RetryPolicy, TaskOutput
 from nbflow.core.planning import forced_ids
 from nbflow.core.progress import RunProgress
@@ -105,6 +106,8 @@ def worker_options(settings: _config.Settings, **given: Any) -> WorkerOptions:
         "keep_alive": settings.get_bool("worker", "keep_alive", False),
     }
     values.update({k: v for k, v in given.items() if v is not None and k in values})
+    if int(values["workers"]) < 1:
+        raise WorkerCountError(values["workers"])
     return WorkerOptions(
         workers=int(values["workers"]),
         executor=str(values["executor"]),

@@ -6,6 +6,7 @@ import time
 import pytest
 
 import nbflow
+from nbflow.core.errors import WorkerCountError
 from nbflow.core.events import RunFinished, RunStarted, Status, TaskStatusChanged
 from nbflow.core.run import Run
 from nbflow.core.stream import RecordingListener
@@ -132,3 +133,17 @@ def test_interrupted_task_in_run_thread_makes_the_run_cancelled() -> None:
 
     assert handle.state == "cancelled"
     assert result.tasks["cancelled"] == [Interrupted().task_id]
+
+
+def test_a_run_with_no_worker_is_refused_instead_of_waiting_forever() -> None:
+    class NoWorkerTask(nbflow.Task):
+        def complete(self) -> bool:
+            return False
+
+        def run(self) -> None:
+            raise AssertionError("must not run")
+
+    with pytest.raises(
+        WorkerCountError, match=r"at least 1 \(got 0\).*Fix: pass workers=1"
+    ):
+        nbflow.build([NoWorkerTask()], workers=0)
