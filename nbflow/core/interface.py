@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from nbflow.core import cmdline
 from nbflow.core import config as _config
-from nbflow.core.cmdline_help import luigi_help
 from nbflow.core.errors import (
     DefinitionError,
     DefinitionTypeError,
@@ -449,6 +448,8 @@ def parsed(
     except (cmdline.UsageError, LogLevelError) as error:
         raise SystemExit(str(error)) from error
     if invocation.wants_help:
+        from nbflow.core.cmdline_help import luigi_help  # noqa: PLC0415  (argparse)
+
         sys.stdout.write(luigi_help(invocation) + "\n")
         raise SystemExit(0)
     with overrides_in_force(invocation):

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import configparser
 import logging
-import logging.config
 import os
 import sys
 from collections.abc import Mapping
@@ -235,6 +234,8 @@ class LoggingSetup:
             section = cls.config["logging"]
         except (TypeError, KeyError, configparser.NoSectionError):
             return False
+        import logging.config  # noqa: PLC0415  (on use: it loads sockets)
+
         logging.config.dictConfig(_thawed(section))
         return True
 
@@ -256,6 +257,8 @@ class InterfaceLogging(LoggingSetup):
         if not path:
             return False
         _check_exists(path, "--logging-conf-file")
+        import logging.config  # noqa: PLC0415  (on use: it loads sockets)
+
         logging.config.fileConfig(path, disable_existing_loggers=False)
         return True
 
@@ -303,6 +306,8 @@ class DaemonLogging(LoggingSetup):
         if path is None:
             return False
         _check_exists(str(path), "[core] logging_conf_file")
+        import logging.config  # noqa: PLC0415  (on use: it loads sockets)
+
         logging.config.fileConfig(str(path))
         return True
 

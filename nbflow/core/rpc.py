@@ -25,7 +25,6 @@ import base64
 import json
 import logging
 import time
-import urllib.error
 import urllib.parse
 from typing import Any
 
@@ -198,6 +197,7 @@ class RemoteScheduler:
 
     def _fetch(self, path: str, body: dict[str, str]) -> str:
         """Send the form ``body`` to ``path``, trying again as configured; the text."""
+        import urllib.error  # noqa: PLC0415  (with the request: only when used)
         from http.client import HTTPException  # noqa: PLC0415  (loads ssl: only when used)
 
         attempts = self._rpc_retry_attempts
@@ -245,6 +245,8 @@ class RemoteScheduler:
             )
 
     def _failure(self, path: str, attempts: int, error: Exception) -> RPCError:
+        import urllib.error  # noqa: PLC0415  (loaded by the request already)
+
         if isinstance(error, urllib.error.HTTPError):
             problem = f"HTTP {error.code} {error.reason}"
             fix = "check the method name and the scheduler's log"
