@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import graphlib
 import json
+import logging
 import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from nbflow.core.completeness import CompletenessCheck, Verdict
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -76,10 +79,15 @@ class GraphBuilder:
         policy: RetryPolicy,
         *,
         expand_complete: bool = False,
+        task_limit: int | None = None,
     ) -> None:
         self.checker = checker
         self.policy = policy
         self.expand_complete = expand_complete
+        #: Tasks scheduled at most (Luigi's ``[worker] task_limit``); None: no limit.
+        self.task_limit = task_limit
+        #: Tasks taken for scheduling so far, across every discover() call
+        self.scheduled = 0
         #: task_id -> Task, for every task discovered so far
         self.tasks: dict[str, Task] = {}
 
@@ -94,6 +102,7 @@ class GraphBuilder:
         complete: dict[str, bool] = {}
         wrappers: list[Task] = []
         while frontier:
+            frontier = self._within_limit(frontier, result, deps_of, complete)
             verdicts = self.checker.check(frontier)
             next_level: list[Task] = []
             for task, verdict in zip(frontier, verdicts):
@@ -120,6 +129,38 @@ class GraphBuilder:
             spec = self._spec(self.tasks[task_id], deps, complete, result)
             result.specs.append(spec)
         return result
+
+    def _within_limit(
+        self,
+        frontier: list[Task],
+        result: Discovery,
+        deps_of: dict[str, list[str]],
+        complete: dict[str, bool],
+    ) -> list[Task]:
+        """Return the tasks of ``frontier`` the task limit lets through.
+
+        The others are scheduling errors, neither checked nor expanded, so what
+        needs them does not run (as in Luigi, whose worker stops adding tasks once
+        it has ``task_limit`` of them).
+        """
+        limit = self.task_limit
+        if limit is None or self.scheduled + len(frontier) <= limit:
+            self.scheduled += len(frontier)
+            return frontier
+        kept = frontier[: max(0, limit - self.scheduled)]
+        self.scheduled += len(kept)
+        message = (
+            f"not scheduled: this run reached its task limit of {limit} tasks. "
+            "Fix: raise [worker] task_limit (--worker-task-limit), or remove it "
+            "for no limit"
+        )
+        for task in frontier[len(kept) :]:
+            logger.warning("%s: %s", task, message)
+            result.broken[task.task_id] = (message, "")
+            result.reasons[task.task_id] = message
+            deps_of[task.task_id] = []
+            complete[task.task_id] = False
+        return kept
 
     def _is_new(self, task: Task) -> bool:
         """Return whether ``task`` is not known yet; raise if its id is taken.

@@ -123,6 +123,7 @@ def worker_options(settings: _config.Settings, **given: Any) -> WorkerOptions:
             given.get("capture_output") or settings.get("worker", "capture_output"),
             background=bool(given.get("background")),
         ),
+        task_limit=settings.get_int("worker", "task_limit"),
     )
 
 
@@ -399,7 +400,8 @@ class Run:
                 self._history.append(notification)
             if self.progress is not None:
                 self.progress.on_notification(notification)
-            self._listeners.publish(notification)
+            if self._listeners.listeners:  # most kernel runs have none
+                self._listeners.publish(notification)
         self._views.poke(notification)
 
     def watch(

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.core.capture import installed
 from nbflow.core.completeness import CompletenessCheck, ExistenceCheck
+from nbflow.core.config import current_settings
 from nbflow.core.diagnosis import name_frames
 from nbflow.core.errors import NbflowError, TaskFailedError
 from nbflow.core.events import (
@@ -142,6 +143,9 @@ class WorkerOptions:
     #: What tasks print and log: "tee" (captured and still written to the console),
     #: "capture" (captured only) or "off" (see nbflow.core.capture).
     capture_output: str = "tee"
+    #: Tasks a run schedules at most; those beyond are scheduling errors, and what
+    #: needs them does not run (``[worker] task_limit``). None: no limit.
+    task_limit: int | None = None
 
 
 def _how_it_ended(executors: set[Executor | None], pid: int) -> str:
@@ -179,7 +183,9 @@ class Worker:
     ) -> None:
         if isinstance(scheduler, RemoteScheduler):  # until issue #12 (nbflow server)
             raise RemoteSchedulerUnsupportedError("nbflow.Worker", scheduler.url)
-        self.options = options or WorkerOptions()
+        self.options = options or WorkerOptions(
+            task_limit=current_settings().get_int("worker", "task_limit")
+        )
         self.id = self.options.worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.scheduler = (  # not `or`: an empty Scheduler is falsy (its __len__)
             scheduler
@@ -187,7 +193,9 @@ class Worker:
             else Scheduler(resources=self.options.resources)
         )
         self.completeness = completeness or ExistenceCheck(self.options.check_threads)
-        self.graph = GraphBuilder(self.completeness, self.options.retry)
+        self.graph = GraphBuilder(
+            self.completeness, self.options.retry, task_limit=self.options.task_limit
+        )
         self.stream = EventStream()
         for listener in listeners:
             self.stream.subscribe(listener)
