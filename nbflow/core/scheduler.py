@@ -88,6 +88,17 @@ from nbflow.core.scheduler_node import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
+# Luigi's status names (``luigi.scheduler.DONE``, ...), as the plain strings Luigi uses.
+# SUSPENDED and UNKNOWN are luigid's: nbflow's scheduler never gives a task those states.
+PENDING = Status.PENDING.value
+FAILED = Status.FAILED.value
+DONE = Status.DONE.value
+RUNNING = Status.RUNNING.value
+BATCH_RUNNING = Status.BATCH_RUNNING.value
+SUSPENDED = "SUSPENDED"
+UNKNOWN = "UNKNOWN"
+DISABLED = Status.DISABLED.value
+
 _UNSTARTED = (Status.PENDING, Status.UPSTREAM_FAILED, Status.UPSTREAM_DISABLED)
 
 #: Every legal move: (status before, move) -> status after.
