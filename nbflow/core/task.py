@@ -634,6 +634,10 @@ def _resolve(
     if text is None and param.config_path:
         path = param.config_path
         text = _config.current_settings().get(path["section"], path["name"])
+        if text is not None:  # Luigi's old spelling of the option: deprecated there
+            what = f"the configuration [{path['section']}] {path['name']} is deprecated"
+            fix = f"use [{family}] {name} instead"
+            warnings.warn(ParameterDeprecationWarning(family, what, fix), stacklevel=2)
     if text is not None:
         parsed = _relabel(family, name, param.parse, text)
         return _relabel(family, name, param.normalize, parsed)

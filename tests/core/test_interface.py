@@ -55,7 +55,8 @@ def test_core_reads_the_core_section_in_either_spelling() -> None:
         }
     }
 
-    with overridden(config):
+    old_name = pytest.warns(DeprecationWarning, match="default-scheduler-host is dep")
+    with overridden(config), old_name:  # Luigi's old name: read, and deprecated
         options = core()
 
     assert options.parallel_scheduling_processes == 12

@@ -91,7 +91,8 @@ def test_prefix_is_added_only_when_configured() -> None:
         assert notifications._prefix("subject") == "subject"
     with _settings(email={"prefix": "[etl]"}):
         assert notifications._prefix("subject") == "[etl] subject"
-    with _settings(core={"email-prefix": "[old]"}):
+    old_name = pytest.warns(DeprecationWarning, match="email-prefix is deprecated")
+    with _settings(core={"email-prefix": "[old]"}), old_name:  # Luigi's old name
         assert notifications._prefix("subject") == "[old] subject"
 
 
