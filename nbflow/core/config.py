@@ -104,8 +104,19 @@ class Settings:
     errors: Mapping[tuple[str, str], Exception] = dataclasses.field(
         default_factory=dict, compare=False, repr=False
     )
+    #: (section, option) of options written only with ``-`` (``scheduler-port``);
+    #: options given in :attr:`sections` with a ``-`` are added.
+    dashed: frozenset[tuple[str, str]] = dataclasses.field(
+        default=frozenset(), compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
+        dashed = set(self.dashed)
+        for name, options in self.sections.items():
+            for key in options:
+                if "-" in key and _option_key(key) not in options:
+                    dashed.add((name, _option_key(key)))
+        object.__setattr__(self, "dashed", frozenset(dashed))
         frozen = {
             name: MappingProxyType(
                 {_option_key(key): value for key, value in options.items()}
@@ -189,12 +200,18 @@ class Settings:
             for key, error in self.errors.items()
             if key[1] not in other.section(key[0])
         }
+        dashed = {key for key in self.dashed if key[1] not in other.section(key[0])}
         return Settings(
             sections,
             self.sources + other.sources,
             {**self.origins, **other.origins},
             {**errors, **other.errors},
+            frozenset(dashed | other.dashed),
         )
+
+    def spelled_with_dashes(self, section: str, option: str) -> bool:
+        """Return whether ``option`` of ``section`` was written only with ``-``."""
+        return (section, _option_key(option)) in self.dashed
 
     def has_section(self, name: str) -> bool:
         """Return whether section ``name`` exists."""

@@ -317,21 +317,30 @@ class LuigiConfigParser(configparser.ConfigParser):
         sections: dict[str, dict[str, str]] = {}
         errors: dict[tuple[str, str], Exception] = {}
         origins: dict[tuple[str, str], str] = {}
+        dashed: set[tuple[str, str]] = set()
         for section in self.sections():
             options = sections.setdefault(section, {})
             # the "_" spelling is read last, so it wins over the "-" one
             for option in sorted(self.options(section), key=lambda o: "-" not in o):
                 key = _key(option)
+                if "-" in option:
+                    dashed.add((section, key))
+                else:
+                    dashed.discard((section, key))
                 raw = configparser.ConfigParser.get(self, section, option, raw=True)
                 if self._from_files.get((section, key)) == raw:
                     origins[section, key] = self._loaded.origins[section, key]
+                    if self._loaded.spelled_with_dashes(section, key):
+                        dashed.add((section, key))
                 try:
                     options[key] = configparser.ConfigParser.get(self, section, option)
                     errors.pop((section, key), None)
                 except (configparser.Error, ValueError) as error:
                     options[key] = raw
                     errors[section, key] = error
-        return _config.Settings(sections, self._loaded.sources, origins, errors)
+        return _config.Settings(
+            sections, self._loaded.sources, origins, errors, frozenset(dashed)
+        )
 
 
 class _ParserSource:

@@ -630,7 +630,15 @@ def _resolve(
         return _relabel(family, name, param.normalize, given[name])
     text = _config.current_overrides().get(family, {}).get(name)
     if text is None:
-        text = _config.current_settings().get(family, name)
+        settings = _config.current_settings()
+        text = settings.get(family, name)
+        if text is not None and settings.spelled_with_dashes(family, name):
+            what = (  # as Luigi, which reads both spellings and warns on this one
+                f"the configuration [{family}] {name.replace('_', '-')} "
+                "(with dashes) should be avoided"
+            )
+            fix = f"use underscores: [{family}] {name}"
+            warnings.warn(ParameterDeprecationWarning(family, what, fix), stacklevel=2)
     if text is None and param.config_path:
         path = param.config_path
         text = _config.current_settings().get(path["section"], path["name"])

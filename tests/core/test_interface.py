@@ -7,6 +7,7 @@ import pytest
 
 import nbflow
 from nbflow.configuration import overridden
+from nbflow.core.errors import ParameterDeprecationWarning
 from nbflow.core.interface import _WorkerSchedulerFactory, build, core, run
 from nbflow.core.logging_setup import InterfaceLogging
 from nbflow.core.retcodes import luigi_run
@@ -55,9 +56,12 @@ def test_core_reads_the_core_section_in_either_spelling() -> None:
         }
     }
 
-    old_name = pytest.warns(DeprecationWarning, match="default-scheduler-host is dep")
-    with overridden(config), old_name:  # Luigi's old name: read, and deprecated
+    # read, and deprecated as in Luigi: the dashes and Luigi's old option name
+    with overridden(config), pytest.warns(ParameterDeprecationWarning) as caught:
         options = core()
+    messages = " | ".join(str(warning.message) for warning in caught)
+    assert "parallel-scheduling-processes (with dashes) should be avoided" in messages
+    assert "default-scheduler-host is deprecated" in messages
 
     assert options.parallel_scheduling_processes == 12
     assert options.workers == 3

@@ -290,8 +290,11 @@ def test_config_dashed_option_of_a_parameter_is_consumed() -> None:
         {"LuigiNamesDashed": {"dash-param": "d", "camelParam": "c"}}
     )
 
-    with use_settings(settings), warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with use_settings(settings), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         task = LuigiNamesDashed()
 
     assert (task.dash_param, task.camelParam) == ("d", "c")
+    kinds = [type(warning.message) for warning in caught]
+    assert kinds == [ParameterDeprecationWarning]  # the dashes: as in Luigi
+    assert "dash-param (with dashes)" in str(caught[0].message)
