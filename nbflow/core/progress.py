@@ -50,6 +50,8 @@ RUNNING = frozenset({Status.RUNNING, Status.BATCH_RUNNING})
 FAILED = frozenset({Status.FAILED, Status.DISABLED})
 #: The failures as drawn-state strings (the views' vocabulary).
 FAILED_STATES = frozenset(status.value for status in FAILED)
+#: Status.DONE, looked up once (a member's lookup on its class is slow).
+_DONE = Status.DONE
 #: Drawn states in summary order, with the words the summaries use.
 STATE_WORDS = {
     "DONE": "done",
@@ -228,6 +230,18 @@ class TaskState:
         return max(0.0, end - self.started)
 
 
+def _keep_end(record: TaskState, notification: TaskStatusChanged) -> None:
+    """Keep what ``notification`` says of how the task ended (what it does say)."""
+    if notification.error:
+        record.error = notification.error
+    if notification.traceback:
+        record.traceback = notification.traceback
+    if notification.output:
+        record.output = notification.output
+    if notification.full_traceback:
+        record.full_traceback = notification.full_traceback
+
+
 class Changes(NamedTuple):
     """What changed in a :class:`RunProgress` since the last look."""
 
@@ -302,15 +316,20 @@ class RunProgress:
         self._panel = True
 
     def _add(self, notification: TaskAdded) -> None:
-        task_id, status = notification.task_id, notification.status
-        old = self.tasks.get(task_id)
+        # once per task: local names, no calls but the record's
+        task_id, status, at = notification.task_id, notification.status, notification.at
+        tasks, counts, status_counts = self.tasks, self.counts, self.status_counts
+        complete_before, reason = notification.complete_before, notification.reason
+        old = tasks.get(task_id)
         if old is not None:  # seen before (a dynamic requirement): count it again
-            self._count(old, -1)
-        state = added_state(
-            status,
-            complete_before=notification.complete_before,
-            reason=notification.reason,
-        )
+            counts[old.state] -= 1
+            status_counts[old.status] -= 1
+        if reason.startswith(_REASON_STATES):  # else its first word names no state
+            state = added_state(status, complete_before=complete_before, reason=reason)
+        elif status is _DONE and complete_before:
+            state = "complete"
+        else:
+            state = status._value_  # Enum.value is slow
         record = TaskState(
             task_id,
             notification.family,
@@ -318,18 +337,30 @@ class RunProgress:
             notification.deps,
             status,
             state,
-            complete_before=notification.complete_before,
-            reason=notification.reason,
+            complete_before,
+            reason,
         )
-        self.tasks[task_id] = record
-        self._count(record, 1)
-        self.already_complete += notification.complete_before and old is None
+        tasks[task_id] = record
+        counts[state] = counts.get(state, 0) + 1
+        status_counts[status] += 1
+        if old is None:
+            self.already_complete += complete_before
         self._grown = True
         self._changed.add(task_id)
-        self._enter(task_id, record, notification.at)
+        # enter the status (as _change does) with a record that has not started yet
+        running, failed = self.running, self.failed
+        if old is not None:
+            running.pop(task_id, None)
+        if status in RUNNING:
+            running[task_id] = None
+            record.started = at
+        if status in FAILED:
+            failed[task_id] = None
+        elif old is not None:
+            failed.pop(task_id, None)
 
     def _change(self, notification: TaskStatusChanged) -> None:
-        # the hot path of a big run: local names, few calls
+        # the hot path of a big run: local names, no calls
         task_id = notification.task_id
         record = self.tasks.get(task_id)
         if record is None:
@@ -341,33 +372,37 @@ class RunProgress:
         state = record.state = status._value_  # Enum.value is slow
         counts[state] = counts.get(state, 0) + 1
         status_counts[status] += 1
-        if notification.error:
-            record.error = notification.error
-        if notification.traceback:
-            record.traceback = notification.traceback
-        if notification.output:
-            record.output = notification.output
-        if notification.full_traceback:
-            record.full_traceback = notification.full_traceback
         record.cause = notification.cause
         self._changed.add(task_id)
-        self._enter(task_id, record, notification.at)
-
-    def _enter(self, task_id: str, record: TaskState, at: float) -> None:
-        self.running.pop(task_id, None)
-        if record.status in RUNNING:
-            self.running[task_id] = None
-            record.started, record.ended, record.percentage = at, None, None
+        running = self.running
+        if task_id in running:
+            del running[task_id]
+        if status in RUNNING:
+            running[task_id] = None
+            record.started, record.ended, record.percentage = (
+                notification.at,
+                None,
+                None,
+            )
             record.error = record.traceback = record.full_traceback = ""  # afresh
             record.output = ()
-        elif record.started is not None and record.ended is None:
-            record.ended = at
-            if record.status is Status.DONE and record.percentage is not None:
-                record.percentage = 100.0
-        if record.status in FAILED:
-            self.failed[task_id] = None
         else:
-            self.failed.pop(task_id, None)
+            if (
+                notification.error
+                or notification.traceback
+                or notification.output
+                or notification.full_traceback
+            ):
+                _keep_end(record, notification)
+            if record.started is not None and record.ended is None:
+                record.ended = notification.at
+                if status is _DONE and record.percentage is not None:
+                    record.percentage = 100.0
+        failed = self.failed
+        if status in FAILED:
+            failed[task_id] = None
+        elif failed and task_id in failed:
+            del failed[task_id]
 
     def _note(self, notification: Any) -> None:
         record = self.tasks.get(notification.task_id)
@@ -382,10 +417,6 @@ class RunProgress:
             record.url = notification.url
         elif kind is TaskOutput:
             record.output = notification.lines
-
-    def _count(self, record: TaskState, delta: int) -> None:
-        self.counts[record.state] = self.counts.get(record.state, 0) + delta
-        self.status_counts[record.status] += delta
 
     # --- what changed -----------------------------------------------------------------
 

@@ -38,31 +38,37 @@ class EventStream:
     """
 
     def __init__(self) -> None:
-        self._listeners: list[Listener] = []
+        #: replaced, never changed in place: publish iterates it without a copy
+        self._listeners: tuple[Listener, ...] = ()
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Add ``listener``; return a function that removes it again."""
-        self._listeners.append(listener)
+        self._listeners = (*self._listeners, listener)
 
         def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+            self._remove(listener)
 
         return unsubscribe
+
+    def _remove(self, listener: Listener) -> None:
+        listeners = list(self._listeners)
+        if listener in listeners:
+            listeners.remove(listener)
+            self._listeners = tuple(listeners)
 
     @property
     def listeners(self) -> tuple[Listener, ...]:
         """The listeners currently subscribed."""
-        return tuple(self._listeners)
+        return self._listeners
 
     def publish(self, notification: Notification) -> None:
         """Deliver ``notification``; detach (and log) any listener that raises."""
-        for listener in tuple(self._listeners):
+        for listener in self._listeners:
             try:
                 listener.on_notification(notification)
             except Exception:
                 logger.exception("listener %r raised and was detached", listener)
-                self._listeners.remove(listener)
+                self._remove(listener)
 
 
 class RecordingListener:

@@ -45,6 +45,9 @@ class ViewThrottle:
         self._callbacks: dict[Callable[[Changes], None], bool] = {}  # -> wants all
         self._interval = 0.1
         self._wake = threading.Event()
+        #: whether _wake was set since the view thread last cleared it (a plain flag:
+        #: Event.is_set per notification costs a call)
+        self._poked = False
         self._hurry = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -79,9 +82,11 @@ class ViewThrottle:
         """Note that ``notification`` was applied (run thread): wake the view thread."""
         if not self._callbacks:
             return
-        if type(notification) in (RunStarted, RunFinished):
+        kind = type(notification)
+        if kind is RunStarted or kind is RunFinished:
             self._hurry.set()
-        if not self._wake.is_set():  # Event.set takes a lock: once per cycle
+        if not self._poked:  # Event.set takes a lock: once per cycle
+            self._poked = True
             self._wake.set()
 
     def finish(self) -> None:
@@ -101,6 +106,7 @@ class ViewThrottle:
             if self._stop.is_set():
                 return
             self._wake.clear()
+            self._poked = False  # after the clear: a poke from now on sets it again
             self._deliver()
             if self._hurry.wait(self._interval):
                 self._hurry.clear()

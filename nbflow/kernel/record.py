@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = ["RunRecord", "TaskState"]
 
+#: Status.DONE, looked up once (a member's lookup on its class is slow).
+_DONE = Status.DONE
+
 
 class RunRecord:
     """A run started in this kernel, numbered from 1.
@@ -80,9 +83,10 @@ class RunRecord:
         """Forward what the text view prints; shut the executor down at the end."""
         kind = type(notification)
         if kind is TaskStatusChanged:  # the hot path: two or three per task
+            if self.forward is None:  # a widget run: nothing to forward
+                return
             status = notification.status  # type: ignore[union-attr]
-            forward = (status is Status.DONE and self._forward_done) or status in FAILED
-            if forward and self.forward is not None:
+            if status in FAILED or (self._forward_done and status is _DONE):
                 self.forward.put(notification)
         elif kind is RunStarted:
             progress = self.progress

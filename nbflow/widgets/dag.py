@@ -55,6 +55,7 @@ from nbflow.widgets.snapshot import NOTABLE_STATES
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from nbflow.core.progress import TaskState
     from nbflow.core.run import Run
     from nbflow.widgets.layout import Layout
 
@@ -271,6 +272,11 @@ class GraphView(DagWidget):
         return "\n".join(lines)
 
 
+def _ended(record: TaskState) -> float:
+    """Return when ``record``'s task ended (0.0 if it has not): a sort key."""
+    return record.ended or 0.0
+
+
 class RunView(DagWidget):
     """A live view of ``run``: its graph, progress bars and failures.
 
@@ -380,28 +386,31 @@ class RunView(DagWidget):
         """
         assert self._layout is not None  # noqa: S101  (called once laid out)
         node_of, tasks = self._layout.node_of, self._progress.tasks
+        shares, seen, node_states = self._shares, self._seen, self._node_states
         touched: set[str] = set()
-        for task_id in changed:
+        for task_id in changed:  # the hot loop of a view: local names, no calls
             node_id = node_of.get(task_id)
             if node_id is None:
                 continue
             state = tasks[task_id].state
-            counts = self._shares.get(node_id)
+            counts = shares.get(node_id)
             if counts is None:  # a node of its own
-                self._node_states[node_id] = state
+                node_states[node_id] = state
                 continue
-            old = self._seen.get(task_id)
+            old = seen.get(task_id)
             if old == state:
                 continue
             if old is not None:
-                counts[old] -= 1
-                if not counts[old]:
+                left = counts[old] - 1
+                if left:
+                    counts[old] = left
+                else:
                     del counts[old]
             counts[state] = counts.get(state, 0) + 1
-            self._seen[task_id] = state
+            seen[task_id] = state
             touched.add(node_id)
         for node_id in touched:
-            self._node_states[node_id] = group_state(self._shares[node_id])
+            node_states[node_id] = group_state(shares[node_id])
         return touched
 
     def _changed_values(
@@ -441,14 +450,15 @@ class RunView(DagWidget):
         Python's answer to a click.
         """
         progress = self._progress
+        tasks, forget = progress.tasks, self._settled.pop
+        done = []
         for task_id in changed:
-            self._settled.pop(task_id, None)
-        done = [
-            record
-            for record in map(progress.tasks.get, changed)
-            if record is not None and record.state == "DONE"
-        ]
-        for record in sorted(done, key=lambda record: record.ended or 0.0):
+            forget(task_id, None)
+            record = tasks.get(task_id)
+            if record is not None and record.state == "DONE":
+                done.append(record)
+        done.sort(key=_ended)
+        for record in done[-KNOWN_FINISHED:]:  # the rest would be dropped below
             self._finished.pop(record.task_id, None)
             self._finished[record.task_id] = None
         while len(self._finished) > KNOWN_FINISHED:
