@@ -25,7 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from nbflow.core.config_keys import KNOWN_KEYS
-from nbflow.core.errors import DefinitionError, NbflowError, UnknownParameterError
+from nbflow.core.errors import (
+    DefinitionError,
+    NbflowError,
+    UnknownParameterError,
+    UnknownTaskError,
+)
 from nbflow.core.registry import REGISTRY
 
 if TYPE_CHECKING:
@@ -166,7 +171,19 @@ def _lookup(name: str, module: str | None) -> type[Task]:
         for cls in REGISTRY.classes():
             if f"{cls.__module__}.{cls.__qualname__}" == qualified:
                 return cls
-    return REGISTRY.lookup(name)
+    cls = REGISTRY.lookup(name)
+    if not _visible(cls):
+        raise UnknownTaskError(name, tuple(_visible_families()))
+    return cls
+
+
+def _visible(cls: type[Task]) -> bool:
+    """Return whether the command line may name ``cls`` (Luigi's ``_visible_in_registry``)."""
+    return bool(getattr(cls, "_visible_in_registry", True))
+
+
+def _visible_families() -> list[str]:
+    return [family for family, _ in _task_classes()]
 
 
 def import_module(name: str) -> None:
@@ -330,9 +347,11 @@ def _task_classes() -> list[tuple[str, type[Task]]]:
     found = []
     for family in sorted(REGISTRY.families(), key=len, reverse=True):
         try:
-            found.append((family, REGISTRY.lookup(family)))
+            cls = REGISTRY.lookup(family)
         except NbflowError:
             continue  # an ambiguous family has no options of its own
+        if _visible(cls):
+            found.append((family, cls))
     return found
 
 

@@ -31,6 +31,7 @@ from nbflow.core.errors import (
     DefinitionTypeError,
     ParameterValueError,
     TaskFailedError,
+    UnknownParameterError,
 )
 from nbflow.core.logging_setup import (
     InterfaceLogging,
@@ -432,8 +433,8 @@ def parsed(
     ArgvTypeError
         ``cmdline_args`` is not a list or tuple (None reads ``sys.argv``).
     SystemExit
-        For ``--help``, or a usage error or bad ``--log-level`` (the message says
-        what to fix).
+        For ``--help``, or a usage error, an unknown option or bad ``--log-level``
+        (the message says what to fix).
     """
     import sys  # noqa: PLC0415
 
@@ -445,7 +446,8 @@ def parsed(
         invocation = cmdline.parse(list(cmdline_args), main_task_cls=main_task_cls)
         if invocation.options.get("log_level") is not None:
             level_name(invocation.options["log_level"])
-    except (cmdline.UsageError, LogLevelError) as error:
+    # an option nothing declares exits too, as Luigi's argparse does
+    except (cmdline.UsageError, UnknownParameterError, LogLevelError) as error:
         raise SystemExit(str(error)) from error
     if invocation.wants_help:
         from nbflow.core.cmdline_help import luigi_help  # noqa: PLC0415  (argparse)

@@ -214,6 +214,9 @@ class Task(metaclass=_TaskMeta):
 
     #: Namespace prefixed to the family name (``ns.Class``); None means no namespace.
     task_namespace: ClassVar[str | None] = None
+    #: False hides the class from the command line (its name and ``--Family-param``
+    #: options), as Luigi's registry does; code still makes and runs it.
+    _visible_in_registry: ClassVar[bool] = True
     #: Higher runs first when several tasks are ready; propagates to requirements.
     priority: Any = 0
     #: Resources used while running, e.g. ``{"db": 1}``; limits come from [resources].
