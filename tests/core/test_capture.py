@@ -5,6 +5,7 @@ import io
 import logging
 import sys
 import threading
+import time
 import types
 from typing import TYPE_CHECKING
 
@@ -363,6 +364,11 @@ def test_a_failing_live_callback_is_dropped_and_logged(monkeypatch, caplog) -> N
     with capturing("A", "capture", broken) as output:
         print("x")  # noqa: T201
         assert done.wait(30)
+        assert output is not None
+        # the sender drops the callback just after it raised, in its own thread
+        deadline = time.monotonic() + 30
+        while output.reporter is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     assert output is not None
     assert output.reporter is None
