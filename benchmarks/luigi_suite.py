@@ -131,7 +131,7 @@ DELIBERATE: tuple[tuple[str, str], ...] = (
     (
         (
             r"retcodes_test.py::RetcodesTest::test_(task_failed|failure_in_complete"
-            r"|failure_in_requires)$"
+            r"|failure_in_requires|task_limit)$"
         ),
         (
             "a failed task exits 1, not 0 ([retcode] task_failed = 0 and scheduling_error = 0"
@@ -231,6 +231,14 @@ DELIBERATE: tuple[tuple[str, str], ...] = (
             " task): a task that signals its own process ends the run (--executor processes"
             " isolates tasks)"
         ),
+    ),
+    (
+        r"worker_test.py::MultipleWorkersTest::test_time_out_hung_(single_)?worker$",
+        "an IntParameter given a non-whole number in code is an error (Luigi keeps 0.1)",
+    ),
+    (
+        r"parameter_test.py::ParameterTest::test_bool_parsing$",
+        "a switch also takes an explicit value on the command line (--flag false)",
     ),
     (
         r"worker_test.py::MultipleWorkersTest::test_zero_workers$",
