@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import IO, TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from nbflow.core.target import MemoryFileSystem, MemoryTarget
-from nbflow.core.temporary import note_commit
+from nbflow.core.target import MemoryFileSystem, MemoryTarget, _MemoryStaging
 
 if TYPE_CHECKING:
     from nbflow.core.format import Format
@@ -136,22 +135,10 @@ class _StderrEcho(io.BytesIO):
         return super().write(data)
 
 
-class _MirroredStaging:
+class _MirroredStaging(_MemoryStaging):
     """A mock write that echoes to stderr, stored under the final path on publish."""
 
     def __init__(self, store: MockFileSystem, final: str) -> None:
-        self.store, self.final = store, final
+        super().__init__(store, final)
         self._buffer = _StderrEcho(final)
-        self.stream: IO[bytes] = self._buffer
-        self._data = b""
-
-    def finish(self) -> None:
-        self._data = self._buffer.getvalue()
-        self._buffer.close()
-
-    def publish(self) -> None:
-        self.store.put_bytes(self.final, self._data)
-        note_commit(self.final)
-
-    def discard(self) -> None:
-        self._buffer.close()
+        self.stream = self._buffer
