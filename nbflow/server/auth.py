@@ -1,0 +1,201 @@
+"""Who may call the server: one shared token, checked in constant time.
+
+A request presents the token in one of three ways:
+
+- ``Authorization: Bearer TOKEN`` (nbflow's own client, curl, the visualiser's fetches);
+- HTTP basic auth with the token as the password, any user name (Luigi's client sends
+  ``http://user:TOKEN@host:port`` this way, and nbflow's client accepts such URLs too);
+- ``?token=TOKEN`` in the query, only where a browser cannot set a header: the event
+  stream (``EventSource``). Elsewhere a query token is ignored, so tokens do not end up
+  in access logs and browser histories by accident.
+
+State changes always need the token; reads need it only when the server is bound to a
+non-loopback address (``protect_reads``). No token presented answers 401, a wrong one 403.
+
+When the user gives no token, :func:`new_token_file` makes one and writes it to a file
+only the user can read, in nbflow's data folder.
+
+Imports: stdlib only (tornado's request is duck-typed).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from nbflow.core.errors import NbflowError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+#: File name of the generated token, in :func:`data_dir`.
+TOKEN_FILE_NAME = "server-token"
+
+
+class _Request(Protocol):
+    """The part of a tornado ``HTTPServerRequest`` that authentication reads."""
+
+    headers: Mapping[str, str]
+    query_arguments: dict[str, list[bytes]]
+
+
+@dataclass(frozen=True)
+class AuthFailure:
+    """Why a request was refused: HTTP ``status`` (401 or 403) and a message."""
+
+    status: int
+    message: str
+
+
+_MISSING = AuthFailure(
+    401,
+    "this call needs the server's token. Fix: send the header 'Authorization: Bearer "
+    "TOKEN' (or HTTP basic auth with the token as password); `nbflow server` printed "
+    "the token at start and wrote it to its token file",
+)
+_WRONG = AuthFailure(
+    403,
+    "the token sent is not the server's token. Fix: use the token `nbflow server` "
+    "printed at start (or the one in its --token-file)",
+)
+
+
+class TokenAuth:
+    """Check requests against the server's token (see the module docstring).
+
+    Examples
+    --------
+    >>> class Request:
+    ...     headers = {"Authorization": "Bearer s3cret"}
+    ...     query_arguments = {}
+    >>> auth = TokenAuth("s3cret")
+    >>> auth.check(Request(), write=True) is None
+    True
+    >>> TokenAuth("other").check(Request(), write=True).status
+    403
+    """
+
+    def __init__(self, token: str, *, protect_reads: bool = False) -> None:
+        if not token:
+            raise TokenError("", "an empty token", "give a token of a few words' length")
+        self._token = token.encode()
+        #: Whether reads need the token too (the server listens beyond loopback).
+        self.protect_reads = protect_reads
+
+    def is_valid(self, token: str | None) -> bool:
+        """Return whether ``token`` is the server's token (constant time)."""
+        if token is None:
+            return False
+        return hmac.compare_digest(token.encode(), self._token)
+
+    def check(
+        self, request: _Request, *, write: bool, query_token: bool = False
+    ) -> AuthFailure | None:
+        """Return None when ``request`` may go on, else why not.
+
+        ``write``: the call changes state (a read is free on loopback);
+        ``query_token``: accept ``?token=`` (the event stream only).
+        """
+        if not write and not self.protect_reads:
+            return None
+        token = presented_token(request, query_token=query_token)
+        if token is None:
+            return _MISSING
+        return None if self.is_valid(token) else _WRONG
+
+
+def presented_token(request: _Request, *, query_token: bool = False) -> str | None:
+    """Return the token a request carries (header, basic auth, or query), if any."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if scheme.lower() == "basic" and value.strip():
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return ""  # presented, but not readable: a wrong token
+        return decoded.partition(":")[2]
+    if query_token:
+        values = request.query_arguments.get("token")
+        if values:
+            return values[-1].decode(errors="replace")
+    return None
+
+
+# --- token files -----------------------------------------------------------------------
+
+
+class TokenError(NbflowError, ValueError):
+    """A token or token file the server cannot use."""
+
+    def __init__(self, where: str, problem: str, fix: str) -> None:
+        super().__init__(where, problem, fix)
+        self.where, self.problem, self.fix = where, problem, fix
+
+    def __str__(self) -> str:
+        where = f" {self.where}:" if self.where else ""
+        return f"nbflow server token:{where} {self.problem}. Fix: {self.fix}."
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Return nbflow's per-user data folder (``$XDG_DATA_HOME/nbflow``)."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "nbflow"
+
+
+def read_token_file(path: Path) -> str:
+    """Return the token kept in ``path`` (its first line, stripped)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise TokenError(
+            str(path),
+            f"cannot read the token file ({error.strerror or error})",
+            "give an existing file with --token-file, or the token itself with --token",
+        ) from None
+    token = text.strip().splitlines()[0].strip() if text.strip() else ""
+    if not token:
+        raise TokenError(
+            str(path), "the token file is empty", "write the token on its first line"
+        )
+    return token
+
+
+def new_token_file(path: Path) -> str:
+    """Make a new random token, write it to ``path`` readable only by the user (0600).
+
+    The file is written whole under a temporary name and renamed, so a reader never
+    sees half a token; the folder is created (0700) if missing.
+    """
+    token = secrets.token_urlsafe(32)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(token + "\n")
+        temporary.replace(path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
+    return token
+
+
+__all__ = [
+    "TOKEN_FILE_NAME",
+    "AuthFailure",
+    "TokenAuth",
+    "TokenError",
+    "data_dir",
+    "new_token_file",
+    "presented_token",
+    "read_token_file",
+]
