@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import sys
 import traceback
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from nbflow.cli import why as _why
 from nbflow.cli.progress import progress_for
@@ -29,6 +30,7 @@ from nbflow.core.lock import command_lock
 from nbflow.core.logging_setup import LOG_LEVELS, InterfaceLogging, LoggingOptions
 from nbflow.core.progress import first_line, task_label
 from nbflow.core.registry import REGISTRY
+from nbflow.core.remote import ServerScheduler, scheduler_url
 from nbflow.core.run import start_run
 
 if TYPE_CHECKING:
@@ -91,6 +93,7 @@ def run_command(argv: list[str], *, explain: bool = False) -> int:
     show_progress = "--no-progress" not in argv
     # -h means --help, as in argparse; --no-progress is the CLI's own, not cmdline's.
     argv = ["--help" if arg == "-h" else arg for arg in argv if arg != "--no-progress"]
+    argv, token = take_token(argv)  # the CLI's own too (kept out of the lock's key)
     values, task_token = _scan(argv)
     settings = current_settings()  # a broken config file is reported before any work
     logging_options = LoggingOptions.from_config(
@@ -113,6 +116,9 @@ def run_command(argv: list[str], *, explain: bool = False) -> int:
         if stop is not None:
             return stop
         options = interface.run_options(invocation)
+        server = server_for(invocation.options, token)
+        if server is not None:
+            options = dataclasses.replace(options, scheduler=server)
         with (
             command_lock(argv, invocation),  # Luigi's lock; task claims
             _progress(enabled=show_progress, stream=sys.stderr) as views,
@@ -121,6 +127,45 @@ def run_command(argv: list[str], *, explain: bool = False) -> int:
     _log_failures(result)
     sys.stdout.write(result.summary_text + "\n")
     return result.exit_code(RetCodes.from_settings(current_settings()))
+
+
+def take_token(argv: list[str]) -> tuple[list[str], str | None]:
+    """Take ``--scheduler-token T`` (or ``=T``) out of ``argv``; return the rest and T."""
+    rest: list[str] = []
+    token = None
+    words = iter(argv)
+    for word in words:
+        flag, sep, value = word.partition("=")
+        if flag == "--scheduler-token":
+            token = value if sep else next(words, "")
+            if not token:
+                raise cmdline.UsageError(
+                    "--scheduler-token needs a value", word, "write --scheduler-token T"
+                )
+        else:
+            rest.append(word)
+    return rest, token
+
+
+def server_for(options: dict[str, Any], token: str | None) -> ServerScheduler | None:
+    """Return the client of the scheduler server the options name, if any.
+
+    ``--scheduler-url``, Luigi's ``--scheduler-host``/``--scheduler-port`` or
+    ``[core] default_scheduler_url`` name a server; ``--local-scheduler`` (or
+    ``[core] local_scheduler``) keeps the embedded scheduler.
+    """
+    settings = current_settings()
+    local = bool(options.get("local_scheduler")) or settings.get_bool(
+        "core", "local_scheduler", False
+    )
+    url = scheduler_url(
+        settings,
+        url=options.get("scheduler_url"),
+        host=options.get("scheduler_host"),
+        port=options.get("scheduler_port"),
+        local=local,
+    )
+    return None if url is None else ServerScheduler(url, token=token)
 
 
 def _scan(argv: list[str]) -> tuple[dict[str, str], str | None]:
@@ -293,8 +338,8 @@ def _run_parser() -> argparse.ArgumentParser:
         help="list what would run, and why; run nothing",
     )
     _add_lock_options(parser)
+    _add_server_options(parser)
     luigi = parser.add_argument_group("accepted for Luigi compatibility, no effect")
-    luigi.add_argument("--local-scheduler", action="store_true")
     for name in cmdline.VALUE_OPTIONS:
         documented = (
             "module",
@@ -305,11 +350,41 @@ def _run_parser() -> argparse.ArgumentParser:
             "completeness",
             "parallel_scheduling_processes",
         )
-        if name not in documented and not name.startswith("lock_"):
+        if name not in documented and not name.startswith(("lock_", "scheduler_")):
             luigi.add_argument("--" + name.replace("_", "-"), metavar="VALUE")
     for name in ("assistant", "detailed-summary", "help-all"):
         luigi.add_argument(f"--{name}", action="store_true")
     return parser
+
+
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    """Document the options that run on a central scheduler (nbflow server)."""
+    server = parser.add_argument_group(
+        "a central scheduler (nbflow server; the embedded scheduler is the default)",
+        "The run adds its graph to the server and works on it with its own workers, "
+        "as a Luigi worker does: a task never runs twice at once across clients, and "
+        "a task another client runs is waited for. A lost server is waited for "
+        "([scheduler] reconnect_timeout, 600 s) while running tasks go on.",
+    )
+    add = server.add_argument
+    add(
+        "--scheduler-url",
+        metavar="URL",
+        help="the server, http://host:port (http://user:TOKEN@host:port carries "
+        "the token) ([core] default_scheduler_url)",
+    )
+    add(
+        "--scheduler-token",
+        metavar="TOKEN",
+        help="the server's token (else from the url, NBFLOW_TOKEN, [scheduler] token)",
+    )
+    add("--scheduler-host", metavar="HOST", help="Luigi's form: http://HOST:PORT")
+    add("--scheduler-port", metavar="PORT", help="Luigi's form (8082)")
+    add(
+        "--local-scheduler",
+        action="store_true",
+        help="use the embedded scheduler even if a server is configured",
+    )
 
 
 def _add_lock_options(parser: argparse.ArgumentParser) -> None:

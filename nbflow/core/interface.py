@@ -46,7 +46,8 @@ from nbflow.core.parameter import (
     Parameter,
 )
 from nbflow.core.registry import REGISTRY
-from nbflow.core.rpc import RemoteScheduler, RemoteSchedulerUnsupportedError
+from nbflow.core.remote import ServerScheduler, scheduler_url
+from nbflow.core.rpc import RemoteScheduler
 from nbflow.core.run import Run, RunOptions, start_run
 from nbflow.core.scheduler import Scheduler
 from nbflow.core.task import Config, Task
@@ -173,16 +174,10 @@ class _WorkerSchedulerFactory:
     ) -> Worker:
         """Return a worker running ``worker_processes`` tasks at once for ``scheduler``.
 
-        Raises
-        ------
-        RemoteSchedulerUnsupportedError
-            ``scheduler`` is remote: nbflow's worker does not drive one yet.
+        A remote scheduler is driven through nbflow's own client of ``nbflow server``.
         """
-        del assistant
-        if isinstance(scheduler, RemoteScheduler):
-            where = "_WorkerSchedulerFactory.create_worker"
-            raise RemoteSchedulerUnsupportedError(where, scheduler.url)
-        return Worker(scheduler, options=WorkerOptions(workers=worker_processes))
+        options = WorkerOptions(workers=worker_processes, assistant=assistant)
+        return Worker(scheduler, options=options)
 
 
 def setup_logging(options: Mapping[str, Any], *, default_level: str = "INFO") -> bool:
@@ -251,7 +246,7 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     parallel_scheduling: bool | None = None,
     parallel_scheduling_processes: int | None = None,
     settings: _config.Settings | None = None,
-    scheduler: Scheduler | None = None,
+    scheduler: Scheduler | ServerScheduler | None = None,
     wait: bool = True,
     **env_params: Any,
 ) -> bool | RunResult | Run:
@@ -288,7 +283,9 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     settings
         Configuration to use instead of the ambient one.
     scheduler
-        A scheduler to use instead of a fresh one.
+        A scheduler to use instead of a fresh one (a ``ServerScheduler``: a run on
+        an ``nbflow server``; so do Luigi's ``scheduler_url``, ``scheduler_host``
+        and ``scheduler_port`` keywords, unless ``local_scheduler=True``).
     wait
         With False, return at once a :class:`~nbflow.core.run.Run` handle running the
         build in a background thread (``wait()``, ``cancel()``, ``result``).
@@ -322,6 +319,16 @@ def build(  # noqa: PLR0913  (Luigi's signature plus nbflow's keyword-only optio
     if env_params.get("log_level") or env_params.get("logging_conf_file"):
         setup_logging(env_params)
     roots = [tasks] if isinstance(tasks, Task) else list(tasks)
+    named = {"scheduler_url", "scheduler_host", "scheduler_port"} & set(env_params)
+    if scheduler is None and named:  # Luigi's keywords name a scheduler server
+        url = scheduler_url(
+            settings or _config.current_settings(),
+            url=env_params.get("scheduler_url"),
+            host=env_params.get("scheduler_host"),
+            port=env_params.get("scheduler_port"),
+            local=bool(env_params.get("local_scheduler")),
+        )
+        scheduler = None if url is None else ServerScheduler(url)
     options = RunOptions(
         workers=workers,
         executor=executor,

@@ -1,6 +1,6 @@
 """The client side of luigid's HTTP protocol: :class:`RemoteScheduler`, :class:`RPCError`.
 
-A central scheduler (luigid, and ``nbflow server`` once issue #12 lands) answers
+A central scheduler (luigid, and ``nbflow server``) answers
 ``/api/<method>``: the arguments travel form-encoded as one field, ``data``, holding
 a JSON object; the answer is a JSON object whose ``response`` holds the result. A
 request that cannot reach the scheduler is tried again ``[core] rpc_retry_attempts``
@@ -12,8 +12,10 @@ token``) travels as an ``Authorization: Bearer`` header: nbflow's server will re
 it for changes, luigid ignores it. Credentials in the url (``http://user:pw@host``)
 travel as Basic authorization instead, as Luigi sends them.
 
-nbflow's :class:`~nbflow.core.worker.Worker` does not drive a remote scheduler yet
-(issue #12); :class:`RemoteSchedulerUnsupportedError` says so.
+Given a :class:`RemoteScheduler`, nbflow's :class:`~nbflow.core.worker.Worker` drives
+``nbflow server`` at its url through nbflow's own client
+(:class:`~nbflow.core.remote.ServerScheduler`). :class:`RemoteSchedulerUnsupportedError`
+is kept for code that catches it; nbflow no longer raises it.
 
 Imports: stdlib (urllib.request only on a request, so ``import nbflow`` stays light),
 nbflow.core.config, nbflow.core.errors.

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from nbflow.core.completeness import CompletenessCheck
     from nbflow.core.events import Listener, Notification
     from nbflow.core.progress import Changes
+    from nbflow.core.remote import ServerScheduler
     from nbflow.core.scheduler import Scheduler
     from nbflow.core.task import Task
 
@@ -80,7 +81,8 @@ class RunOptions:
     #: Tasks, task ids or family names to run again with everything downstream.
     force: tuple[Task | str, ...] = ()
     settings: _config.Settings | None = None
-    scheduler: Scheduler | None = None
+    #: The embedded scheduler to use, or a scheduler server's client.
+    scheduler: Scheduler | ServerScheduler | None = None
     #: What tasks print and log: "tee" (captured into ``TaskState.output`` and still
     #: written to the console), "capture" (captured only), "off" (left alone), or
     #: "auto": capture for a run in the background (the kernel), tee for one the

@@ -68,6 +68,7 @@ from nbflow.core.events import (
     RunTask,
     SchedulerEvent,
     TaskFailed,
+    TaskHandedBack,
     TaskOutput,
     TasksDiscovered,
     TaskStatusChanged,
@@ -101,7 +102,8 @@ from nbflow.core.inbox import (
 )
 from nbflow.core.interruption import RunInterrupted, remove_own_temporaries
 from nbflow.core.registry import REGISTRY
-from nbflow.core.rpc import RemoteScheduler, RemoteSchedulerUnsupportedError
+from nbflow.core.remote import RemoteTaskError, ServerScheduler
+from nbflow.core.rpc import RemoteScheduler
 from nbflow.core.scheduler import Scheduler
 from nbflow.core.stream import EventStream
 from nbflow.core.task import Event, Task
@@ -122,6 +124,11 @@ _SLOW_STOP = 1.0
 
 #: Seconds between checks that the processes running tasks are alive.
 _PROCESS_CHECK = 0.5
+#: Seconds between polls of a scheduler server while tasks run here (for new work).
+_SERVER_POLL = 1.0
+#: Seconds one long poll of a scheduler server waits for work (Ctrl-C is at once;
+#: ``cancel()`` from another thread is seen after at most this long).
+_LONG_POLL = 2.0
 
 
 @dataclass(frozen=True)
@@ -146,6 +153,9 @@ class WorkerOptions:
     #: Tasks a run schedules at most; those beyond are scheduling errors, and what
     #: needs them does not run (``[worker] task_limit``). None: no limit.
     task_limit: int | None = None
+    #: With a scheduler server: take any task of any client (Luigi's assistant), and
+    #: keep waiting for work until cancelled.
+    assistant: bool = False
 
 
 def _how_it_ended(executors: set[Executor | None], pid: int) -> str:
@@ -174,20 +184,26 @@ class Worker:
 
     def __init__(
         self,
-        scheduler: Scheduler | None = None,
+        scheduler: Scheduler | ServerScheduler | RemoteScheduler | None = None,
         *,
         options: WorkerOptions | None = None,
         completeness: CompletenessCheck | None = None,
         listeners: Iterable[Listener] = (),
         executor: Executor | None = None,
     ) -> None:
-        if isinstance(scheduler, RemoteScheduler):  # until issue #12 (nbflow server)
-            raise RemoteSchedulerUnsupportedError("nbflow.Worker", scheduler.url)
+        if isinstance(scheduler, RemoteScheduler):  # Luigi's form: nbflow's client
+            scheduler = ServerScheduler(scheduler.url)
         self.options = options or WorkerOptions(
             task_limit=current_settings().get_int("worker", "task_limit")
         )
         self.id = self.options.worker_id or f"{socket.gethostname()}:{os.getpid()}"
-        self.scheduler = (  # not `or`: an empty Scheduler is falsy (its __len__)
+        #: The scheduler server's client, when the scheduler is remote.
+        self._remote = scheduler if isinstance(scheduler, ServerScheduler) else None
+        if self._remote is not None:
+            self.id = self.options.worker_id or self._remote.worker_id
+            self._remote.worker_id = self.id
+            self._remote.running = self._running_ids
+        self.scheduler: Scheduler | ServerScheduler = (  # not `or`: empty is falsy
             scheduler
             if scheduler is not None
             else Scheduler(resources=self.options.resources)
@@ -221,6 +237,8 @@ class Worker:
         self.run_id = f"{self.id}:{next(_RUN_IDS)}"
         #: seq of the last notification published (TaskOutput repeats it)
         self._seq = 0
+        #: seconds running tasks may take to finish after cancel(grace=...)
+        self._grace = 0.0
 
     # --- Luigi's worker API ---------------------------------------------------------
 
@@ -262,7 +280,9 @@ class Worker:
 
     def _run(self) -> bool:
         now = time.time()
-        started = WorkerStarted(self.id, self.options.workers, at=now)
+        started = WorkerStarted(
+            self.id, self.options.workers, at=now, assistant=self.options.assistant
+        )
         began = RunBegan(self.run_id, tuple(self.roots), at=now)
         try:
             with _fewer_collections():
@@ -282,19 +302,27 @@ class Worker:
             return "cancelled"
         return "succeeded" if self.run_succeeded and self.add_succeeded else "failed"
 
-    def cancel(self) -> None:
+    def cancel(self, grace: float = 0.0) -> None:
         """Stop starting tasks and stop the running ones (thread-safe).
 
         Tasks running in this process's threads are interrupted (``KeyboardInterrupt``
         at their next Python bytecode) and the run ends once they have unwound; tasks
         elsewhere are given up on. Outputs are written atomically: none is left
-        half-made.
+        half-made. With ``grace``, running tasks get that many seconds to finish
+        first. With a scheduler server, stopped tasks are handed back to it (they
+        become pending, for another worker) instead of cancelled.
         """
+        self._grace = grace
         self._cancelled = True
         self._inbox.put(CancelRequested())
 
     def stop(self) -> None:
-        """Shut down the executor (if this worker made it) and the process bridge."""
+        """Shut down the executor (if this worker made it) and the process bridge.
+
+        A scheduler server is told the worker stopped.
+        """
+        if self._remote is not None:
+            self._remote.close()
         if self._executor is not None and self._owns_executor:
             # a timed-out thread cannot be killed: do not wait for it to finish
             self._executor.shutdown(wait=not self._abandoned, cancel_futures=True)
@@ -308,6 +336,10 @@ class Worker:
     def _loop(self) -> None:
         while True:
             idle = not self._inflight and not self.scheduler.has_work()
+            if not self._inflight and self._remote is not None:
+                if self._wait_for_server(self._remote, idle=idle):
+                    return
+                continue
             if idle:  # with keep_alive, sleep until a failed task may be retried
                 retry_at = self.scheduler.next_retry_at
                 if not (self.options.keep_alive and retry_at is not None):
@@ -318,13 +350,10 @@ class Worker:
             try:
                 message = self._inbox.get(timeout=timeout)
             except queue.Empty:
-                if idle:
-                    self._feed(Tick(time.time()))
-                else:
-                    self._expire_timeouts()
-                    self._find_dead_processes()
+                self._on_quiet(idle=idle)
                 continue
             if isinstance(message, CancelRequested):
+                self._drain()
                 self._stop_runs("cancelled")
                 return
             self._receive(message)
@@ -334,7 +363,58 @@ class Worker:
         wait = max(0.0, min(deadlines) - time.time()) if deadlines else None
         if self._bridge is not None and self._inflight:  # tasks may run in processes
             wait = _PROCESS_CHECK if wait is None else min(wait, _PROCESS_CHECK)
+        if self._remote is not None:
+            wait = _SERVER_POLL if wait is None else min(wait, _SERVER_POLL)
         return wait
+
+    def _on_quiet(self, *, idle: bool) -> None:
+        """Nothing arrived in time: retry failed tasks, or check on running ones."""
+        if idle:
+            self._feed(Tick(time.time()))
+            return
+        self._expire_timeouts()
+        self._find_dead_processes()
+        if self._remote is not None:  # a heartbeat; a free slot may get work
+            self._feed()
+
+    def _wait_for_server(self, remote: ServerScheduler, *, idle: bool) -> bool:
+        """Nothing runs here: long-poll the server for work; True when the loop ends."""
+        if idle and not self.options.assistant:
+            return True
+        try:
+            message = self._inbox.get_nowait()
+        except queue.Empty:
+            self._carry_out(remote.poll(wait=_LONG_POLL))
+            return False
+        if isinstance(message, CancelRequested):
+            self._stop_runs("cancelled")
+            return True
+        self._receive(message)
+        return False
+
+    def _drain(self) -> None:
+        """Let running tasks finish for the grace period of ``cancel(grace)``."""
+        if self._grace <= 0 or not self._inflight:
+            return
+        self._feed(WorkerStarted(self.id, 0, at=time.time()))  # nothing new
+        deadline = time.monotonic() + self._grace
+        logger.warning(
+            "stopping: %d running task(s) may finish within %g s",
+            len(self._inflight),
+            self._grace,
+        )
+        while self._inflight and (left := deadline - time.monotonic()) > 0:
+            try:
+                message = self._inbox.get(timeout=min(left, _SERVER_POLL))
+            except queue.Empty:
+                self._find_dead_processes()
+                continue
+            if not isinstance(message, CancelRequested):
+                self._receive(message)
+
+    def _running_ids(self) -> list[str]:
+        """Return the ids of the tasks running here (any thread: the heartbeat's)."""
+        return [m for running in list(self._inflight.values()) for m in running.members]
 
     def _find_dead_processes(self) -> None:
         """Fail runs whose process is gone though their pool did not notice.
@@ -395,6 +475,8 @@ class Worker:
                 self.stream.publish(notification)
             elif not self._cancelled:
                 self._start(action)
+            elif self._remote is not None:  # dispatched as we stopped: give it back
+                self._feed(*self._cancellations(action.batch or (action.task_id,), ""))
 
     def _feed(self, *events: SchedulerEvent) -> None:
         self._carry_out(self.scheduler.handle(*events))
@@ -402,13 +484,18 @@ class Worker:
     # --- starting and finishing runs ------------------------------------------------
 
     def _start(self, action: RunTask) -> None:
-        task = self.graph.tasks[action.task_id]
         members = action.batch or (action.task_id,)
-        run_task = (
-            _batch_task(task, [self.graph.tasks[m] for m in members])
-            if action.batch
-            else task
-        )
+        try:
+            task = self._task(action.task_id)
+            run_task = (
+                _batch_task(task, [self._task(m) for m in members])
+                if action.batch
+                else task
+            )
+        except NbflowError as error:  # another client's task this one cannot build
+            now, message = time.time(), f"{type(error).__name__}: {error}"
+            self._feed(*(TaskFailed(m, message, at=now) for m in members))
+            return
         if run_task is not task:  # a batch reports under its leader's id
             self._aliases[run_task.task_id] = action.task_id
         now = time.time()
@@ -436,6 +523,22 @@ class Worker:
             )
             return
         future.add_done_callback(returns_to(inbox, task_id, token))
+
+    def _task(self, task_id: str) -> Task:
+        """Return the task to run; an assistant builds another client's from its info."""
+        task = self.graph.tasks.get(task_id)
+        if task is None and self._remote is not None:
+            info = self._remote.task_info(task_id)
+            try:
+                task = REGISTRY.lookup(info.family).from_str_params(dict(info.params))
+            except NbflowError as error:
+                raise RemoteTaskError(task_id, info.family, str(error)) from error
+            if task.task_id != task_id:
+                raise RemoteTaskError(task_id, info.family, f"built {task.task_id}")
+            self.graph.tasks[task_id] = task
+        if task is None:
+            raise RemoteTaskError(task_id, "?", "not added to this worker")
+        return task
 
     def _submit(self, executor: Executor, task_id: str, task: Task) -> Future[Outcome]:
         capture = self.options.capture_output
@@ -646,9 +749,12 @@ class Worker:
             if not isinstance(message, CancelRequested):
                 self._receive(message)
 
-    @staticmethod
-    def _cancellations(members: tuple[str, ...], reason: str) -> list[TaskFailed]:
+    def _cancellations(
+        self, members: tuple[str, ...], reason: str
+    ) -> list[TaskFailed] | list[TaskHandedBack]:
         now = time.time()
+        if self._remote is not None:  # pending again on the server, for anyone
+            return [TaskHandedBack(m, at=now) for m in members]
         return [TaskFailed(m, reason, at=now, kind="cancelled") for m in members]
 
     # --- runtime reports ------------------------------------------------------------

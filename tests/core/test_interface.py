@@ -10,8 +10,9 @@ from nbflow.configuration import overridden
 from nbflow.core.errors import ParameterDeprecationWarning
 from nbflow.core.interface import _WorkerSchedulerFactory, build, core, run
 from nbflow.core.logging_setup import InterfaceLogging
+from nbflow.core.remote import ServerScheduler
 from nbflow.core.retcodes import luigi_run
-from nbflow.core.rpc import RemoteScheduler, RemoteSchedulerUnsupportedError
+from nbflow.core.rpc import RemoteScheduler
 from nbflow.core.scheduler import Scheduler
 from nbflow.core.worker import Worker
 
@@ -91,8 +92,9 @@ def test_worker_scheduler_factory_remote_scheduler_is_luigids_client() -> None:
     remote = factory.create_remote_scheduler(url="http://scheduler.example:8082/")
 
     assert isinstance(remote, RemoteScheduler)
-    with pytest.raises(RemoteSchedulerUnsupportedError, match="#12"):
-        factory.create_worker(remote, worker_processes=1)
+    worker = factory.create_worker(remote, worker_processes=1, assistant=True)
+    assert isinstance(worker.scheduler, ServerScheduler)
+    assert worker.options.assistant
 
 
 def test_run_from_a_command_line_logs_the_summary_at_info(

@@ -22,6 +22,7 @@ import pytest
 
 import nbflow
 from nbflow.core.config import Settings, use_settings
+from nbflow.core.remote import ServerScheduler
 from nbflow.core.rpc import (
     RemoteScheduler,
     RemoteSchedulerUnsupportedError,
@@ -321,18 +322,21 @@ def test_rpc_error_keeps_luigis_signature_and_pickles() -> None:
     assert isinstance(copy, nbflow.NbflowError)
 
 
-def test_worker_refuses_a_remote_scheduler_naming_issue_12() -> None:
-    remote = RemoteScheduler("http://scheduler.example:8082/")
+def test_worker_drives_nbflows_client_for_a_luigi_remote_scheduler() -> None:
+    remote = RemoteScheduler("http://ann:T0k@scheduler.example:8082/")
 
-    with pytest.raises(RemoteSchedulerUnsupportedError) as raised:
-        Worker(scheduler=remote)  # type: ignore[arg-type]  # what the check is for
+    worker = Worker(scheduler=remote)
 
-    message = str(raised.value)
-    assert message.startswith("nbflow.Worker: nbflow's worker cannot drive")
-    assert "'http://scheduler.example:8082'" in message
-    assert "issue #12 (nbflow server)" in message
-    assert "Fix: use the local scheduler" in message
-    assert isinstance(raised.value, NotImplementedError)
+    assert isinstance(worker.scheduler, ServerScheduler)
+    assert worker.scheduler.url == "http://scheduler.example:8082"
+    assert worker.scheduler.worker_id == worker.id
+
+
+def test_remote_scheduler_unsupported_error_is_kept_for_code_that_catches_it() -> None:
+    error = RemoteSchedulerUnsupportedError("nbflow.Worker", "http://x:8082")
+
+    assert isinstance(error, NotImplementedError)
+    assert "http://x:8082" in str(error)
 
 
 def test_remote_scheduler_is_luigis_names() -> None:
