@@ -38,7 +38,7 @@ __all__ = ["ModuleImportError", "exit_code_for", "main"]
 
 #: Exit code for command-line and definition errors (argparse's, too).
 USAGE_EXIT = 2
-COMMANDS = ("run", "export", "graph", "why")
+COMMANDS = ("run", "export", "graph", "why", "server")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,8 +83,16 @@ def _dispatch(args: list[str]) -> int:
         return 0
     if command == "why":
         return run_command(args[1:], explain=True)
+    if command == "worker":
+        from nbflow.cli.worker import worker_command  # noqa: PLC0415  (only when used)
+
+        return worker_command(args[1:])
     if command in ("run", "export", "graph"):
         return _notebook_command(command, args[1:])
+    if command == "server":
+        from nbflow.cli.server import server_command  # noqa: PLC0415  (tornado, SQLAlchemy)
+
+        return server_command(args[1:])
     hint = "write `nbflow run " + " ".join(args) + "`"
     if not command.startswith("-"):
         close = difflib.get_close_matches(command, COMMANDS, n=1)
@@ -183,4 +191,6 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "why", help="say which tasks a run would run and why (same arguments as run)"
     )
+    commands.add_parser("worker", help="work for an nbflow server (any task it can import)")
+    commands.add_parser("server", help="run the central scheduler (HTTP API, luigid's protocol)")
     return parser

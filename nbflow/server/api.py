@@ -394,24 +394,25 @@ def _worker_call(
 
 
 class RunsHandler(JsonHandler):
-    """GET /api/v1/history/runs and /api/v1/history/runs/{run_id}."""
+    """GET /api/v1/history/runs and /api/v1/history/runs/{run_id}: runs of tasks."""
 
     async def get(self, run_id: str | None = None) -> None:
         """List runs, or describe one."""
         self.authorize(write=False)
-        history = self.context.history
-        if history is None:
-            raise ApiError(404, "this server keeps no history (it runs without a database)")
+        history = _history(self)
         if run_id is not None:
-            run = await self.blocking(history.run, run_id)
+            run = await self.blocking(history.run, int(run_id)) if run_id.isdigit() else None
             if run is None:
-                raise ApiError(404, f"no run {run_id!r} in the history")
-            self.write_json(run)
+                raise ApiError(
+                    404, f"no run {run_id!r} in the history. Fix: take a run's id from "
+                    "GET /api/v1/history/runs"
+                )
+            self.write_json(run.to_json())
             return
         params = {
             name.removeprefix("param."): values[-1].decode(errors="replace")
             for name, values in self.request.query_arguments.items()
-            if name.startswith("param.")
+            if name.startswith("param.") and len(name) > len("param.")
         }
         filters = {
             "task_id": self.get_query_argument("task_id", None) or None,
@@ -422,8 +423,30 @@ class RunsHandler(JsonHandler):
             "limit": _int_arg(self, "limit", 100, 1, MAX_LIMIT),
             "cursor": self.get_query_argument("cursor", None) or None,
         }
-        page = await self.blocking(lambda: history.runs(**filters))
-        self.write_json(page)
+        runs, cursor = await self.blocking(lambda: history.runs(**filters))
+        self.write_json({"runs": [run.to_json() for run in runs], "next_cursor": cursor})
+
+
+class GraphRunsHandler(JsonHandler):
+    """GET /api/v1/history/graphs: runs of graphs (what clients asked for), newest first."""
+
+    async def get(self) -> None:
+        """List graph runs."""
+        self.authorize(write=False)
+        history = _history(self)
+        limit = _int_arg(self, "limit", 100, 1, MAX_LIMIT)
+        cursor = self.get_query_argument("cursor", None) or None
+        runs, following = await self.blocking(
+            lambda: history.graph_runs(limit=limit, cursor=cursor)
+        )
+        self.write_json({"runs": [run.to_json() for run in runs], "next_cursor": following})
+
+
+def _history(handler: JsonHandler) -> Any:
+    history = handler.context.history
+    if history is None:
+        raise ApiError(404, "this server keeps no history (it runs without a database)")
+    return history
 
 
 def routes(context: ServerContext) -> list[tuple[str, type, dict[str, Any]]]:
@@ -442,6 +465,7 @@ def routes(context: ServerContext) -> list[tuple[str, type, dict[str, Any]]]:
         (rf"{PREFIX}/workers/{segment}/calls", WorkerCallHandler, kwargs),
         (rf"{PREFIX}/history/runs", RunsHandler, kwargs),
         (rf"{PREFIX}/history/runs/{segment}", RunsHandler, kwargs),
+        (rf"{PREFIX}/history/graphs", GraphRunsHandler, kwargs),
     ]
 
 

@@ -18,7 +18,6 @@ Imports: stdlib, tornado, nbflow.core, nbflow.server.*.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import signal
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -30,7 +29,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application
 
 from nbflow.core.errors import NbflowError
-from nbflow.server import api, openapi
+from nbflow.server import api, luigi_rpc, openapi
 from nbflow.server.auth import TokenAuth
 from nbflow.server.handler import DEFAULT_MAX_BODY, JsonHandler, NotFoundHandler, ServerContext
 from nbflow.server.metrics import CONTENT_TYPE, ServerMetrics
@@ -105,6 +104,7 @@ def make_app(  # noqa: PLR0913  (keyword-only options of one application)
     cors_origins: tuple[str, ...] = (),
     max_body: int = DEFAULT_MAX_BODY,
     protect_reads: bool = False,
+    history_writer: Any = None,
 ) -> Application:
     """Return the tornado application serving ``host`` (see the module docstring).
 
@@ -116,11 +116,15 @@ def make_app(  # noqa: PLR0913  (keyword-only options of one application)
         The server's token: required for every state change (and every read with
         ``protect_reads``, for a server listening beyond loopback).
     history
-        The run history (``HistoryWriter``), or None when there is none.
+        The run history's queries (``History``), or None when there is none.
     cors_origins
         Origins allowed to call the API from a browser (none: CORS off).
     max_body
         Largest request body in bytes.
+    protect_reads
+        Reads need the token too (a server listening beyond loopback).
+    history_writer
+        The ``HistoryWriter``, for its backlog in the metrics.
     """
     auth = TokenAuth(token, protect_reads=protect_reads)
     version = _version()
@@ -128,7 +132,7 @@ def make_app(  # noqa: PLR0913  (keyword-only options of one application)
         host, auth, history, tuple(cors_origins), max_body, version=version
     )
     context.extras["openapi"] = openapi.document(version)
-    context.extras["metrics"] = ServerMetrics(host)
+    context.extras["metrics"] = ServerMetrics(host, history_writer)
     kwargs = {"context": context}
     routes: list[Any] = [
         *api.routes(context),
@@ -150,11 +154,7 @@ def make_app(  # noqa: PLR0913  (keyword-only options of one application)
 
 
 def _luigi_routes(host: SchedulerHost, auth: TokenAuth) -> list[Any]:
-    if importlib.util.find_spec("nbflow.server.luigi_rpc") is None:
-        return []  # TODO(#12): always there once luigid's protocol lands
-    from nbflow.server import luigi_rpc  # noqa: PLC0415  (luigid's protocol, its own module)
-
-    return list(luigi_rpc.routes(host, auth))
+    return list(luigi_rpc.routes(host, auth.check))
 
 
 def close_app(application: Application) -> None:
@@ -214,6 +214,7 @@ def serve(options: ServeOptions) -> None:
         The address is taken or cannot be bound.
     """
     from nbflow.server.history import HistoryWriter  # noqa: PLC0415  (SQLAlchemy)
+    from nbflow.server.history_query import History  # noqa: PLC0415
     from nbflow.server.host import SchedulerHost  # noqa: PLC0415
     from nbflow.server.store import Store  # noqa: PLC0415
 
@@ -228,26 +229,30 @@ def serve(options: ServeOptions) -> None:
             resources=options.resources,
             worker_disconnect_delay=options.worker_disconnect_delay,
         )
-        history = HistoryWriter(store)
-        host.subscribe(history.on_notification)
-        history.start()
+        writer = HistoryWriter(store)
+        host.subscribe(writer.on_notification)
+        writer.start()
         host.start()
         try:
-            asyncio.run(_listen(host, history, sockets, options))
+            asyncio.run(_listen(host, (History(store), writer), sockets, options))
         finally:
             host.stop()
-            history.stop()
+            writer.stop()
     finally:
         store.close()
 
 
 async def _listen(
-    host: SchedulerHost, history: Any, sockets: list[Any], options: ServeOptions
+    host: SchedulerHost,
+    history: tuple[Any, Any],
+    sockets: list[Any],
+    options: ServeOptions,
 ) -> None:
     application = make_app(
         host,
         token=options.token,
-        history=history,
+        history=history[0],
+        history_writer=history[1],
         cors_origins=options.cors_origins,
         max_body=options.max_body,
         protect_reads=options.protect_reads,

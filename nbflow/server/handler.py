@@ -7,7 +7,7 @@ is down, 500 only for a bug in nbflow), checks the token, applies CORS when conf
 and runs blocking work (the host's calls and reads, the history's queries) on thread
 pools so tornado's loop never waits.
 
-Imports: stdlib, tornado, nbflow.core, nbflow.server.{auth, host}.
+Imports: stdlib, tornado, nbflow.core, nbflow.server.{auth, history_query, host}.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from tornado.ioloop import IOLoop
 from tornado.web import HTTPError, RequestHandler
 
 from nbflow.core.wire import WireFormatError
+from nbflow.server.history_query import HistoryQueryError
 from nbflow.server.host import EventRejectedError, HostStoppedError
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class ServerContext:
 
     host: SchedulerHost
     auth: TokenAuth
-    #: The run history (nbflow.server.history), None when the server keeps none.
+    #: The run history's queries (nbflow.server.history_query.History), or None.
     history: Any = None
     cors_origins: tuple[str, ...] = ()
     max_body: int = DEFAULT_MAX_BODY
@@ -205,7 +206,7 @@ class JsonHandler(RequestHandler):
             return await IOLoop.current().run_in_executor(executor, fn, *args)
         except EventRejectedError as error:
             raise ApiError(409, str(error), "rejected") from None
-        except WireFormatError as error:
+        except (WireFormatError, HistoryQueryError) as error:
             raise ApiError(400, str(error)) from None
         except HostStoppedError as error:
             raise ApiError(503, str(error)) from None

@@ -10,6 +10,8 @@ What is measured, and where it comes from:
   from the notifications (a subscriber on the host thread: O(1) per notification);
 - ``nbflow_scheduler_batch_seconds``: how long the host thread took to apply and
   commit each batch of calls (its loop latency), drained from the host's stats;
+- ``nbflow_history_queue``, ``nbflow_history_dropped_total``: the history writer's
+  backlog (history is written off the scheduler's thread; this shows it keeping up);
 - ``nbflow_scheduler_calls_total``, ``nbflow_scheduler_events_total``,
   ``nbflow_scheduler_batches_total``: the host's counters.
 
@@ -22,7 +24,7 @@ Imports: stdlib, prometheus_client, nbflow.core.events, nbflow.server.host.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -63,9 +65,10 @@ class _Snapshot:
 
 
 class _HostCollector(Collector):
-    def __init__(self, host: SchedulerHost, latency: Histogram) -> None:
+    def __init__(self, host: SchedulerHost, latency: Histogram, writer: Any) -> None:
         self._host = host
         self._latency = latency
+        self._writer = writer
 
     def collect(self) -> Iterable[Metric]:
         host = self._host
@@ -83,6 +86,17 @@ class _HostCollector(Collector):
         yield CounterMetricFamily(
             "nbflow_scheduler_batches", "Batches of calls applied.", stats.batches
         )
+        if self._writer is not None:
+            yield GaugeMetricFamily(
+                "nbflow_history_queue",
+                "Notifications waiting to be written to the history.",
+                value=self._writer.queued,
+            )
+            yield CounterMetricFamily(
+                "nbflow_history_dropped",
+                "Notifications the history dropped (its queue was full).",
+                self._writer.dropped,
+            )
         try:
             snapshot = host.read(_Snapshot)
             workers = len(host.workers())
@@ -105,7 +119,7 @@ class _HostCollector(Collector):
 class ServerMetrics:
     """The server's metrics: a registry fed by the host (see the module docstring)."""
 
-    def __init__(self, host: SchedulerHost) -> None:
+    def __init__(self, host: SchedulerHost, history_writer: Any = None) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self._durations = Histogram(
             "nbflow_task_run_seconds",
@@ -120,7 +134,7 @@ class ServerMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=None,  # collected by _HostCollector, after it drains the host's stats
         )
-        self.registry.register(_HostCollector(host, latency))
+        self.registry.register(_HostCollector(host, latency, history_writer))
         self._started: dict[str, float] = {}
         self._unsubscribe: Callable[[], None] = host.subscribe(self._on_notification)
 

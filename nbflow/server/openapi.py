@@ -59,6 +59,7 @@ _STRING: JSON = {"type": "string"}
 _INTEGER: JSON = {"type": "integer"}
 _NUMBER: JSON = {"type": "number"}
 _BOOLEAN: JSON = {"type": "boolean"}
+_NULLABLE_STRING: JSON = {"type": ["string", "null"]}
 _COUNTS: JSON = {
     "type": "object",
     "description": "Number of tasks in each status (statuses with none are left out).",
@@ -207,14 +208,42 @@ def _schemas() -> JSON:
             }
         ),
         "WorkerList": _object({"workers": _array(_ref("Worker"))}),
-        "Run": {
-            "type": "object",
-            "description": "One run of one task, as the history records it.",
-            "properties": {"run_id": {"type": ["integer", "string"]}},
-            "required": ["run_id"],
-        },
+        "Run": _object(
+            {
+                "id": _INTEGER,
+                "task_id": _STRING,
+                "family": _STRING,
+                "params": {"type": "object", "additionalProperties": _STRING},
+                "worker_id": _NULLABLE_STRING,
+                "host": _NULLABLE_STRING,
+                "started": _NUMBER,
+                "ended": {"type": ["number", "null"]},
+                "status": _STRING,
+                "error": _STRING,
+                "traceback": _STRING,
+                "message": _STRING,
+                "tracking_url": _STRING,
+                "progress": {"type": ["number", "null"]},
+                "states": _array(_object({"status": _STRING, "at": _NUMBER})),
+            }
+        ),
         "RunPage": _object(
-            {"runs": _array(_ref("Run")), "next_cursor": {"type": ["string", "null"]}}
+            {"runs": _array(_ref("Run")), "next_cursor": _NULLABLE_STRING}
+        ),
+        "GraphRun": _object(
+            {
+                "id": _INTEGER,
+                "run_id": _STRING,
+                "roots": _array(_STRING),
+                "total": _INTEGER,
+                "started": {"type": ["number", "null"]},
+                "ended": {"type": ["number", "null"]},
+                "state": _NULLABLE_STRING,
+                "counts": _COUNTS,
+            }
+        ),
+        "GraphRunPage": _object(
+            {"runs": _array(_ref("GraphRun")), "next_cursor": _NULLABLE_STRING}
         ),
         "Health": _object({"status": _STRING}),
         "Ready": _object({"ready": _BOOLEAN, "checks": {"type": "object"}}),
@@ -439,13 +468,23 @@ def _other_paths() -> JSON:
                 tag="history",
             )
         },
+        f"{PREFIX}/history/graphs": {
+            "get": _operation(
+                "listGraphRuns",
+                "Runs of graphs (what a client asked to run), newest first, with "
+                "their counts by status.",
+                "GraphRunPage",
+                parameters=(_LIMIT, _CURSOR),
+                tag="history",
+            )
+        },
         f"{PREFIX}/history/runs/{{run_id}}": {
             "get": _operation(
                 "getRun",
                 "One run with its state changes.",
                 "Run",
                 parameters=(
-                    {"name": "run_id", "in": "path", "required": True, "schema": _STRING},
+                    {"name": "run_id", "in": "path", "required": True, "schema": _INTEGER},
                 ),
                 errors=(404,),
                 tag="history",

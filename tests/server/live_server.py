@@ -51,12 +51,15 @@ class LiveServer:
         self.store = Store.open(self.db_url)
         self.host = SchedulerHost(self.store, worker_disconnect_delay=3600)
         self.writer: Any = None
+        queries: Any = None
         if self.history:
             from nbflow.server.history import HistoryWriter
+            from nbflow.server.history_query import History
 
             self.writer = HistoryWriter(self.store)
             self.host.subscribe(self.writer.on_notification)
             self.writer.start()
+            queries = History(self.store)
         self.host.start()
         sockets = bind_sockets(0, "127.0.0.1")
         self.port = sockets[0].getsockname()[1]
@@ -69,7 +72,8 @@ class LiveServer:
             self.app = make_app(
                 self.host,
                 token=self.token,
-                history=self.writer,
+                history=queries,
+                history_writer=self.writer,
                 cors_origins=self.cors_origins,
                 max_body=self.max_body,
                 protect_reads=self.protect_reads,
