@@ -53,6 +53,7 @@ class LuigiServer:
             ready.set()
             await self._stopped.wait()
             server.stop()
+            await server.close_all_connections()
 
         self._thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
         self._thread.start()
