@@ -103,7 +103,7 @@ def run_command(argv: list[str], *, explain: bool = False) -> int:
         hide_summary=True,  # printed on stdout below
     )
     InterfaceLogging.setup(logging_options)  # once per process, as Luigi's
-    _import_user_modules(values.get("module"), task_token)
+    import_user_modules(values.get("module"), task_token)
     invocation = cmdline.parse(argv)
     if invocation.wants_help:
         sys.stdout.write(_help_for(invocation) + "\n")
@@ -188,7 +188,8 @@ def _scan(argv: list[str]) -> tuple[dict[str, str], str | None]:
     return values, task_token
 
 
-def _import_user_modules(module: str | None, task_token: str | None) -> None:
+def import_user_modules(module: str | None, task_token: str | None) -> None:
+    """Import the user's module (and the one a MODULE:TASK word names), clearly."""
     names = [module] if module else []
     if task_token and ":" in task_token:
         names.append(task_token.split(":", 1)[0])

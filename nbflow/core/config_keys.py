@@ -96,6 +96,7 @@ KNOWN_KEYS: Mapping[str, frozenset[str]] = {
             "metrics_custom_import",
             "pause_enabled",
             "prune_on_get_work",
+            "reconnect_timeout",
             "record_task_history",
             "remove_delay",
             "retry_count",

@@ -1,0 +1,168 @@
+"""``nbflow worker``: a long-lived worker of an ``nbflow server`` (Luigi's assistant).
+
+``nbflow worker --scheduler-url URL --module m [--workers N]`` imports the modules,
+announces itself to the server as an *assistant* (it may run any task, whoever added
+it) and runs the tasks the server hands it, building each from its family and
+parameters with the classes it imported. It waits for work until stopped.
+
+Stopping: SIGTERM or Ctrl-C asks it to stop. It takes no new task, lets the running
+ones finish for ``--grace-period`` seconds (30), then interrupts the rest and hands
+them back to the server (they become pending, for another worker), tells the server
+it stopped, and exits 0. A second Ctrl-C stops at once.
+
+Imports: stdlib, nbflow.core.*, nbflow.cli.run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import logging
+import signal
+import sys
+from typing import TYPE_CHECKING, Any
+
+from nbflow.cli.run import import_user_modules, server_for
+from nbflow.core import cmdline
+from nbflow.core.config import current_settings
+from nbflow.core.logging_setup import LOG_LEVELS, InterfaceLogging, LoggingOptions
+from nbflow.core.run import worker_options
+from nbflow.core.worker import Worker
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+logger = logging.getLogger("nbflow.cli")
+
+_DESCRIPTION = """\
+Work for an nbflow server: take any task of the families this worker can import
+(Luigi's assistant mode), whoever added it, until stopped. SIGTERM or Ctrl-C stops
+it: running tasks get --grace-period seconds to finish, the rest are handed back
+to the server for another worker."""
+
+_EPILOG = """\
+examples:
+  nbflow worker --scheduler-url http://sched:8082 --module pipeline --workers 4
+  NBFLOW_TOKEN=... nbflow worker --scheduler-url http://sched:8082 --module a --module b"""
+
+
+def worker_command(argv: list[str]) -> int:
+    """Carry out ``nbflow worker ARGV`` and return the exit code."""
+    args = _parser().parse_args(argv)
+    settings = current_settings()
+    InterfaceLogging.setup(
+        LoggingOptions.from_config(settings, log_level=args.log_level or "INFO")
+    )
+    for module in args.module:
+        import_user_modules(module, None)
+    server = server_for(
+        {
+            "scheduler_url": args.scheduler_url,
+            "scheduler_host": args.scheduler_host,
+            "scheduler_port": args.scheduler_port,
+        },
+        args.scheduler_token,
+    )
+    if server is None:
+        raise cmdline.UsageError(
+            "no scheduler server given",
+            " ".join(argv),
+            "pass --scheduler-url http://host:port (or set [core] default_scheduler_url)",
+        )
+    executor = args.executor or settings.get("worker", "executor", "auto")
+    options = worker_options(
+        settings,
+        workers=args.workers,
+        executor="threads" if executor == "auto" else executor,  # interruptible
+    )
+    worker = Worker(server, options=dataclasses.replace(options, assistant=True))
+    logger.info(
+        "nbflow worker %s: working for %s (%d slot(s))",
+        worker.id,
+        server.url,
+        options.workers,
+    )
+    with worker, _stop_on_signals(worker, args.grace_period):
+        worker.prepare()
+        worker.run()
+    logger.info("nbflow worker %s: stopped", worker.id)
+    return 0
+
+
+@contextlib.contextmanager
+def _stop_on_signals(worker: Worker, grace: float) -> Iterator[None]:
+    """Make SIGTERM and a first Ctrl-C stop the worker gracefully."""
+
+    def stop(number: int, _frame: Any) -> None:
+        logger.warning(
+            "nbflow worker: %s: stopping (running tasks have %g s to finish; "
+            "Ctrl-C again to stop now)",
+            signal.Signals(number).name,
+            grace,
+        )
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        worker.cancel(grace=grace)
+
+    previous = {
+        number: signal.signal(number, stop)
+        for number in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nbflow worker",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--scheduler-url", metavar="URL", help="the server, http://host:port")
+    add(
+        "--scheduler-token",
+        metavar="TOKEN",
+        help="the server's token (else from the url, NBFLOW_TOKEN, [scheduler] token)",
+    )
+    add("--scheduler-host", metavar="HOST", help="Luigi's form: http://HOST:PORT")
+    add("--scheduler-port", metavar="PORT", help="Luigi's form (8082)")
+    add(
+        "--module",
+        metavar="MODULE",
+        action="append",
+        default=[],
+        help="import MODULE, whose task families this worker runs; repeatable",
+    )
+    add("--workers", metavar="N", type=_positive, help="tasks run at once (1)")
+    add(
+        "--executor",
+        metavar="NAME",
+        help="threads (default), processes, sync, or an executor plugin",
+    )
+    add(
+        "--grace-period",
+        metavar="SECONDS",
+        type=float,
+        default=30.0,
+        help="on SIGTERM or Ctrl-C, how long running tasks may take to finish "
+        "before they are handed back (30)",
+    )
+    add("--log-level", metavar="LEVEL", help=f"one of {', '.join(LOG_LEVELS)} (INFO)")
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text) if text.isdigit() else 0
+    if value < 1:
+        msg = f"must be a positive whole number (got {text!r})"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(worker_command(sys.argv[1:]))
