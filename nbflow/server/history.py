@@ -30,7 +30,6 @@ Imports: nbflow.core.events, nbflow.server.store, nbflow.server.history_query, S
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import queue
@@ -109,7 +108,7 @@ _LOOKUP_CHUNK = 500
 # --- The writer's bookkeeping ----------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Run:
     """A task run the writer is following (mutable; the writer thread only)."""
 
@@ -131,12 +130,25 @@ class _Run:
     stored: bool = False
 
     def row(self) -> dict[str, Any]:
-        values = dataclasses.asdict(self)
-        del values["stored"]
-        return values
+        return {
+            "id": self.id,
+            "task_id": self.task_id,
+            "worker_id": self.worker_id,
+            "host": self.host,
+            "started": self.started,
+            "status": self.status,
+            "family": self.family,
+            "params": self.params,
+            "ended": self.ended,
+            "error": self.error,
+            "traceback": self.traceback,
+            "message": self.message,
+            "tracking_url": self.tracking_url,
+            "progress": self.progress,
+        }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Graph:
     """A graph run the writer is following."""
 
@@ -151,9 +163,16 @@ class _Graph:
     stored: bool = False
 
     def row(self) -> dict[str, Any]:
-        values = dataclasses.asdict(self)
-        del values["stored"]
-        return values
+        return {
+            "id": self.id,
+            "run_id": self.run_id,
+            "roots": self.roots,
+            "total": self.total,
+            "started": self.started,
+            "ended": self.ended,
+            "state": self.state,
+            "counts": self.counts,
+        }
 
 
 @dataclass
