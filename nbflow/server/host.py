@@ -1,0 +1,728 @@
+"""The scheduler host: the one thread that owns the server's Scheduler.
+
+Theory of operation
+-------------------
+The server's scheduler is nbflow's pure :class:`~nbflow.core.scheduler.Scheduler`,
+the same state machine the embedded worker drives. Because it has no clock, no
+randomness and no I/O, the same events in the same order always give the same state,
+notifications and actions. The server's durable state is therefore the **log of every
+event it applied**, plus now and then a snapshot of the scheduler so a restart need not
+replay everything: restarting loads the newest snapshot and replays the events after it.
+
+Every request (an HTTP handler on tornado's thread, luigid's RPC, an admin action)
+becomes a :meth:`SchedulerHost.call`: its events are queued for the host thread, which
+takes the waiting calls in batches and, for each one,
+
+1. stamps the events with the server's clock (clients' clocks are not trusted) and with
+   the calling worker's id, and drops reports about tasks the worker no longer runs;
+2. applies them with ``Scheduler.handle``;
+3. appends the batch's events to the store and **commits**, then
+4. answers each call, routes ``RunTask`` actions to the mailbox of the worker they are
+   for, and publishes the notifications (the feed, then the subscribers, e.g. history).
+
+Nothing is acknowledged before it is committed; a commit that fails stops the host (it
+answers :class:`HostStoppedError` from then on): memory and disk must not disagree.
+
+Workers: a call is a worker's heartbeat. Once a second the host thread feeds
+``WorkerStopped`` for workers silent longer than ``worker_disconnect_delay`` (their
+running tasks fail, and the retry policy decides what happens next) and ``Tick`` when a
+failed task's retry delay is over; both are logged like any event. After a restart,
+each worker's first call lists what it really runs (``running``): tasks the scheduler
+believed it ran but it does not are handed back to PENDING (a ``RunTask`` that was made
+but never delivered before the crash).
+
+Threads: the host thread alone touches the scheduler and the store's event log.
+Callers block on a future; long polls (``wait``) wait on the mailbox's condition in the
+caller's thread, never on the host thread.
+
+Imports: stdlib, nbflow.core.*, nbflow.server.feed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import pickle
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from nbflow.core import wire
+from nbflow.core.errors import NbflowError
+from nbflow.core.events import (
+    DependenciesAdded,
+    Notify,
+    ProgressReported,
+    ResourcesDecreased,
+    RunTask,
+    Status,
+    StatusMessageSet,
+    TaskFailed,
+    TaskHandedBack,
+    TasksDiscovered,
+    TaskSucceeded,
+    Tick,
+    TrackingUrlSet,
+    WorkerStarted,
+    WorkerStopped,
+)
+from nbflow.core.scheduler import Scheduler
+from nbflow.server.feed import NotificationFeed
+
+if TYPE_CHECKING:
+    from collections.abc import (
+        Callable,
+        Collection,
+        Iterable,
+        Iterator,
+        Mapping,
+        Sequence,
+    )
+
+    from nbflow.core.events import Action, Notification, SchedulerEvent
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Reports a worker sends about a task it runs; dropped when it no longer runs it.
+_TASK_REPORTS = (
+    TaskSucceeded,
+    TaskFailed,
+    DependenciesAdded,
+    ProgressReported,
+    StatusMessageSet,
+    TrackingUrlSet,
+    ResourcesDecreased,
+    TaskHandedBack,
+)
+_RUNNING = (Status.RUNNING, Status.BATCH_RUNNING)
+#: Calls applied (and committed) together at most.
+_BATCH = 256
+#: Seconds between the host thread's checks of heartbeats and retry timers.
+_TIMER = 1.0
+
+
+class EventLog(Protocol):
+    """What the host needs from the store (nbflow.server.store.Store provides it)."""
+
+    def append(self, events: Sequence[dict[str, Any]]) -> int:
+        """Append encoded events in one committed transaction; return the last position."""
+
+    def events_after(self, position: int) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Yield (position, encoded event) after ``position``, in order."""
+
+    def save_snapshot(self, position: int, blob: bytes) -> None:
+        """Keep the scheduler as of log ``position``."""
+
+    def latest_snapshot(self) -> tuple[int, bytes] | None:
+        """Return the newest snapshot, if any."""
+
+
+class EventRejectedError(NbflowError, ValueError):
+    """An event sent to the server cannot be applied (the HTTP API answers 4xx)."""
+
+    def __init__(self, event: str, problem: str, fix: str) -> None:
+        super().__init__(event, problem, fix)
+        self.event, self.problem, self.fix = event, problem, fix
+
+    def __str__(self) -> str:
+        return f"nbflow server: {self.problem} (got {self.event}). Fix: {self.fix}."
+
+
+class HostStoppedError(NbflowError, RuntimeError):
+    """The scheduler host is not running (not started, stopped, or its store failed)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return (
+            f"nbflow server: the scheduler is not running ({self.reason}). Expected a "
+            "started server. Fix: start it again (nbflow server); its state is "
+            "restored from the database."
+        )
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a worker's call gets back."""
+
+    #: Tasks to start now, for the calling worker.
+    actions: tuple[RunTask, ...] = ()
+    #: Notifications after the call's ``since`` (about the worker's tasks).
+    notifications: tuple[Notification, ...] = ()
+    #: Whether the worker should keep going (``Scheduler.has_work_for``).
+    has_work: bool = False
+    #: The last notification seq the scheduler made.
+    seq: int = 0
+    #: False when the server does not know the worker (new, or declared gone):
+    #: it should announce itself again with ``WorkerStarted``.
+    known_worker: bool = True
+    #: Events dropped as stale (reports about tasks the worker no longer runs).
+    dropped: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """One worker as the host sees it."""
+
+    worker_id: str
+    slots: int
+    assistant: bool
+    last_seen: float
+    running: tuple[str, ...]
+
+
+@dataclass
+class _Call:
+    worker_id: str | None
+    events: Sequence[SchedulerEvent]
+    running: Collection[str] | None
+    since: int | None
+    future: Future[Reply] = field(default_factory=Future)
+
+
+@dataclass
+class _Read:
+    fn: Callable[[Scheduler], Any]
+    future: Future[Any] = field(default_factory=Future)
+
+
+@dataclass
+class _Stats:
+    """Counters for metrics (read from any thread; written by the host thread)."""
+
+    calls: int = 0
+    events: int = 0
+    batches: int = 0
+    #: Seconds the last batch took to apply and commit.
+    last_batch_seconds: float = 0.0
+    #: Recent batch durations, for the metrics' histogram (drained by the reader).
+    batch_seconds: list[float] = field(default_factory=list)
+    restored_events: int = 0
+    restore_seconds: float = 0.0
+
+
+class SchedulerHost:
+    """Own a Scheduler on one thread; apply, persist and answer calls (see module doc)."""
+
+    def __init__(
+        self,
+        store: EventLog | None = None,
+        *,
+        resources: Mapping[str, int] | None = None,
+        worker_disconnect_delay: float = 60.0,
+        snapshot_every: int = 50_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.worker_disconnect_delay = worker_disconnect_delay
+        self.snapshot_every = snapshot_every
+        self.clock = clock
+        self.feed = NotificationFeed()
+        self.stats = _Stats()
+        self._resources = dict(resources or {})
+        self._scheduler = Scheduler(resources=self._resources)
+        self._queue: queue.Queue[_Call | _Read | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._stopped_because: str | None = "not started"
+        self._subscribers: tuple[Callable[[Notification], None], ...] = ()
+        self._mail: dict[str, list[RunTask]] = {}
+        self._mail_changed = threading.Condition()
+        self._last_seen: dict[str, float] = {}
+        self._workers: dict[str, WorkerStarted] = {}
+        self._owners: dict[str, set[str]] = {}
+        self._confirmed: set[str] = set()
+        self._position = 0
+        self._since_snapshot = 0
+        self._next_timer = 0.0
+
+    # --- life cycle -----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Restore the state from the store, then start the host thread."""
+        if self._thread is not None:
+            return
+        began = time.perf_counter()
+        self._restore()
+        self.stats.restore_seconds = time.perf_counter() - began
+        now = self.clock()
+        for worker_id in self._workers:  # a grace period to reconnect after a restart
+            self._last_seen[worker_id] = now
+        self._stopped_because = None
+        self._thread = threading.Thread(
+            target=self._serve, name="nbflow-scheduler", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the host thread, keeping a snapshot of the scheduler for a fast start."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._queue.put(None)
+        thread.join()
+        if self._stopped_because is None:
+            self._stopped_because = "stopped"
+            self._snapshot()
+        with self._mail_changed:
+            self._mail_changed.notify_all()
+
+    @property
+    def running(self) -> bool:
+        """Whether the host answers calls."""
+        return self._stopped_because is None
+
+    def subscribe(self, listener: Callable[[Notification], None]) -> Callable[[], None]:
+        """Call ``listener`` with each notification after its commit (host thread)."""
+        self._subscribers = (*self._subscribers, listener)
+
+        def unsubscribe() -> None:
+            self._subscribers = tuple(s for s in self._subscribers if s is not listener)
+
+        return unsubscribe
+
+    # --- calls (any thread) ---------------------------------------------------------
+
+    def call(
+        self,
+        worker_id: str | None,
+        events: Sequence[SchedulerEvent] = (),
+        *,
+        running: Collection[str] | None = None,
+        since: int | None = None,
+        wait: float = 0.0,
+    ) -> Reply:
+        """Apply ``events`` for ``worker_id`` (None: an administrator); see module doc.
+
+        Raises
+        ------
+        EventRejectedError
+            An event names an unknown task or does not belong to this worker: nothing
+            of this call was applied.
+        HostStoppedError
+            The host is not running.
+        """
+        if worker_id is not None:
+            self._last_seen[worker_id] = self.clock()
+        reply = self._submit(_Call(worker_id, events, running, since))
+        if reply.actions or wait <= 0 or worker_id is None:
+            return reply
+        deadline = time.monotonic() + wait
+        with self._mail_changed:
+            while not self._mail.get(worker_id) and self.running:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._mail_changed.wait(left)
+            actions = tuple(self._mail.pop(worker_id, ()))
+        notes = reply.notifications
+        if since is not None:  # what happened while waiting
+            newest = notes[-1].seq if notes else since
+            notes = (*notes, *self._notes_for(worker_id, newest))
+        return dataclasses.replace(reply, actions=actions, notifications=notes)
+
+    def read(self, fn: Callable[[Scheduler], T]) -> T:
+        """Run the read-only query ``fn`` on the host thread and return its result."""
+        request = _Read(fn)
+        self._enqueue(request)
+        return request.future.result()  # type: ignore[no-any-return]
+
+    def workers(self) -> list[WorkerInfo]:
+        """Return every worker the scheduler knows, with what it runs."""
+        return self.read(self._worker_infos)
+
+    def _submit(self, call: _Call) -> Reply:
+        self._enqueue(call)
+        return call.future.result()
+
+    def _enqueue(self, request: _Call | _Read) -> None:
+        if self._stopped_because is not None:
+            raise HostStoppedError(self._stopped_because)
+        self._queue.put(request)
+
+    # --- the host thread ------------------------------------------------------------
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=_TIMER)
+            except queue.Empty:
+                first = None if self._thread is None else _Read(lambda _s: None)
+            if first is None:
+                self._fail_waiting("stopped")
+                return
+            batch = [first]
+            while len(batch) < _BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # handled after this batch
+                    break
+                batch.append(more)
+            try:
+                self._run_batch(batch)
+            except Exception as error:  # the store failed: stop, never diverge
+                logger.exception("nbflow server: stopping the scheduler")
+                self._stopped_because = f"{type(error).__name__}: {error}"
+                for request in batch:
+                    if not request.future.done():
+                        request.future.set_exception(
+                            HostStoppedError(self._stopped_because)
+                        )
+                self._fail_waiting(self._stopped_because)
+                return
+
+    def _fail_waiting(self, reason: str) -> None:
+        while True:
+            try:
+                request = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if request is not None:
+                request.future.set_exception(HostStoppedError(reason))
+
+    def _run_batch(self, batch: list[_Call | _Read]) -> None:
+        began = time.perf_counter()
+        logged: list[SchedulerEvent] = []
+        notes: list[Notification] = []
+        answers: list[tuple[_Call, list[str]]] = []
+        now = self.clock()
+        if now >= self._next_timer:
+            self._next_timer = now + _TIMER
+            self._apply(self._timer_events(now), logged, notes)
+        for request in batch:
+            if isinstance(request, _Read):
+                continue
+            try:
+                events, dropped = self._admit(request, now)
+            except EventRejectedError as error:
+                request.future.set_exception(error)
+                continue
+            self._apply(events, logged, notes)
+            answers.append((request, dropped))
+        if logged and self.store is not None:
+            self._position = self.store.append([wire.to_json(e) for e in logged])
+            self._since_snapshot += len(logged)
+        self._publish(notes)
+        for request, dropped in answers:
+            request.future.set_result(self._reply(request, dropped))
+        for request in batch:  # reads see the state after the batch's writes
+            if isinstance(request, _Read):
+                self._answer_read(request)
+        self._count(batch, logged, time.perf_counter() - began)
+        if self._since_snapshot >= self.snapshot_every:
+            self._snapshot()
+
+    def _count(
+        self, batch: list[_Call | _Read], logged: list[Any], took: float
+    ) -> None:
+        stats = self.stats
+        stats.calls += sum(isinstance(r, _Call) for r in batch)
+        stats.events += len(logged)
+        stats.batches += 1
+        stats.last_batch_seconds = took
+        if len(stats.batch_seconds) < 10_000:
+            stats.batch_seconds.append(took)
+
+    def _answer_read(self, request: _Read) -> None:
+        try:
+            request.future.set_result(request.fn(self._scheduler))
+        except Exception as error:  # a query's bug is the caller's error, not ours
+            request.future.set_exception(error)
+
+    def _apply(
+        self,
+        events: Iterable[SchedulerEvent],
+        logged: list[SchedulerEvent],
+        notes: list[Notification],
+    ) -> None:
+        for event in events:
+            logged.append(event)
+            actions = _handle(self._scheduler, event)
+            self._track(event)
+            self._route(actions, notes)
+
+    def _track(self, event: SchedulerEvent) -> None:
+        """Keep the host's own view of workers and owners (also rebuilt on replay)."""
+        if isinstance(event, WorkerStarted):
+            self._workers[event.worker_id] = event
+        elif isinstance(event, WorkerStopped):
+            self._workers.pop(event.worker_id, None)
+            self._last_seen.pop(event.worker_id, None)
+        elif isinstance(event, (TasksDiscovered, DependenciesAdded)):
+            owner = getattr(event, "worker_id", "")
+            if isinstance(event, DependenciesAdded):
+                owner = _owner_of(self._scheduler, event.task_id)
+            if owner:
+                for spec in event.specs:
+                    self._owners.setdefault(spec.task_id, set()).add(owner)
+
+    def _route(self, actions: list[Action], notes: list[Notification]) -> None:
+        runs: list[RunTask] = []
+        for action in actions:
+            if isinstance(action, Notify):
+                notes.append(action.notification)
+            else:
+                runs.append(action)
+        if runs:
+            with self._mail_changed:
+                for run in runs:
+                    self._mail.setdefault(run.worker_id, []).append(run)
+                self._mail_changed.notify_all()
+
+    def _publish(self, notes: list[Notification]) -> None:
+        self.feed.extend(notes)
+        for listener in self._subscribers:
+            for note in notes:
+                try:
+                    listener(note)
+                except Exception:  # the one sanctioned catch-all: detach the listener
+                    logger.exception("nbflow server: a listener failed; detached")
+                    self._subscribers = tuple(
+                        s for s in self._subscribers if s is not listener
+                    )
+                    break
+
+    # --- admitting a call's events --------------------------------------------------
+
+    def _admit(self, call: _Call, now: float) -> tuple[list[SchedulerEvent], list[str]]:
+        worker_id = call.worker_id
+        events: list[SchedulerEvent] = []
+        dropped: list[str] = []
+        known = {spec.task_id for e in call.events if isinstance(e, TasksDiscovered)
+                 for spec in e.specs}  # fmt: skip
+        for event in call.events:
+            problem = self._problem(event, worker_id, known)
+            if problem == "stale":
+                dropped.append(wire.to_json(event).get("task_id", ""))
+                continue
+            if problem:
+                raise EventRejectedError(repr(event)[:200], problem, _FIXES[problem])
+            if isinstance(event, Tick):
+                continue  # the server keeps time itself
+            events.append(_stamped(event, worker_id, now))
+        if worker_id is not None and call.running is not None:
+            events[:0] = self._reconcile(worker_id, call.running, now)
+        return events, dropped
+
+    def _problem(
+        self, event: SchedulerEvent, worker_id: str | None, known: set[str]
+    ) -> str:
+        scheduler = self._scheduler
+        if isinstance(event, (WorkerStarted, WorkerStopped)):
+            if worker_id is not None and event.worker_id != worker_id:
+                return "other worker"
+            return ""
+        if isinstance(event, TasksDiscovered):
+            for spec in event.specs:
+                for dep in spec.deps:
+                    if dep not in known and dep not in scheduler:
+                        return "unknown dependency"
+            return ""
+        if isinstance(event, _TASK_REPORTS):
+            task_id = event.task_id
+            if task_id not in scheduler:
+                return "unknown task"
+            info = scheduler.task_info(task_id)
+            if worker_id is not None and (
+                info.status not in _RUNNING or info.worker_id != worker_id
+            ):
+                return "stale"
+        return ""
+
+    def _reconcile(
+        self, worker_id: str, running: Collection[str], now: float
+    ) -> list[SchedulerEvent]:
+        if worker_id in self._confirmed:
+            return []
+        self._confirmed.add(worker_id)
+        listed = set(running)
+        return [
+            TaskHandedBack(info.task_id, at=now)
+            for info in self._scheduler.tasks()
+            if info.status in _RUNNING
+            and info.worker_id == worker_id
+            and info.task_id not in listed
+        ]
+
+    def _timer_events(self, now: float) -> list[SchedulerEvent]:
+        events: list[SchedulerEvent] = [
+            WorkerStopped(worker_id, at=now)
+            for worker_id, seen in list(self._last_seen.items())
+            if now - seen > self.worker_disconnect_delay
+        ]
+        for event in events:
+            logger.warning(
+                "nbflow server: worker %s silent for more than %ss; its running "
+                "tasks have failed",
+                event.worker_id,
+                self.worker_disconnect_delay,
+            )
+        retry_at = self._scheduler.next_retry_at
+        if retry_at is not None and retry_at <= now:
+            events.append(Tick(now))
+        return events
+
+    # --- answers --------------------------------------------------------------------
+
+    def _reply(self, call: _Call, dropped: list[str]) -> Reply:
+        worker_id = call.worker_id
+        if worker_id is None:
+            return Reply(seq=self.feed.last, dropped=tuple(dropped))
+        with self._mail_changed:
+            actions = tuple(self._mail.pop(worker_id, ()))
+        notes: tuple[Notification, ...] = ()
+        if call.since is not None:
+            notes = tuple(self._notes_for(worker_id, call.since))
+        return Reply(
+            actions=actions,
+            notifications=notes,
+            has_work=_has_work_for(self._scheduler, worker_id),
+            seq=self.feed.last,
+            known_worker=worker_id in self._workers,
+            dropped=tuple(dropped),
+        )
+
+    def _notes_for(self, worker_id: str, since: int) -> list[Notification]:
+        owners = self._owners
+
+        def mine(note: Notification) -> bool:
+            task_id = getattr(note, "task_id", None)
+            return task_id is None or worker_id in owners.get(task_id, ())
+
+        return self.feed.since(since, keep=mine)
+
+    def _worker_infos(self, scheduler: Scheduler) -> list[WorkerInfo]:
+        running: dict[str, list[str]] = {}
+        for info in scheduler.tasks():
+            if info.status in _RUNNING and info.worker_id:
+                running.setdefault(info.worker_id, []).append(info.task_id)
+        return [
+            WorkerInfo(
+                worker_id,
+                started.slots,
+                getattr(started, "assistant", False),
+                self._last_seen.get(worker_id, 0.0),
+                tuple(running.get(worker_id, ())),
+            )
+            for worker_id, started in self._workers.items()
+        ]
+
+    # --- persistence ----------------------------------------------------------------
+
+    def _restore(self) -> None:
+        if self.store is None:
+            return
+        snapshot = self.store.latest_snapshot()
+        if snapshot is not None:
+            self._position, blob = snapshot
+            state = pickle.loads(blob)  # noqa: S301  (our own database's snapshot)
+            self._scheduler = state["scheduler"]
+            self._workers = state["workers"]
+            self._owners = state["owners"]
+        replayed: list[Notification] = []
+        count = 0
+        for position, encoded in self.store.events_after(self._position):
+            event = wire.from_json(encoded)
+            self._apply((event,), [], replayed)
+            self._position = position
+            count += 1
+            if len(replayed) > 2 * self.feed_capacity:
+                del replayed[: len(replayed) - self.feed_capacity]
+        self.feed.extend(replayed[-self.feed_capacity :])
+        with self._mail_changed:
+            self._mail.clear()  # replayed RunTasks were delivered before (or reconciled)
+        self.stats.restored_events = count
+        self._since_snapshot = count
+
+    feed_capacity = 100_000
+
+    def _snapshot(self) -> None:
+        if self.store is None or self._position == 0:
+            return
+        state = {
+            "scheduler": self._scheduler,
+            "workers": self._workers,
+            "owners": self._owners,
+        }
+        self.store.save_snapshot(self._position, pickle.dumps(state, protocol=5))
+        self._since_snapshot = 0
+
+
+_FIXES = {
+    "other worker": "a worker may only announce or stop itself; send its own id",
+    "unknown dependency": (
+        "send every task's requirements in the same call or an earlier one"
+    ),
+    "unknown task": "add the task (TasksDiscovered) before reporting on it",
+}
+
+
+def _handle(scheduler: Scheduler, event: SchedulerEvent) -> list[Action]:
+    """Apply one event; an event the scheduler refuses is logged and changes nothing."""
+    try:
+        return scheduler.handle(event)
+    except NbflowError:
+        logger.exception("nbflow server: the scheduler refused %r", event)
+        return []
+
+
+def _stamped(event: SchedulerEvent, worker_id: str | None, now: float) -> Any:
+    changes: dict[str, Any] = {"at": now}
+    if worker_id is not None and isinstance(event, TasksDiscovered):
+        if hasattr(event, "worker_id"):
+            changes["worker_id"] = worker_id
+    return dataclasses.replace(event, **changes)
+
+
+def _owner_of(scheduler: Scheduler, task_id: str) -> str:
+    return scheduler.task_info(task_id).worker_id or ""
+
+
+def _has_work_for(scheduler: Scheduler, worker_id: str) -> bool:
+    method = getattr(scheduler, "has_work_for", None)
+    return bool(method(worker_id)) if method is not None else scheduler.has_work()
+
+
+__all__ = [
+    "EventLog",
+    "EventRejectedError",
+    "HostStoppedError",
+    "Reply",
+    "SchedulerHost",
+    "WorkerInfo",
+]
+
+
+class MemoryEventLog:
+    """An :class:`EventLog` in memory: for tests, and servers that need no durability."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.snapshots: list[tuple[int, bytes]] = []
+
+    def append(self, events: Sequence[dict[str, Any]]) -> int:
+        """Append encoded events; return the last position."""
+        self.events.extend(events)
+        return len(self.events)
+
+    def events_after(self, position: int) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Yield (position, encoded event) after ``position``."""
+        for index in range(position, len(self.events)):
+            yield index + 1, self.events[index]
+
+    def save_snapshot(self, position: int, blob: bytes) -> None:
+        """Keep a snapshot."""
+        self.snapshots.append((position, blob))
+
+    def latest_snapshot(self) -> tuple[int, bytes] | None:
+        """Return the newest snapshot, if any."""
+        return self.snapshots[-1] if self.snapshots else None
