@@ -36,7 +36,7 @@ Threads: calls come from a thread pool. A lock per worker orders a worker's own 
 (its main thread and its keep-alive thread); the shared tables are dicts changed by
 single assignments.
 
-Imports: stdlib, nbflow.core, nbflow.server.{host, luigi_views}.
+Imports: stdlib, nbflow.core, nbflow.server.{host, luigi_arguments, luigi_views}.
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nbflow.core.errors import NbflowError
 from nbflow.core.events import (
     DependenciesAdded,
     Notification,
@@ -61,11 +60,20 @@ from nbflow.core.events import (
     TaskHandedBack,
     TasksDiscovered,
     TaskSpec,
-    TaskStatusChanged,
     TasksRemoved,
+    TaskStatusChanged,
     TaskSucceeded,
     TrackingUrlSet,
     WorkerStarted,
+)
+from nbflow.server.luigi_arguments import (
+    RpcArgumentError,
+    amounts,
+    mapping,
+    number,
+    strings,
+    text,
+    texts,
 )
 from nbflow.server.luigi_views import LuigiTask, unknown_task
 
@@ -82,86 +90,6 @@ _RUNNING = (Status.RUNNING, Status.BATCH_RUNNING)
 _PENDING_LIKE = (Status.PENDING, Status.FAILED, Status.UPSTREAM_FAILED)
 _REPORTS = ("DONE", "FAILED", "PENDING", "SUSPENDED")
 _STATUSES = frozenset({*_REPORTS, "RUNNING", "DISABLED", "UNKNOWN", "BATCH_RUNNING"})
-
-
-class RpcArgumentError(NbflowError, ValueError):
-    """A luigid call came with an argument of the wrong kind (the RPC answers 400)."""
-
-    def __init__(self, method: str, argument: str, got: object, expected: str) -> None:
-        super().__init__(method, argument, got, expected)
-        self.method, self.argument, self.got, self.expected = (
-            method,
-            argument,
-            got,
-            expected,
-        )
-
-    def __str__(self) -> str:
-        got = repr(self.got)
-        got = got if len(got) <= 80 else got[:77] + "..."
-        return (
-            f"luigid call {self.method}: bad argument {self.argument!r} (got {got}). "
-            f"Expected {self.expected}. Fix: send it as Luigi's RemoteScheduler does."
-        )
-
-
-# --- argument checks -------------------------------------------------------------------
-
-
-def text(method: str, name: str, value: object, *, optional: bool = False) -> str:
-    """Return ``value`` as a string (numbers are accepted and written out)."""
-    if value is None and optional:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    raise RpcArgumentError(method, name, value, "a string")
-
-
-def texts(method: str, name: str, value: object) -> tuple[str, ...]:
-    """Return a list of strings (None: empty)."""
-    if value is None:
-        return ()
-    if not isinstance(value, (list, tuple)):
-        raise RpcArgumentError(method, name, value, "a list of strings")
-    return tuple(text(method, name, item) for item in value)
-
-
-def number(method: str, name: str, value: object, default: float = 0.0) -> float:
-    """Return a finite number (None: ``default``)."""
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RpcArgumentError(method, name, value, "a number")
-    if not math.isfinite(value):
-        raise RpcArgumentError(method, name, value, "a finite number")
-    return float(value)
-
-
-def mapping(method: str, name: str, value: object) -> dict[str, Any]:
-    """Return a JSON object (None: empty)."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise RpcArgumentError(method, name, value, "an object")
-    return value
-
-
-def amounts(method: str, name: str, value: object) -> dict[str, int]:
-    """Return resource amounts: an object of whole numbers."""
-    found = {}
-    for key, amount in mapping(method, name, value).items():
-        if isinstance(amount, bool) or not isinstance(amount, (int, float)):
-            raise RpcArgumentError(method, name, value, "an object of whole numbers")
-        if not math.isfinite(amount) or amount != int(amount):
-            raise RpcArgumentError(method, name, value, "an object of whole numbers")
-        found[key] = int(amount)
-    return found
-
-
-def _strings(method: str, name: str, value: object) -> dict[str, str]:
-    return {key: text(method, name, item) for key, item in mapping(method, name, value).items()}
 
 
 # --- state -----------------------------------------------------------------------------
@@ -321,7 +249,9 @@ class WorkerCalls:
 
     # --- add_task -------------------------------------------------------------------
 
-    def add_task(self, task_id: object = None, worker: object = None, **fields: Any) -> None:
+    def add_task(
+        self, task_id: object = None, worker: object = None, **fields: Any
+    ) -> None:
         """Describe a task, or report on one the worker runs (luigid's add_task)."""
         worker_id = text("add_task", "worker", worker)
         task = text("add_task", "task_id", task_id)
@@ -349,14 +279,18 @@ class WorkerCalls:
                 return
             self._describe(worker_id, task, status, fields)
 
-    def _remember(self, task_id: str, worker_id: str, fields: Mapping[str, Any]) -> None:
+    def _remember(
+        self, task_id: str, worker_id: str, fields: Mapping[str, Any]
+    ) -> None:
         task = self.tasks.setdefault(task_id, LuigiTask())
         if fields.get("module") is not None:
             task.module = text("add_task", "module", fields["module"])
         if fields.get("params"):
-            task.params = _strings("add_task", "params", fields["params"])
+            task.params = strings("add_task", "params", fields["params"])
         if fields.get("param_visibilities"):
-            visibilities = mapping("add_task", "param_visibilities", fields["param_visibilities"])
+            visibilities = mapping(
+                "add_task", "param_visibilities", fields["param_visibilities"]
+            )
             task.visibilities = {
                 key: int(number("add_task", "param_visibilities", value))
                 for key, value in visibilities.items()
@@ -482,9 +416,13 @@ class WorkerCalls:
         window = policy.get("disable_window")
         timeout = policy.get("disable_hard_timeout")
         return RetryPolicy(
-            retry_count=int(number("add_task", "retry_count", count, default.retry_count)),
+            retry_count=int(
+                number("add_task", "retry_count", count, default.retry_count)
+            ),
             retry_delay=default.retry_delay,
-            disable_window=number("add_task", "disable_window", window, default.disable_window),
+            disable_window=number(
+                "add_task", "disable_window", window, default.disable_window
+            ),
             disable_hard_timeout=default.disable_hard_timeout
             if timeout is None
             else number("add_task", "disable_hard_timeout", timeout),
@@ -537,18 +475,24 @@ class WorkerCalls:
         self,
         worker: object = None,
         host: object = None,
-        assistant: object = False,  # noqa: FBT002  (luigid's keyword)
+        assistant: object = False,
         current_tasks: object = None,
         **_: Any,
     ) -> dict[str, Any]:
         """Give the worker one task to run, if the scheduler has one for it."""
         worker_id = text("get_work", "worker", worker)
         text("get_work", "host", host, optional=True)
-        listed = {self._leader(t) for t in texts("get_work", "current_tasks", current_tasks)}
+        listed = {
+            self._leader(t) for t in texts("get_work", "current_tasks", current_tasks)
+        }
         record = self.worker(worker_id)
         record.assistant = bool(assistant)
         if record.disabled:
-            return {**self.counts(worker_id), "task_id": None, "worker_state": "disabled"}
+            return {
+                **self.counts(worker_id),
+                "task_id": None,
+                "worker_state": "disabled",
+            }
         with record.lock:
             run = self._next_run(worker_id, listed)
         reply = self.counts(worker_id) if run is None else _no_counts()
@@ -605,7 +549,7 @@ class WorkerCalls:
         infos = self.host.read(lambda s: [s.task_info(m) for m in members if m in s])
         leader = infos[0] if infos else None
         task = self.tasks.get(run.task_id) or LuigiTask()
-        params = dict(task.params or (leader.params if leader else ()))
+        params: dict[str, Any] = dict(task.params or (leader.params if leader else ()))
         reply: dict[str, Any] = {
             "task_id": run.task_id,
             "task_family": leader.family if leader else "",
@@ -617,7 +561,9 @@ class WorkerCalls:
             names = self._batchers.get(reply["task_family"], ((), 0))[0]
             for name in names:
                 params[name] = [self._param(m, name) for m in members]
-            reply.update(task_id=None, batch_id=batch.batch_id, batch_task_ids=list(members))
+            reply.update(
+                task_id=None, batch_id=batch.batch_id, batch_task_ids=list(members)
+            )
         return reply
 
     def _param(self, task_id: str, name: str) -> str:
@@ -669,7 +615,7 @@ class WorkerCalls:
 
 
 def _no_counts() -> dict[str, Any]:
-    """Counts when a task is handed over (Luigi only logs them then)."""
+    """Return the counts sent with a task (Luigi only logs them then)."""
     return {
         "n_pending_tasks": 1,
         "n_unique_pending": 0,
@@ -702,4 +648,12 @@ def _explanation(expl: object) -> tuple[str, str]:
     return (lines[-1].strip() if lines else ""), full
 
 
-__all__ = ["RpcArgumentError", "WorkerCalls", "amounts", "mapping", "number", "text", "texts"]
+__all__ = [
+    "RpcArgumentError",
+    "WorkerCalls",
+    "amounts",
+    "mapping",
+    "number",
+    "text",
+    "texts",
+]

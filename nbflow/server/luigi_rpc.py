@@ -18,8 +18,8 @@ a stopped scheduler 503. Luigi's client sends the token as the password of HTTP 
 auth, taken from ``http://user:TOKEN@host:port``; every method not in
 :data:`READ_ONLY_METHODS` needs it, and the read-only ones when the server says so.
 
-Imports: stdlib, tornado, nbflow.core, nbflow.server.{auth, host, luigi_calls,
-luigi_views}.
+Imports: stdlib, tornado, nbflow.core, nbflow.server.{auth, host, luigi_arguments,
+luigi_calls, luigi_views}.
 """
 
 from __future__ import annotations
@@ -48,13 +48,8 @@ from nbflow.core.events import (
     TasksPruned,
 )
 from nbflow.server.host import EventRejectedError, HostStoppedError
-from nbflow.server.luigi_calls import (
-    RpcArgumentError,
-    WorkerCalls,
-    amounts,
-    number,
-    text,
-)
+from nbflow.server.luigi_arguments import RpcArgumentError, amounts, number, text
+from nbflow.server.luigi_calls import WorkerCalls
 from nbflow.server.luigi_views import (
     pretty_id,
     resource_usage,
@@ -66,10 +61,7 @@ from nbflow.server.luigi_views import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from tornado.httputil import HTTPServerRequest
-
     from nbflow.core.events import SchedulerEvent
-    from nbflow.core.scheduler import Scheduler
     from nbflow.core.scheduler_node import TaskInfo
     from nbflow.server.auth import AuthFailure
     from nbflow.server.host import SchedulerHost
@@ -108,9 +100,7 @@ _RUNNING = (Status.RUNNING, Status.BATCH_RUNNING)
 class Authorizer(Protocol):
     """The server's token check (:meth:`nbflow.server.auth.TokenAuth.check`)."""
 
-    def __call__(
-        self, request: HTTPServerRequest, *, write: bool
-    ) -> AuthFailure | None:
+    def __call__(self, request: Any, *, write: bool) -> AuthFailure | None:
         """Return None when the request may go on, else why not."""
 
 
@@ -148,15 +138,20 @@ class LuigiRpc:
             raise UnknownMethodError(method)
         if method in UNSUPPORTED_METHODS:
             raise RpcArgumentError(
-                method, "method", method, f"a supported method ({UNSUPPORTED_METHODS[method]}; "
-                f"{_UNSUPPORTED_FIX})"
+                method,
+                "method",
+                method,
+                f"a supported method ({UNSUPPORTED_METHODS[method]}; "
+                f"{_UNSUPPORTED_FIX})",
             )
         try:
             return function(**arguments)
         except TypeError as error:  # missing or unexpected keyword arguments
             if "argument" not in str(error):
                 raise
-            raise RpcArgumentError(method, "data", sorted(arguments), str(error)) from None
+            raise RpcArgumentError(
+                method, "data", sorted(arguments), str(error)
+            ) from None
 
     @property
     def methods(self) -> frozenset[str]:
@@ -199,8 +194,13 @@ class LuigiRpc:
             "mark_as_done": lambda task_id=None, **_: self._admin(
                 "mark_as_done",
                 task_id,
-                {Status.FAILED, Status.DISABLED, Status.PENDING,
-                 Status.UPSTREAM_FAILED, Status.UPSTREAM_DISABLED},  # fmt: skip
+                {
+                    Status.FAILED,
+                    Status.DISABLED,
+                    Status.PENDING,
+                    Status.UPSTREAM_FAILED,
+                    Status.UPSTREAM_DISABLED,
+                },
                 TaskMarkedDone,
             ),
             "re_enable_task": self._re_enable,
@@ -259,12 +259,18 @@ class LuigiRpc:
 
     # --- workers' reports ---------------------------------------------------------------
 
-    def _set_status_message(self, task_id: object, status_message: object, **_: Any) -> None:
+    def _set_status_message(
+        self, task_id: object, status_message: object, **_: Any
+    ) -> None:
         message = text("set_task_status_message", "status_message", status_message)
         self._report(task_id, lambda t: StatusMessageSet(t, message))
 
-    def _set_progress(self, task_id: object, progress_percentage: object, **_: Any) -> None:
-        value = number("set_task_progress_percentage", "progress_percentage", progress_percentage)
+    def _set_progress(
+        self, task_id: object, progress_percentage: object, **_: Any
+    ) -> None:
+        value = number(
+            "set_task_progress_percentage", "progress_percentage", progress_percentage
+        )
         self._report(task_id, lambda t: ProgressReported(t, value))
 
     def _decrease_resources(
@@ -278,20 +284,27 @@ class LuigiRpc:
             for name, amount in given.items():
                 if amount > 0 and name in task.resources:
                     task.resources[name] = max(0, task.resources[name] - amount)
-        self._report(leader, lambda t: ResourcesDecreased(t, tuple(sorted(given.items()))))
+        self._report(
+            leader, lambda t: ResourcesDecreased(t, tuple(sorted(given.items())))
+        )
 
     def _running_resources(self, task_id: object, **_: Any) -> dict[str, Any]:
         info = self._info(task_id)
         task = self.calls.tasks.get(str(task_id))
         running = info is not None and info.status in _RUNNING and task is not None
-        return {"taskId": task_id, "resources": dict(task.resources) if running and task else None}
+        return {
+            "taskId": task_id,
+            "resources": dict(task.resources) if running and task else None,
+        }
 
     def _set_worker_processes(self, worker: object, n: object, **_: Any) -> None:
         count = int(number("set_worker_processes", "n", n))
         self.calls.queue_message(text("set_worker_processes", "worker", worker),
                                  "set_worker_processes", n=count)  # fmt: skip
 
-    def _send_message(self, worker: object, task: object, content: object, **_: Any) -> dict[str, Any]:
+    def _send_message(
+        self, worker: object, task: object, content: object, **_: Any
+    ) -> dict[str, Any]:
         message_id = str(uuid.uuid4())
         self.calls.queue_message(
             text("send_scheduler_message", "worker", worker),
@@ -302,11 +315,22 @@ class LuigiRpc:
         )
         return {"message_id": message_id}
 
-    def _add_response(self, task_id: object, message_id: object, response: object, **_: Any) -> None:
+    def _add_response(
+        self,
+        task_id: object,  # noqa: ARG002  (luigid's signature)
+        message_id: object,
+        response: object,
+        **_: Any,
+    ) -> None:
         key = text("add_scheduler_message_response", "message_id", message_id)
         self._responses[key] = response
 
-    def _get_response(self, task_id: object, message_id: object, **_: Any) -> dict[str, Any]:
+    def _get_response(
+        self,
+        task_id: object,  # noqa: ARG002  (luigid's signature)
+        message_id: object,
+        **_: Any,
+    ) -> dict[str, Any]:
         key = text("get_scheduler_message_response", "message_id", message_id)
         return {"response": self._responses.pop(key, None)}
 
@@ -352,15 +376,25 @@ class LuigiRpc:
             for info in self._all()
         }
 
-    def _dep_graph(self, task_id: object, include_done: object = True, **_: Any) -> dict[str, Any]:  # noqa: FBT002
+    def _dep_graph(
+        self, task_id: object, include_done: object = True, **_: Any
+    ) -> dict[str, Any]:
         root = text("dep_graph", "task_id", task_id)
-        return self._traverse(root, include_done=include_done is not False, inverse=False)
+        return self._traverse(
+            root, include_done=include_done is not False, inverse=False
+        )
 
-    def _inverse_dep_graph(self, task_id: object, include_done: object = True, **_: Any) -> dict[str, Any]:  # noqa: FBT002
+    def _inverse_dep_graph(
+        self, task_id: object, include_done: object = True, **_: Any
+    ) -> dict[str, Any]:
         root = text("inverse_dep_graph", "task_id", task_id)
-        return self._traverse(root, include_done=include_done is not False, inverse=True)
+        return self._traverse(
+            root, include_done=include_done is not False, inverse=True
+        )
 
-    def _traverse(self, root: str, *, include_done: bool, inverse: bool) -> dict[str, Any]:
+    def _traverse(
+        self, root: str, *, include_done: bool, inverse: bool
+    ) -> dict[str, Any]:
         infos = {info.task_id: info for info in self._all()}
         if root not in infos:
             return {}
@@ -378,7 +412,7 @@ class LuigiRpc:
         self,
         status: object = "",
         upstream_status: object = "",
-        limit: object = True,  # noqa: FBT002
+        limit: object = True,
         search: object = None,
         max_shown_tasks: object = None,
         **_: Any,
@@ -388,12 +422,14 @@ class LuigiRpc:
         terms = text("task_list", "search", search, optional=True)
         most = 100_000
         if max_shown_tasks is not None:
-                most = int(number("task_list", "max_shown_tasks", max_shown_tasks))
+            most = int(number("task_list", "max_shown_tasks", max_shown_tasks))
         chosen = select(self._all(), status=wanted, upstream=upstream, search=terms)
         if limit is not False and len(chosen) > most:
             return {"num_tasks": -1 if upstream else len(chosen)}
         tasks = self.calls.tasks
-        return {info.task_id: serialize(info, tasks.get(info.task_id)) for info in chosen}
+        return {
+            info.task_id: serialize(info, tasks.get(info.task_id)) for info in chosen
+        }
 
     def _task_search(self, task_str: object, **_: Any) -> dict[str, Any]:
         needle = text("task_search", "task_str", task_str)
@@ -405,7 +441,9 @@ class LuigiRpc:
                 found.setdefault(entry["status"], {})[info.task_id] = entry
         return found
 
-    def _worker_list(self, include_running: object = True, **_: Any) -> list[dict[str, Any]]:  # noqa: FBT002
+    def _worker_list(
+        self, include_running: object = True, **_: Any
+    ) -> list[dict[str, Any]]:
         infos = self._all()
         tasks = self.calls.tasks
         rows = []
@@ -416,7 +454,7 @@ class LuigiRpc:
                 "last_active": None,
                 "started": record.started,
                 "state": "disabled" if record.disabled else "active",
-                "first_task_display_name": _display_name(first, tasks, infos),
+                "first_task_display_name": _display_name(first, infos),
                 "num_unread_rpc_messages": len(record.messages),
                 **record.info,
             }
@@ -460,7 +498,7 @@ class LuigiRpc:
         }
 
 
-def _display_name(task_id: str, tasks: Mapping[str, Any], infos: list[TaskInfo]) -> str:
+def _display_name(task_id: str, infos: list[TaskInfo]) -> str:
     for info in infos:
         if info.task_id == task_id:
             return pretty_id(info.family, info.params)
@@ -468,7 +506,7 @@ def _display_name(task_id: str, tasks: Mapping[str, Any], infos: list[TaskInfo])
 
 
 def _ignored(**_: Any) -> None:
-    """A luigid method with nothing to do here (e-mail batching, metrics hooks)."""
+    """Do nothing: a luigid hook for e-mail batching or metrics."""
 
 
 # --- HTTP --------------------------------------------------------------------------------
@@ -501,7 +539,9 @@ class LuigiRpcHandler(RequestHandler):
     async def _answer(self, method: str) -> None:
         if method not in self.rpc.methods:
             known = ", ".join(sorted(self.rpc.methods))
-            self._error(404, f"no luigid method {method!r} here. Expected one of: {known}")
+            self._error(
+                404, f"no luigid method {method!r} here. Expected one of: {known}"
+            )
             return
         failure = self.auth(self.request, write=method not in READ_ONLY_METHODS)
         if failure is not None:
@@ -544,10 +584,15 @@ class LuigiRpcHandler(RequestHandler):
         self.finish(json.dumps({"response": result}, default=str))
 
     def _error(self, status: int, message: str, kind: str | None = None) -> None:
-        kinds = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
+        kinds = {
+            400: "bad_request",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+        }
         self.set_status(status)
-        self.finish(json.dumps({"error": {"message": message,
-                                          "kind": kind or kinds.get(status, "error")}}))  # fmt: skip
+        error = {"message": message, "kind": kind or kinds.get(status, "error")}
+        self.finish(json.dumps({"error": error}))
 
 
 def routes(host: SchedulerHost, auth: Authorizer, **options: Any) -> list[Any]:

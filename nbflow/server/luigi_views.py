@@ -66,13 +66,13 @@ def luigi_status(status: Status) -> str:
     >>> luigi_status(Status.UPSTREAM_FAILED), luigi_status(Status.DONE)
     ('PENDING', 'DONE')
     """
-    return _AS_LUIGI.get(status, status.value)
+    return _AS_LUIGI.get(status) or str(status.value)
 
 
 def upstream_status(status: Status) -> str:
     """Return luigid's upstream status of a task ("" when nothing upstream is bad)."""
     if status in (Status.UPSTREAM_FAILED, Status.UPSTREAM_DISABLED):
-        return status.value
+        return str(status.value)
     return ""
 
 

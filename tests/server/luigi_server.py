@@ -21,7 +21,7 @@ from nbflow.server.auth import TokenAuth
 from nbflow.server.host import SchedulerHost
 from nbflow.server.luigi_rpc import LuigiRpc, routes
 
-TOKEN = "luigi-test-token-42"
+TOKEN = "luigi-test-token-42"  # noqa: S105  (a test server's token)
 
 
 @dataclass
@@ -55,7 +55,9 @@ class LuigiServer:
             server.stop()
             await server.close_all_connections()
 
-        self._thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+        self._thread = threading.Thread(
+            target=asyncio.run, args=(serve(),), daemon=True
+        )
         self._thread.start()
         ready.wait()
         return self
@@ -76,4 +78,7 @@ class LuigiServer:
         self.rpc.pool.shutdown(wait=False)
 
     def statuses(self) -> dict[str, Any]:
-        return {info.task_id: info.status.value for info in self.host.read(lambda s: s.tasks())}
+        return {
+            info.task_id: info.status.value
+            for info in self.host.read(lambda s: s.tasks())
+        }

@@ -15,7 +15,7 @@ import pytest
 
 from nbflow.core.events import RetryPolicy
 from nbflow.server.host import SchedulerHost
-from nbflow.server.luigi_calls import RpcArgumentError
+from nbflow.server.luigi_arguments import RpcArgumentError
 from nbflow.server.luigi_rpc import READ_ONLY_METHODS, LuigiRpc, UnknownMethodError
 from tests.server.luigi_server import TOKEN, LuigiServer
 
@@ -236,7 +236,9 @@ def test_status_message_progress_and_resources_of_a_running_task(
     work(rpc, "w")
 
     rpc.call("set_task_status_message", {"task_id": "a", "status_message": "half"})
-    rpc.call("set_task_progress_percentage", {"task_id": "a", "progress_percentage": 50})
+    rpc.call(
+        "set_task_progress_percentage", {"task_id": "a", "progress_percentage": 50}
+    )
     rpc.call("decrease_running_task_resources",
              {"task_id": "a", "decrease_resources": {"gpu": 1}})  # fmt: skip
 
@@ -333,9 +335,9 @@ def request(
     if token is not None:
         import base64
 
-        headers["Authorization"] = "Basic " + base64.b64encode(
-            f"luigi:{token}".encode()
-        ).decode()
+        headers["Authorization"] = (
+            "Basic " + base64.b64encode(f"luigi:{token}".encode()).decode()
+        )
     try:
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
