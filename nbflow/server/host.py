@@ -48,7 +48,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbflow.core import wire
 from nbflow.core.errors import NbflowError
@@ -70,6 +70,7 @@ from nbflow.core.events import (
     WorkerStopped,
 )
 from nbflow.core.scheduler import Scheduler
+from nbflow.server.event_log import EventLog, MemoryEventLog
 from nbflow.server.feed import NotificationFeed
 
 if TYPE_CHECKING:
@@ -77,7 +78,6 @@ if TYPE_CHECKING:
         Callable,
         Collection,
         Iterable,
-        Iterator,
         Mapping,
         Sequence,
     )
@@ -102,24 +102,10 @@ _TASK_REPORTS = (
 _RUNNING = (Status.RUNNING, Status.BATCH_RUNNING)
 #: Calls applied (and committed) together at most.
 _BATCH = 256
+#: Batch durations kept for metrics until read.
+_KEPT_TIMINGS = 10_000
 #: Seconds between the host thread's checks of heartbeats and retry timers.
 _TIMER = 1.0
-
-
-class EventLog(Protocol):
-    """What the host needs from the store (nbflow.server.store.Store provides it)."""
-
-    def append(self, events: Sequence[dict[str, Any]]) -> int:
-        """Append encoded events in one committed transaction; return the last position."""
-
-    def events_after(self, position: int) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Yield (position, encoded event) after ``position``, in order."""
-
-    def save_snapshot(self, position: int, blob: bytes) -> None:
-        """Keep the scheduler as of log ``position``."""
-
-    def latest_snapshot(self) -> tuple[int, bytes] | None:
-        """Return the newest snapshot, if any."""
 
 
 class EventRejectedError(NbflowError, ValueError):
@@ -429,13 +415,13 @@ class SchedulerHost:
         stats.events += len(logged)
         stats.batches += 1
         stats.last_batch_seconds = took
-        if len(stats.batch_seconds) < 10_000:
+        if len(stats.batch_seconds) < _KEPT_TIMINGS:
             stats.batch_seconds.append(took)
 
     def _answer_read(self, request: _Read) -> None:
         try:
             request.future.set_result(request.fn(self._scheduler))
-        except Exception as error:  # a query's bug is the caller's error, not ours
+        except Exception as error:  # noqa: BLE001  (a query's bug is its caller's error)
             request.future.set_exception(error)
 
     def _apply(
@@ -513,7 +499,7 @@ class SchedulerHost:
             events[:0] = self._reconcile(worker_id, call.running, now)
         return events, dropped
 
-    def _problem(
+    def _problem(  # noqa: PLR0911  (one return per rule)
         self, event: SchedulerEvent, worker_id: str | None, known: set[str]
     ) -> str:
         scheduler = self._scheduler
@@ -554,18 +540,19 @@ class SchedulerHost:
         ]
 
     def _timer_events(self, now: float) -> list[SchedulerEvent]:
-        events: list[SchedulerEvent] = [
-            WorkerStopped(worker_id, at=now)
+        silent = [
+            worker_id
             for worker_id, seen in list(self._last_seen.items())
             if now - seen > self.worker_disconnect_delay
         ]
-        for event in events:
+        for worker_id in silent:
             logger.warning(
                 "nbflow server: worker %s silent for more than %ss; its running "
                 "tasks have failed",
-                event.worker_id,
+                worker_id,
                 self.worker_disconnect_delay,
             )
+        events: list[SchedulerEvent] = [WorkerStopped(w, at=now) for w in silent]
         retry_at = self._scheduler.next_retry_at
         if retry_at is not None and retry_at <= now:
             events.append(Tick(now))
@@ -678,8 +665,7 @@ def _handle(scheduler: Scheduler, event: SchedulerEvent) -> list[Action]:
 def _stamped(event: SchedulerEvent, worker_id: str | None, now: float) -> Any:
     changes: dict[str, Any] = {"at": now}
     if worker_id is not None and isinstance(event, TasksDiscovered):
-        if hasattr(event, "worker_id"):
-            changes["worker_id"] = worker_id
+        changes["worker_id"] = worker_id
     return dataclasses.replace(event, **changes)
 
 
@@ -696,33 +682,8 @@ __all__ = [
     "EventLog",
     "EventRejectedError",
     "HostStoppedError",
+    "MemoryEventLog",
     "Reply",
     "SchedulerHost",
     "WorkerInfo",
 ]
-
-
-class MemoryEventLog:
-    """An :class:`EventLog` in memory: for tests, and servers that need no durability."""
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.snapshots: list[tuple[int, bytes]] = []
-
-    def append(self, events: Sequence[dict[str, Any]]) -> int:
-        """Append encoded events; return the last position."""
-        self.events.extend(events)
-        return len(self.events)
-
-    def events_after(self, position: int) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Yield (position, encoded event) after ``position``."""
-        for index in range(position, len(self.events)):
-            yield index + 1, self.events[index]
-
-    def save_snapshot(self, position: int, blob: bytes) -> None:
-        """Keep a snapshot."""
-        self.snapshots.append((position, blob))
-
-    def latest_snapshot(self) -> tuple[int, bytes] | None:
-        """Return the newest snapshot, if any."""
-        return self.snapshots[-1] if self.snapshots else None

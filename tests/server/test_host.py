@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -12,8 +13,8 @@ from nbflow.core.events import (
     RunTask,
     Status,
     TaskFailed,
-    TaskSpec,
     TasksDiscovered,
+    TaskSpec,
     TaskStatusChanged,
     TaskSucceeded,
     Tick,
@@ -39,7 +40,7 @@ class FakeClock:
 
 def chain(*ids: str) -> TasksDiscovered:
     specs = [TaskSpec(ids[0], "Fam")]
-    specs += [TaskSpec(b, "Fam", deps=(a,)) for a, b in zip(ids, ids[1:])]
+    specs += [TaskSpec(b, "Fam", deps=(a,)) for a, b in itertools.pairwise(ids)]
     return TasksDiscovered(tuple(specs))
 
 
