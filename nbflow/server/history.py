@@ -378,7 +378,7 @@ class HistoryWriter:
         if batch.seq == self._mark:
             return
         try:
-            written = self._retrying("write task history", lambda: self._commit(batch))
+            written = self._retrying("write a batch", lambda: self._commit(batch))
         except sa.exc.SQLAlchemyError:
             logger.exception("task history: dropped a batch after an unexpected error")
             return

@@ -257,9 +257,12 @@ def create_engine(url: str) -> sa.Engine:
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(parsed, pool_pre_ping=True)
     memory = parsed.database in {None, "", ":memory:"}
+    connect_args: dict[str, Any] = {"check_same_thread": False}
+    if "timeout" not in parsed.query:  # seconds a writer waits for the lock (?timeout=)
+        connect_args["timeout"] = 30.0
     engine = sa.create_engine(
         parsed,
-        connect_args={"check_same_thread": False, "timeout": 30.0},
+        connect_args=connect_args,
         poolclass=StaticPool if memory else sa.QueuePool,
     )
     sa_event.listen(engine, "connect", _on_sqlite_connect)

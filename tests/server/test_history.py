@@ -361,3 +361,24 @@ def test_history_runs_refuses_bad_paging(
     assert "Fix: pass a valid" in str(refused.value)
     with pytest.raises(HistoryQueryError):
         History(store).graph_runs(**options)  # type: ignore[arg-type]
+
+
+def test_history_retries_a_batch_the_database_refused(
+    sqlite_db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    impatient = f"{sqlite_db_url}?timeout=0.01"  # "database is locked" at once
+    store = Store.open(impatient)
+    feed = Feed()
+    writer = HistoryWriter(store)
+    writer.start()
+
+    with write_lock_held(impatient), caplog.at_level(logging.WARNING):
+        writer.submit(feed.run_started("run-1"))
+        assert not writer.flush(timeout=0.5)  # bounded wait: it cannot write yet
+
+    assert writer.flush()
+    writer.stop()
+    assert "task history: could not write a batch (" in caplog.text
+    assert "database is locked" in caplog.text
+    assert [run.run_id for run in History(store).graph_runs()[0]] == ["run-1"]
+    store.close()
