@@ -334,6 +334,13 @@ class ServerScheduler:
         return [found[task_id] if task_id in found else self.task_info(task_id)
                 for task_id in known]  # fmt: skip
 
+    def describe(self) -> dict[str, Any]:
+        """Return the server's state (``GET /api/v1/scheduler``): paused, counts, seq.
+
+        Also checks the token: a wrong one raises :class:`SchedulerRequestError`.
+        """
+        return self._request("GET", "/api/v1/scheduler", None)
+
     def has_work(self) -> bool:
         """Return whether the server's last answer said there is work for this worker."""
         return self._has_work or bool(self._waiting)
