@@ -18,10 +18,11 @@ Theory of operation
   scheduler never waits for history. A run whose end was dropped is closed as ``LOST``
   when the task next starts.
 - Each batch commits together with the seq of its last notification
-  (``nbflow_history_mark``). After a restart the host replays the log and regenerates
-  the same notifications with the same seqs; those at or below the mark are already
-  written and are skipped, so nothing is written twice and nothing committed to the
-  event log is missing from history for long.
+  (``nbflow_history_mark``), and the writer starts by reading it back, with the runs
+  still open. Replaying the log after a restart regenerates the same notifications
+  with the same seqs: a host that submits them again loses nothing the writer had not
+  written before a crash (for the events after the latest snapshot), and those at or
+  below the mark are skipped, so nothing is written twice.
 - A database error (locked, connection lost) is logged and the same batch retried with
   backoff, while new notifications queue (and, if it lasts, overflow).
 
