@@ -102,6 +102,8 @@ class NbflowMagics(Magics):
             "show": self._show,
             "why": self._why,
             "cancel": self._cancel,
+            "connect": self._connect,
+            "disconnect": self._disconnect,
             "help": self._help,
         }
 
@@ -140,6 +142,14 @@ class NbflowMagics(Magics):
               upstream task changed; forced) -- or why not (up to date, unversioned).
           cancel [N]
               Cancel run N (default: the latest), interrupting its running tasks.
+          connect URL [--token T]
+              Schedule this kernel's next runs on the nbflow server at URL
+              (http://host:port; the token may also come from the url as
+              http://user:TOKEN@host:port, NBFLOW_TOKEN or [scheduler] token). Tasks
+              still run in this kernel unless a worker of the server takes them; a
+              task id never runs twice at once across everyone using the server.
+          disconnect
+              Go back to the kernel's embedded scheduler.
           help [SUBCOMMAND]
               Show this help.
 
@@ -258,6 +268,29 @@ class NbflowMagics(Magics):
         with interface.overrides_in_force(invocation):
             task = interface.instantiate(invocation)
         _print(self.session.show(task))
+
+    def _connect(self, argv: list[str]) -> None:
+        if _wants_help(argv) or not argv:
+            self._help(["connect"])
+            return
+        token = None
+        if "--token" in argv:
+            at = argv.index("--token")
+            if at + 1 >= len(argv):
+                raise cmdline.UsageError(
+                    "%nbflow connect: --token needs a value",
+                    " ".join(argv),
+                    "write %nbflow connect URL --token TOKEN",
+                )
+            token = argv[at + 1]
+            del argv[at : at + 2]
+        url = argv.pop(0)
+        _no_more(argv, "connect")
+        _print(self.session.connect(url, token))
+
+    def _disconnect(self, argv: list[str]) -> None:
+        _no_more(argv, "disconnect")
+        _print(self.session.disconnect())
 
     def _help(self, argv: list[str]) -> None:
         text = inspect.cleandoc(NbflowMagics.nbflow.__doc__ or "")

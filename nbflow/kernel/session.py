@@ -107,6 +107,8 @@ class Session:
         self.shell = shell
         #: every run started from this session, in order; run N is ``runs[N - 1]``
         self.runs: list[RunRecord] = []
+        #: the scheduler server runs go to (url, token), or None: the embedded one
+        self.server: tuple[str, str | None] | None = None
         self.bind(shell)
 
     def bind(self, shell: Any) -> None:
@@ -117,6 +119,55 @@ class Session:
         )
         if formatter is not None:
             formatter.for_type(Run, self.display_run)
+
+    # --- the scheduler: embedded, or a server ---------------------------------------
+
+    def connect(self, url: str, token: str | None = None) -> str:
+        """Send this kernel's next runs to the ``nbflow server`` at ``url``.
+
+        The server is asked for its state first, so a wrong address fails here, with
+        the url in the message, rather than at the next run. Tasks still run in this
+        kernel (its workers own the tasks it adds), unless a worker of the server's
+        takes them; the live views show the server's states.
+
+        Returns
+        -------
+        str
+            One line saying where runs go now.
+
+        Raises
+        ------
+        SchedulerError
+            The server could not be reached, or refused the request.
+        """
+        from nbflow.core.remote import ServerScheduler  # noqa: PLC0415  (on use)
+
+        probe = ServerScheduler(url, token=token, reconnect_timeout=0.0)
+        state = probe.describe()
+        self.server = (url, token)
+        counts = state.get("counts") or {}
+        total = sum(counts.values()) if isinstance(counts, dict) else 0
+        paused = " (paused)" if state.get("paused") else ""
+        return (
+            f"nbflow: connected to {probe.url}{paused}, {total} task(s) known there. "
+            "%nbflow run now schedules on it; %nbflow disconnect goes back to the "
+            "embedded scheduler."
+        )
+
+    def disconnect(self) -> str:
+        """Send the next runs to the kernel's embedded scheduler again."""
+        if self.server is None:
+            return "nbflow: not connected; runs use the embedded scheduler."
+        self.server = None
+        return "nbflow: disconnected; runs use the embedded scheduler."
+
+    def _scheduler(self) -> Any:
+        if self.server is None:
+            return None
+        from nbflow.core.remote import ServerScheduler  # noqa: PLC0415  (on use)
+
+        url, token = self.server
+        return ServerScheduler(url, token=token)
 
     # --- finding and parsing tasks --------------------------------------------------
 
@@ -239,6 +290,7 @@ class Session:
             default_completeness=NOTEBOOK_COMPLETENESS,
             force=tuple(options.get("force", ())),
             settings=settings,
+            scheduler=self._scheduler(),
         )
         made: list[tuple[RunRecord, _display.TextFollower | None]] = []
 
