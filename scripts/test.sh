@@ -18,6 +18,8 @@ as_root() {
 missing=()
 command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# PostgreSQL: the scheduler server's tests run against a real one next to SQLite
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
@@ -35,6 +37,17 @@ echo "== mypy"
 mypy
 echo "== lint-imports"
 lint-imports
+echo "== PostgreSQL (a throw-away cluster on loopback, for the server's tests)"
+pgdir=$(mktemp -d /tmp/nbflow-pg.XXXXXX)
+chmod 755 "$pgdir"
+stop_postgres() {
+  bash scripts/postgres.sh stop "$pgdir/cluster" >/dev/null 2>&1 || true
+  rm -rf "$pgdir"
+}
+trap stop_postgres EXIT
+NBFLOW_TEST_POSTGRES_URL=$(bash scripts/postgres.sh start "$pgdir/cluster")
+export NBFLOW_TEST_POSTGRES_URL
+
 echo "== pytest"
 status=0
 python -m pytest --cov=nbflow --cov-report=term-missing:skip-covered || status=$?
