@@ -224,6 +224,8 @@ class HistoryWriter:
         self._accepted = self._done = self._dropped = 0
         self._last_drop_log = float("-inf")
         self._behind = False
+        #: the history's mark, read once when a restore replays notifications
+        self._replay_mark: int | None = None
         # Writer thread only:
         self._mark = 0
         self._next_run = self._next_graph = 1
@@ -277,7 +279,21 @@ class HistoryWriter:
 
     def on_notification(self, notification: Notification) -> None:
         """Listen to a scheduler (the Listener protocol): :meth:`submit` it."""
-        self.submit(notification)
+        self.submit(notification, worker_host=_host_of(notification))
+
+    def on_replayed(self, notification: Notification) -> None:
+        """Take a notification the scheduler made again while restoring after a restart.
+
+        Those the history already holds (at or below its mark) are skipped here, on the
+        caller's thread, so a replay of a long log queues only what a crash kept from
+        being written.
+        """
+        if self._replay_mark is None:
+            with self._store.engine.connect() as connection:
+                mark = connection.scalar(sa.select(history_mark_table.c.seq))
+            self._replay_mark = mark or 0
+        if notification.seq > self._replay_mark:
+            self.on_notification(notification)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything submitted so far is written; False on timeout."""
@@ -558,3 +574,11 @@ def _upsert(
 def _chunks(items: list[str]) -> Iterable[list[str]]:
     for start in range(0, len(items), _LOOKUP_CHUNK):
         yield items[start : start + _LOOKUP_CHUNK]
+
+
+def _host_of(notification: Notification) -> str | None:
+    """Return the host of the worker a status change names (nbflow's ids: host:pid:...)."""
+    worker_id = getattr(notification, "worker_id", None)
+    if not worker_id or ":" not in worker_id:
+        return None
+    return str(worker_id).split(":", 1)[0]

@@ -218,6 +218,7 @@ class SchedulerHost:
         self._thread: threading.Thread | None = None
         self._stopped_because: str | None = "not started"
         self._subscribers: tuple[Callable[[Notification], None], ...] = ()
+        self._replay_listeners: tuple[Callable[[Notification], None], ...] = ()
         self._mail: dict[str, list[RunTask]] = {}
         self._mail_changed = threading.Condition()
         self._last_seen: dict[str, float] = {}
@@ -264,9 +265,21 @@ class SchedulerHost:
         """Whether the host answers calls."""
         return self._stopped_because is None
 
-    def subscribe(self, listener: Callable[[Notification], None]) -> Callable[[], None]:
-        """Call ``listener`` with each notification after its commit (host thread)."""
+    def subscribe(
+        self,
+        listener: Callable[[Notification], None],
+        *,
+        replayed: Callable[[Notification], None] | None = None,
+    ) -> Callable[[], None]:
+        """Call ``listener`` with each notification after its commit (host thread).
+
+        ``replayed``, if given, receives the notifications the scheduler makes again
+        while :meth:`start` restores it from the log (subscribe before starting): a
+        history store catches up on what a crash kept it from writing.
+        """
         self._subscribers = (*self._subscribers, listener)
+        if replayed is not None:
+            self._replay_listeners = (*self._replay_listeners, replayed)
 
         def unsubscribe() -> None:
             self._subscribers = tuple(s for s in self._subscribers if s is not listener)
@@ -619,7 +632,11 @@ class SchedulerHost:
         count = 0
         for position, encoded in self.store.events_after(self._position):
             event = wire.from_json(encoded)
+            made = len(replayed)
             self._apply((event,), [], replayed)
+            for listener in self._replay_listeners:
+                for note in replayed[made:]:
+                    listener(note)
             self._position = position
             count += 1
             if len(replayed) > 2 * self.feed_capacity:
