@@ -58,7 +58,10 @@ from nbflow.core.events import (
     RunStarted,
     RunTask,
     TaskAdded,
+    TaskFailed,
+    TaskHandedBack,
     TasksDiscovered,
+    TaskSucceeded,
     WorkerStarted,
     WorkerStopped,
 )
@@ -447,7 +450,8 @@ class ServerScheduler:
     def _call(self, events: Sequence[SchedulerEvent], wait: float) -> dict[str, Any]:
         body = {
             "events": [wire.to_json(event) for event in events],
-            "running": sorted(self.running()),
+            # a run reported ended in this call still counts as running until then
+            "running": sorted({*self.running(), *_reported(events)}),
             "since": self._since,
             "wait": min(max(wait, 0.0), MAX_WAIT),
         }
@@ -523,6 +527,14 @@ class ServerScheduler:
                 self.url, 200, f"not a JSON object: {page!r}"[:200]
             )
         return page
+
+
+def _reported(events: Sequence[SchedulerEvent]) -> set[str]:
+    return {
+        event.task_id
+        for event in events
+        if isinstance(event, (TaskSucceeded, TaskFailed, TaskHandedBack))
+    }
 
 
 def _decode_info(encoded: dict[str, Any]) -> TaskInfo:
