@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbflow.core import wire
 from nbflow.core.config import current_settings
-from nbflow.core.errors import SchedulerError
+from nbflow.core.errors import NbflowError, SchedulerError
 from nbflow.core.events import (
     DependenciesAdded,
     Notify,
@@ -65,6 +65,7 @@ from nbflow.core.events import (
     WorkerStarted,
     WorkerStopped,
 )
+from nbflow.core.registry import REGISTRY
 from nbflow.core.rpc import SchedulerUrlError
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
     from nbflow.core.config import Settings
     from nbflow.core.events import Action, Notification, SchedulerEvent, Status
     from nbflow.core.scheduler_node import TaskInfo
+    from nbflow.core.task import Task
 
 logger = logging.getLogger(__name__)
 
@@ -343,6 +345,23 @@ class ServerScheduler:
         Also checks the token: a wrong one raises :class:`SchedulerRequestError`.
         """
         return self._request("GET", "/api/v1/scheduler", None)
+
+    def build_task(self, task_id: str) -> Task:
+        """Build a task another client added, from its family and parameters here.
+
+        Raises
+        ------
+        RemoteTaskError
+            The family is not importable here, or builds another task id.
+        """
+        info = self.task_info(task_id)
+        try:
+            task = REGISTRY.lookup(info.family).from_str_params(dict(info.params))
+        except NbflowError as error:
+            raise RemoteTaskError(task_id, info.family, str(error)) from error
+        if task.task_id != task_id:
+            raise RemoteTaskError(task_id, info.family, f"built {task.task_id}")
+        return task
 
     def has_work(self) -> bool:
         """Return whether the server's last answer said there is work for this worker."""

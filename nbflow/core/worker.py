@@ -102,7 +102,7 @@ from nbflow.core.inbox import (
 )
 from nbflow.core.interruption import RunInterrupted, remove_own_temporaries
 from nbflow.core.registry import REGISTRY
-from nbflow.core.remote import RemoteTaskError, ServerScheduler
+from nbflow.core.remote import ServerScheduler
 from nbflow.core.rpc import RemoteScheduler
 from nbflow.core.scheduler import Scheduler
 from nbflow.core.stream import EventStream
@@ -530,25 +530,14 @@ class Worker:
     def _task(self, task_id: str) -> Task:
         """Return the task to run; an assistant builds another client's from its info."""
         task = self.graph.tasks.get(task_id)
-        if task is None and self._remote is not None:
-            info = self._remote.task_info(task_id)
-            try:
-                task = REGISTRY.lookup(info.family).from_str_params(dict(info.params))
-            except NbflowError as error:
-                raise RemoteTaskError(task_id, info.family, str(error)) from error
-            if task.task_id != task_id:
-                raise RemoteTaskError(task_id, info.family, f"built {task.task_id}")
-            self.graph.tasks[task_id] = task
         if task is None:
-            raise RemoteTaskError(task_id, "?", "not added to this worker")
+            if self._remote is None:
+                raise KeyError(task_id)
+            task = self.graph.tasks[task_id] = self._remote.build_task(task_id)
         return task
 
     def _done_by_now(self, task: Task) -> bool:
-        """Whether another client completed ``task`` after this one found it incomplete.
-
-        With a scheduler server, a client that checked before another one finished the
-        task adds it as incomplete, and the server (as luigid) makes it pending again.
-        """
+        """Whether another client completed ``task`` since this one checked it."""
         verdict = self.completeness.check([task])[0]
         return verdict.complete and verdict.error is None
 

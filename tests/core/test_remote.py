@@ -225,16 +225,15 @@ def test_remote_client_waits_for_a_server_that_comes_back(
     assert [w.worker_id for w in workers] == [scheduler.worker_id]
 
 
-def test_remote_worker_cannot_build_a_family_it_does_not_know(
+def test_remote_client_cannot_build_a_family_it_does_not_know(
     server: LiveServer,
 ) -> None:
     owner = client(server)
     owner.handle(TasksDiscovered((TaskSpec("x", "NoSuchFamilyAnywhere"),)))
     scheduler = client(server)
-    worker = Worker(scheduler, options=WorkerOptions(assistant=True))
 
     with pytest.raises(RemoteTaskError) as raised:
-        worker._task("x")
+        scheduler.build_task("x")
 
     assert "NoSuchFamilyAnywhere" in str(raised.value)
     assert "--module" in str(raised.value)
