@@ -10,10 +10,14 @@ Back-ends: a SQLite file (the default) or PostgreSQL through psycopg 3. Everythi
 and in history.py is portable SQLAlchemy Core; what differs between the two lives only in
 :func:`create_engine`:
 
-- SQLite runs in WAL mode (readers never block the writer) with ``synchronous=FULL``:
-  each commit is fsynced before it returns, so an acknowledged change survives a power
-  loss, not only a killed process (``NORMAL`` would only survive the latter). The cost is
-  one fsync per transaction, which the host's group commit pays once per batch of calls.
+- SQLite runs in WAL mode (readers never block the writer) with ``synchronous=NORMAL``
+  by default: a commit is in the write-ahead log before it returns, so an acknowledged
+  change survives the server being killed (kill -9, a crash, an OOM kill); it may not
+  survive the machine losing power before the next checkpoint. ``?synchronous=full`` in
+  the URL (``sqlite:///server.db?synchronous=full``) fsyncs every commit, so it survives
+  that too, at about 1.5 ms per commit on this project's test machine (NORMAL: about
+  0.1 ms), which bounds a serial client to a few hundred task results per second.
+  Measured with ``benchmarks/server_fanin.py``.
   Write transactions begin with ``BEGIN IMMEDIATE``, so two writers (the host and the
   history writer) queue on the busy timeout instead of failing with "database is locked"
   when a read turns into a write; DDL runs inside transactions too.
@@ -29,6 +33,7 @@ Imports: nbflow.core.errors, SQLAlchemy, Alembic.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -179,7 +184,8 @@ class UnsupportedDatabaseError(StoreError, ValueError):
     def __str__(self) -> str:
         return (
             f"nbflow server --db: unsupported database (got {self.url!r}). Expected a "
-            "SQLite file (sqlite:///path/to/nbflow.db, or a plain path) or PostgreSQL "
+            "SQLite file (sqlite:///path/to/nbflow.db, or a plain path; its only "
+            "option besides timeout is ?synchronous=normal|full) or PostgreSQL "
             "(postgresql://user:password@host:port/database). Fix: pass one of those."
         )
 
@@ -257,6 +263,10 @@ def create_engine(url: str) -> sa.Engine:
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(parsed, pool_pre_ping=True)
     memory = parsed.database in {None, "", ":memory:"}
+    synchronous = str(parsed.query.get("synchronous", "normal")).upper()
+    if synchronous not in {"NORMAL", "FULL"}:
+        raise UnsupportedDatabaseError(url)
+    parsed = parsed.difference_update_query(["synchronous"])
     connect_args: dict[str, Any] = {"check_same_thread": False}
     if "timeout" not in parsed.query:  # seconds a writer waits for the lock (?timeout=)
         connect_args["timeout"] = 30.0
@@ -265,16 +275,20 @@ def create_engine(url: str) -> sa.Engine:
         connect_args=connect_args,
         poolclass=StaticPool if memory else sa.QueuePool,
     )
-    sa_event.listen(engine, "connect", _on_sqlite_connect)
+    sa_event.listen(
+        engine, "connect", functools.partial(_on_sqlite_connect, synchronous)
+    )
     sa_event.listen(engine, "begin", _on_sqlite_begin)
     return engine
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: object) -> None:
+def _on_sqlite_connect(
+    synchronous: str, dbapi_connection: Any, _record: object
+) -> None:
     dbapi_connection.isolation_level = None  # _on_sqlite_begin starts transactions
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA synchronous={synchronous}")  # one of two fixed words
     cursor.close()
 
 

@@ -316,15 +316,14 @@ def test_to_url_refuses_other_databases() -> None:
     assert "Fix: pass one of those" in message
 
 
-def test_sqlite_engine_is_wal_with_full_synchronous_commits(sqlite_db_url: str) -> None:
+def test_sqlite_engine_is_wal(sqlite_db_url: str) -> None:
     engine = create_engine(sqlite_db_url)
 
     with engine.connect() as connection:
         journal = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
-        synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
 
     engine.dispose()
-    assert (journal, synchronous) == ("wal", 2)  # 2 = FULL
+    assert journal == "wal"
 
 
 def test_in_memory_sqlite_is_one_database_for_every_thread() -> None:
@@ -338,3 +337,23 @@ def test_in_memory_sqlite_is_one_database_for_every_thread() -> None:
 
     store.close()
     assert seen == [(1, tick(1))]
+
+
+def test_store_sqlite_synchronous_defaults_to_normal_and_takes_full(tmp_path) -> None:
+    normal = Store.open(f"sqlite:///{tmp_path / 'n.db'}")
+    full = Store.open(f"sqlite:///{tmp_path / 'f.db'}?synchronous=full")
+    try:
+        with normal.engine.connect() as connection:
+            normal_level = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+        with full.engine.connect() as connection:
+            full_level = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+    finally:
+        normal.close()
+        full.close()
+
+    assert (normal_level, full_level) == (1, 2)  # SQLite's numbers for NORMAL, FULL
+
+
+def test_store_refuses_an_unknown_synchronous_level(tmp_path) -> None:
+    with pytest.raises(UnsupportedDatabaseError, match=r"synchronous=normal\|full"):
+        Store.open(f"sqlite:///{tmp_path / 'x.db'}?synchronous=sometimes")
