@@ -509,7 +509,9 @@ class SchedulerHost:
                 continue  # the server keeps time itself
             events.append(_stamped(event, worker_id, now))
         if worker_id is not None and call.running is not None:
-            events[:0] = self._reconcile(worker_id, call.running, now)
+            # a task the call reports on was running until just now: not lost
+            reported = {e.task_id for e in events if isinstance(e, _TASK_REPORTS)}
+            events[:0] = self._reconcile(worker_id, {*call.running, *reported}, now)
         return events, dropped
 
     def _problem(  # noqa: PLR0911  (one return per rule)

@@ -240,3 +240,24 @@ def test_host_stops_answering_when_its_store_fails() -> None:
     with pytest.raises(HostStoppedError, match="Fix: start it again"):
         host.call("w1", [])
     assert not host.running
+
+
+def test_host_first_call_after_a_restart_reporting_a_finished_task_keeps_it(
+    log,
+) -> None:
+    first = SchedulerHost(log)
+    first.start()
+    first.call("w1", [WorkerStarted("w1", 1), chain("a", "b")])
+    first.stop()
+
+    second = SchedulerHost(log)
+    second.start()
+    try:
+        reply = second.call("w1", [TaskSucceeded("a")], running=[])
+        status = second.read(lambda s: s.status("a"))
+    finally:
+        second.stop()
+
+    assert reply.dropped == ()
+    assert status is Status.DONE
+    assert reply.actions == (RunTask("b", "w1"),)
