@@ -45,6 +45,7 @@ import socket
 import threading
 import time
 import urllib.parse
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from nbflow.core import wire
@@ -80,6 +81,10 @@ logger = logging.getLogger(__name__)
 
 #: HTTP statuses from this one up mean "the server is in trouble": tried again.
 _RETRIED_STATUS = 500
+#: What a request on a kept-alive connection the server has closed raises.
+_STALE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, EOFError)
+#: HTTP statuses from this one up are errors.
+_HTTP_ERROR = 400
 #: The longest pause between two attempts to reach a lost server.
 _MAX_BACKOFF = 5.0
 #: Up to this many tasks, tasks() asks for each; beyond, it pages through the list.
@@ -255,6 +260,9 @@ class ServerScheduler:
         #: When true (the worker is stopping), a lost server is not waited for.
         self.stopping = False
         self._lock = threading.RLock()
+        self._connection: Any = None
+        self._connection_lock = threading.Lock()
+        self._base_path = urllib.parse.urlsplit(self.url).path.rstrip("/")
         self._since: int | None = None
         self._has_work = False
         self._started: WorkerStarted | None = None
@@ -390,6 +398,8 @@ class ServerScheduler:
         thread, self._heartbeat = self._heartbeat, None
         if thread is not None and thread is not threading.current_thread():
             thread.join()
+        with self._connection_lock:
+            self._drop_connection()
 
     # --- answers --------------------------------------------------------------------
 
@@ -481,8 +491,7 @@ class ServerScheduler:
         self, method: str, path: str, body: dict[str, Any] | None
     ) -> dict[str, Any]:
         """Make one call, trying again with backoff while the server is unreachable."""
-        import urllib.error  # noqa: PLC0415  (loads http and ssl: only when used)
-        from http.client import HTTPException  # noqa: PLC0415
+        from http.client import HTTPException  # noqa: PLC0415  (only when used)
 
         began = time.monotonic()
         delay = 0.1
@@ -490,13 +499,15 @@ class ServerScheduler:
         while True:
             try:
                 answer = self._send(method, path, body)
-            except urllib.error.HTTPError as error:
-                text = _error_text(error)
-                if error.code < _RETRIED_STATUS:
-                    raise SchedulerRequestError(self.url, error.code, text) from None
-                problem = f"HTTP {error.code}: {text}"
-            except (urllib.error.URLError, HTTPException, OSError) as error:
-                problem = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
+            except _HttpStatusError as error:
+                if error.status < _RETRIED_STATUS:
+                    raise SchedulerRequestError(
+                        self.url, error.status, error.text
+                    ) from None
+                problem = f"HTTP {error.status}: {error.text}"
+            except (HTTPException, OSError) as error:
+                self._drop_connection()
+                problem = f"{type(error).__name__}: {error}"
             else:
                 if failures:
                     logger.warning(
@@ -527,25 +538,78 @@ class ServerScheduler:
     def _send(
         self, method: str, path: str, body: dict[str, Any] | None
     ) -> dict[str, Any]:
-        import urllib.request  # noqa: PLC0415  (loads http and ssl: only when used)
-
+        """Send one request on the kept-alive connection (made on first use)."""
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(  # noqa: S310  (http(s) checked by the caller)
-            self.url + path, data=data, method=method
-        )
-        request.add_header("Content-Type", "application/json")
+        headers = {"Content-Type": "application/json", "Connection": "keep-alive"}
         if self._token:
-            request.add_header("Authorization", f"Bearer {self._token}")
+            headers["Authorization"] = f"Bearer {self._token}"
         timeout = self.connect_timeout + (body or {}).get("wait", 0.0)
         self._last_call = time.monotonic()
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
-            page = json.loads(answer.read().decode("utf-8"))
+        with self._connection_lock:
+            for attempt in (1, 2):
+                reused = self._connection is not None
+                connection = self._connect()
+                connection.timeout = timeout
+                if connection.sock is not None:
+                    connection.sock.settimeout(timeout)
+                try:
+                    connection.request(method, self._base_path + path, data, headers)
+                    answer = connection.getresponse()
+                    raw = answer.read()
+                except _STALE as error:  # the server closed an idle kept-alive one
+                    self._drop_connection()
+                    if not reused or attempt == 2:  # noqa: PLR2004
+                        raise
+                    logger.debug(
+                        "nbflow scheduler %s: reconnecting (%s)", self.url, error
+                    )
+                    continue
+                except BaseException:
+                    self._drop_connection()
+                    raise
+                break
+            if answer.getheader("Connection", "").lower() == "close":
+                self._drop_connection()
         self._last_call = time.monotonic()
+        if answer.status >= _HTTP_ERROR:
+            raise _HttpStatusError(answer.status, _error_text(raw, answer.reason))
+        page = json.loads(raw.decode("utf-8"))
         if not isinstance(page, dict):
             raise SchedulerRequestError(
                 self.url, 200, f"not a JSON object: {page!r}"[:200]
             )
         return page
+
+    def _connect(self) -> Any:
+        if self._connection is None:
+            import http.client  # noqa: PLC0415  (loads ssl: only when used)
+
+            parts = urllib.parse.urlsplit(self.url)
+            kind = (
+                http.client.HTTPSConnection
+                if parts.scheme == "https"
+                else http.client.HTTPConnection
+            )
+            connection = kind(
+                parts.hostname or "localhost", parts.port, timeout=self.connect_timeout
+            )
+            # closed when the client goes, even if nobody calls close()
+            weakref.finalize(self, connection.close)
+            self._connection = connection
+        return self._connection
+
+    def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+
+class _HttpStatusError(Exception):
+    """The server answered with an HTTP error status (internal to this module)."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(status, text)
+        self.status, self.text = status, text
 
 
 def _reported(events: Sequence[SchedulerEvent]) -> set[str]:
@@ -563,18 +627,16 @@ def _decode_info(encoded: dict[str, Any]) -> TaskInfo:
     return info
 
 
-def _error_text(error: Any) -> str:
+def _error_text(raw: bytes, reason: str) -> str:
     """Return the message of an HTTP error's JSON body (or its reason)."""
-    try:
-        body = error.read().decode("utf-8", "replace")
-    except OSError:
-        body = ""
-    finally:
-        error.close()
+    body = raw.decode("utf-8", "replace")
     try:
         page = json.loads(body)
     except ValueError:
-        return body[:300] or str(error.reason)
+        return body[:300] or reason
     if isinstance(page, dict):
-        return str(page.get("message") or page.get("error") or page)[:300]
+        error = page.get("error")
+        if isinstance(error, dict) and "message" in error:
+            return str(error["message"])[:300]
+        return str(page.get("message") or error or page)[:300]
     return str(page)[:300]
