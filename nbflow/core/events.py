@@ -92,11 +92,13 @@ class TaskSpec(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class WorkerStarted:
-    """A worker can run ``slots`` tasks at once."""
+    """A worker can run ``slots`` tasks at once (sent again when that changes)."""
 
     worker_id: str
     slots: int
     at: float = 0.0
+    #: An assistant may run any task, not only those it added (Luigi's assistant).
+    assistant: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,9 @@ class TasksDiscovered:
     at: float = 0.0
     #: Ids of the tasks the user asked for.
     roots: tuple[str, ...] = ()
+    #: The worker that found them; it becomes one of their owners. "" (the embedded
+    #: case): the tasks get no owner, and any worker may run them.
+    worker_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +213,71 @@ class Tick:
     at: float
 
 
+# --- Administration (the server's API, luigid's admin calls) ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TaskHandedBack:
+    """A RUNNING task goes back to PENDING without counting a failure.
+
+    Sent when its worker shuts down cleanly or, after a server restart, does not list
+    it among the tasks it runs.
+    """
+
+    task_id: str
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FailuresForgiven:
+    """A FAILED task becomes PENDING at once, its failure count reset."""
+
+    task_id: str
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TaskReenabled:
+    """A DISABLED (or FAILED) task becomes PENDING, its failure count reset."""
+
+    task_id: str
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TaskMarkedDone:
+    """Someone declared a task DONE (unless it is running): its dependents may run."""
+
+    task_id: str
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerPaused:
+    """Nothing is dispatched until ``SchedulerResumed``; running tasks carry on."""
+
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerResumed:
+    """Dispatching starts again after ``SchedulerPaused``."""
+
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TasksPruned:
+    """Forget finished tasks (DONE, DISABLED, FAILED) last changed before ``before``.
+
+    A task is kept while anything that depends on it is kept, so no remaining task
+    ever refers to a forgotten one.
+    """
+
+    before: float
+    at: float = 0.0
+
+
 #: What ``Scheduler.handle`` accepts; each member has one handler in the scheduler.
 SchedulerEvent = (
     WorkerStarted
@@ -223,6 +293,13 @@ SchedulerEvent = (
     | RunBegan
     | RunEnded
     | Tick
+    | TaskHandedBack
+    | FailuresForgiven
+    | TaskReenabled
+    | TaskMarkedDone
+    | SchedulerPaused
+    | SchedulerResumed
+    | TasksPruned
 )
 
 
@@ -324,6 +401,22 @@ class RunFinished(NamedTuple):
     counts: tuple[tuple[str, int], ...]
 
 
+class PauseChanged(NamedTuple):
+    """The scheduler was paused (nothing is dispatched) or resumed."""
+
+    seq: int
+    at: float
+    paused: bool
+
+
+class TasksRemoved(NamedTuple):
+    """The scheduler forgot these finished tasks (``TasksPruned``)."""
+
+    seq: int
+    at: float
+    task_ids: tuple[str, ...]
+
+
 Notification = (
     TaskAdded
     | TaskStatusChanged
@@ -333,6 +426,8 @@ Notification = (
     | TaskOutput
     | RunStarted
     | RunFinished
+    | PauseChanged
+    | TasksRemoved
 )
 
 

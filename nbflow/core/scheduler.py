@@ -3,11 +3,14 @@
 Theory of operation
 -------------------
 The scheduler is a state machine with no threads, no clock, no randomness and no I/O.
-A shell (the embedded worker loop, or the HTTP server) feeds it SchedulerEvents and
-carries out the Actions it returns: ``RunTask`` (start a task on a worker) and ``Notify``
-(publish a notification on the event stream). Time only arrives inside events (``at``).
-One table, ``Scheduler._HANDLERS``, gives each event type its handler method; anything
-else raises ``UnknownEventError``.
+A shell (the embedded worker loop, or the server's host thread) feeds it
+SchedulerEvents and carries out the Actions it returns: ``RunTask`` (start a task on a
+worker) and ``Notify`` (publish a notification on the event stream). Time only arrives
+inside events (``at``). One table, ``Scheduler._HANDLERS``, gives each event type its
+handler method; anything else raises ``UnknownEventError``. The same events in the
+same order give the same state, notifications (same ``seq``) and actions, so the
+server's durable state is the log of the events it applied; a pickled Scheduler (a
+snapshot) resumes exactly where it stood.
 
 States are Luigi's (:class:`~nbflow.core.events.Status`). Every legal move is one entry
 of :data:`TRANSITIONS`; anything else raises ``InvalidTransitionError`` with the task's
@@ -20,7 +23,8 @@ cost O(log n) in the size of the graph:
 - ``node.bad`` is the number of its requirements that are FAILED, DISABLED or
   UPSTREAM_*, and ``node.disabled_deps`` those of them that are (UPSTREAM_)DISABLED;
 - a node is *ready* when it is PENDING, runnable, ``remaining == 0`` and ``bad == 0``;
-  ready nodes sit in a :class:`ReadyQueue` (by priority, then first ready first);
+  ready nodes are ``queued`` in :class:`~nbflow.core.scheduler_queue.ReadyQueues`
+  (by priority, then first ready first);
 - a node with ``bad > 0`` is UPSTREAM_DISABLED if any bad requirement is disabled,
   else UPSTREAM_FAILED; when the cause recovers (a retry), it becomes PENDING again.
 
@@ -29,10 +33,39 @@ maximum of its own and that of everything that depends on it. Resources have lim
 (``resources=``; an unlisted resource has a limit of 1, as in Luigi); a ready node whose
 resources are taken is parked on that resource until a running task gives it back.
 
+Workers and owners. ``WorkerStarted(w, slots, assistant=)`` announces a worker (again
+when its slots change). A task's *owners* are the workers that added it
+(``TasksDiscovered(worker_id=w)``, and the dynamic requirements a task owned by
+someone yields on the worker running it); a task added with ``worker_id=""`` (the
+embedded worker) has none. A ready task goes only to a free worker among its owners,
+to a free *assistant* (which may run anything), or to any free worker when it has no
+owners. Ready tasks wait in one queue per owner plus an open and an assisted queue,
+cleaned lazily; each free worker in turn takes its best eligible task (priority, then
+discovery order). While no owned task is ready - always in the embedded case - the
+open queue is served alone, first ready first. A batch holds only members its worker
+may run. Owners are never dropped: the task of a worker that left waits for it to come
+back, or for an assistant.
+
+Adding a task again (luigid's rules; another worker's graph, or a rerun): the adding
+worker becomes an owner; a higher priority is taken; a task found complete becomes
+DONE unless it is running (its dependents are released as on success); an incomplete
+task that FAILED, was CANCELLED or was DONE becomes PENDING at once (the dependents
+of a DONE one wait for it again); RUNNING, DISABLED and PENDING ones stay as they are.
+Requirements are never changed by adding again.
+
+Administration: ``TaskHandedBack`` (RUNNING -> PENDING, no failure counted),
+``FailuresForgiven`` (FAILED -> PENDING), ``TaskReenabled`` (DISABLED or FAILED ->
+PENDING), ``TaskMarkedDone`` (any status but running -> DONE), ``SchedulerPaused`` /
+``SchedulerResumed`` (while paused nothing is dispatched; ``PauseChanged`` says so)
+and ``TasksPruned`` (``TasksRemoved`` says which). Each status change is notified with
+``cause`` naming the move (``"re-added"``, ``"marked-done"``, ...). An admin event that
+does not apply to the task's status (forgiving a task that is not FAILED, say) changes
+nothing: such events race with the tasks they name.
+
 Ownership: a Scheduler belongs to the single thread of its shell; it is not
 thread-safe and never needs to be.
 
-Imports: nbflow.core.{events, errors, scheduler_node}.
+Imports: nbflow.core.{events, errors, scheduler_node, scheduler_queue}.
 """
 
 from __future__ import annotations
@@ -76,12 +109,16 @@ from nbflow.core.events import (
     WorkerStarted,
     WorkerStopped,
 )
+from nbflow.core.scheduler_admin import Administration
+from nbflow.core.scheduler_dispatch import Dispatcher
 from nbflow.core.scheduler_node import (
     BAD,
     DISABLED_LIKE,
+    RUNNING_LIKE,
+    TRANSITIONS,
+    UNSTARTED,
     Move,
     Node,
-    ReadyQueue,
     TaskInfo,
 )
 
@@ -98,33 +135,6 @@ BATCH_RUNNING = Status.BATCH_RUNNING.value
 SUSPENDED = "SUSPENDED"
 UNKNOWN = "UNKNOWN"
 DISABLED = Status.DISABLED.value
-
-_UNSTARTED = (Status.PENDING, Status.UPSTREAM_FAILED, Status.UPSTREAM_DISABLED)
-
-#: Every legal move: (status before, move) -> status after.
-TRANSITIONS: dict[tuple[Status, Move], Status] = {
-    (Status.PENDING, Move.DISPATCH): Status.RUNNING,
-    (Status.PENDING, Move.BATCH): Status.BATCH_RUNNING,
-    (Status.RUNNING, Move.SUCCEED): Status.DONE,
-    (Status.BATCH_RUNNING, Move.SUCCEED): Status.DONE,
-    (Status.RUNNING, Move.FAIL): Status.FAILED,
-    (Status.BATCH_RUNNING, Move.FAIL): Status.FAILED,
-    (Status.RUNNING, Move.DISABLE): Status.DISABLED,
-    (Status.BATCH_RUNNING, Move.DISABLE): Status.DISABLED,
-    (Status.RUNNING, Move.SUSPEND): Status.PENDING,
-    (Status.FAILED, Move.RETRY): Status.PENDING,
-    (Status.RUNNING, Move.CANCEL): Status.CANCELLED,
-    (Status.BATCH_RUNNING, Move.CANCEL): Status.CANCELLED,
-    (Status.PENDING, Move.UPSTREAM_FAIL): Status.UPSTREAM_FAILED,
-    (Status.PENDING, Move.UPSTREAM_DISABLE): Status.UPSTREAM_DISABLED,
-    (Status.UPSTREAM_FAILED, Move.UPSTREAM_DISABLE): Status.UPSTREAM_DISABLED,
-    (Status.UPSTREAM_DISABLED, Move.UPSTREAM_FAIL): Status.UPSTREAM_FAILED,
-    (Status.UPSTREAM_FAILED, Move.RECOVER): Status.PENDING,
-    (Status.UPSTREAM_DISABLED, Move.RECOVER): Status.PENDING,
-    # Discovered broken or disabled (after wiring, so maybe already UPSTREAM_*).
-    **{(before, Move.BREAK): Status.FAILED for before in _UNSTARTED},
-    **{(before, Move.SWITCH_OFF): Status.DISABLED for before in _UNSTARTED},
-}
 
 
 class SchedulerAPI(Protocol):
@@ -146,7 +156,7 @@ class SchedulerAPI(Protocol):
         """Return whether a task is running or ready to run."""
 
 
-class Scheduler:
+class Scheduler(Administration):
     """Luigi's scheduler as a pure state machine (see the module's theory of operation).
 
     Examples
@@ -161,25 +171,47 @@ class Scheduler:
     [RunTask(task_id='a', worker_id='w', batch=())]
     >>> [a for a in scheduler.handle(TaskSucceeded("a")) if isinstance(a, RunTask)]
     [RunTask(task_id='b', worker_id='w', batch=())]
+
+    A task added by a worker runs only on that worker (or another that added it, or
+    an assistant):
+
+    >>> actions = scheduler.handle(
+    ...     WorkerStarted("v", slots=1),
+    ...     TasksDiscovered((TaskSpec("c", "C"),), worker_id="v"),
+    ... )
+    >>> [a for a in actions if isinstance(a, RunTask)]
+    [RunTask(task_id='c', worker_id='v', batch=())]
     """
 
     def __init__(self, *, resources: Mapping[str, int] | None = None) -> None:
         self._nodes: dict[str, Node] = {}
-        self._limits = dict(resources or {})
-        self._used: dict[str, int] = {}
-        self._ready = ReadyQueue()
-        self._ready_count = 0
-        self._parked: dict[str, list[str]] = {}
-        self._batch_ready: dict[str, dict[str, None]] = {}
+        self._dispatcher = Dispatcher(self._nodes, resources)
+        self._ready = self._dispatcher.ready
+        self._workers = self._dispatcher.workers
         self._retries: list[tuple[float, str]] = []
-        self._slots: dict[str, int] = {}
-        self._running_on: dict[str, set[str]] = {}
-        self._free: dict[str, None] = {}
-        self._running = 0
         self._order = itertools.count()
         self._seq = itertools.count(1)
         self._actions: list[Action] = []
         self._now = 0.0
+
+    # --- snapshots --------------------------------------------------------------------
+
+    _COUNTERS = ("_order", "_seq")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for name in self._COUNTERS:  # itertools.count pickles with a warning only
+            value = next(state[name])
+            setattr(self, name, itertools.count(value))
+            state[name] = value
+        state["_actions"] = []
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        for name in self._COUNTERS:
+            state[name] = itertools.count(state[name])
+        self.__dict__.update(state)
 
     # --- queries --------------------------------------------------------------------
 
@@ -201,7 +233,21 @@ class Scheduler:
 
     def has_work(self) -> bool:
         """Return whether a task is running, or ready and able to get its resources."""
-        return self._running > 0 or self._ready_count > 0
+        return self._dispatcher.has_work()
+
+    def has_work_for(self, worker_id: str) -> bool:
+        """Return whether ``worker_id`` should keep asking for tasks.
+
+        True while it runs something, while a ready task exists that it may run, or
+        while it owns a PENDING task and something runs anywhere (that task may
+        become ready when it ends). A paused scheduler still has that work.
+        """
+        return self._dispatcher.has_work_for(worker_id)
+
+    @property
+    def paused(self) -> bool:
+        """Whether dispatching is paused (``SchedulerPaused``)."""
+        return self._dispatcher.paused
 
     def __contains__(self, task_id: object) -> bool:
         return task_id in self._nodes
@@ -214,8 +260,12 @@ class Scheduler:
         """When the earliest failed task may be retried, if any."""
         while self._retries:
             at, task_id = self._retries[0]
-            node = self._nodes[task_id]
-            if node.status is Status.FAILED and node.retry_at == at:
+            node = self._nodes.get(task_id)
+            if (
+                node is not None
+                and node.status is Status.FAILED
+                and node.retry_at == at
+            ):
                 return at
             heapq.heappop(self._retries)
         return None
@@ -233,23 +283,23 @@ class Scheduler:
                 raise UnknownEventError(repr(event), known)
             self._now = max(self._now, getattr(event, "at", 0.0))
             handler(self, event)
-        self._dispatch()
+        self._dispatcher.dispatch(self._start)
         self._actions = []
         return actions
 
     # --- events: one handler each (the _on_* methods; _HANDLERS is the table) ----
 
     def _on_worker_started(self, event: WorkerStarted) -> None:
-        self._slots[event.worker_id] = event.slots
-        self._running_on.setdefault(event.worker_id, set())
-        self._update_free(event.worker_id)
+        self._workers.start(event.worker_id, event.slots, assistant=event.assistant)
 
     def _on_tasks_discovered(self, event: TasksDiscovered) -> None:
-        self._add(event.specs)
+        self._add(event.specs, event.worker_id)
 
     def _on_dependencies_added(self, event: DependenciesAdded) -> None:
-        self._add(event.specs)
-        self._suspend(self._node(event.task_id), event.deps)
+        node = self._node(event.task_id)
+        # Owned work stays owned: its new requirements belong to the worker running it.
+        self._add(event.specs, (node.worker or "") if node.owners else "")
+        self._suspend(node, event.deps)
 
     def _on_progress_reported(self, event: ProgressReported) -> None:
         self._node(event.task_id).progress = event.percentage
@@ -282,12 +332,15 @@ class Scheduler:
 
     # --- graph ----------------------------------------------------------------------
 
-    def _add(self, specs: tuple[TaskSpec, ...]) -> None:
-        fresh = [spec for spec in specs if spec.task_id not in self._nodes]
-        for spec in fresh:
-            self._nodes[spec.task_id] = Node(spec, next(self._order))
-        for spec in fresh:
-            node = self._nodes[spec.task_id]
+    def _add(self, specs: tuple[TaskSpec, ...], worker_id: str) -> None:
+        fresh: list[TaskSpec] = []
+        for spec in specs:
+            known = self._nodes.get(spec.task_id)
+            if known is None:
+                fresh.append(spec)
+            else:
+                self._readd(known, spec, worker_id)
+        for node, spec in zip(self._create(fresh, worker_id), fresh):
             self._wire(node, spec.deps)
             status = node.status
             self._notify(
@@ -310,6 +363,18 @@ class Scheduler:
         for spec in fresh:
             if spec.priority:
                 self._raise_priority(spec.deps, self._nodes[spec.task_id].priority)
+
+    def _create(self, specs: list[TaskSpec], worker_id: str) -> list[Node]:
+        """Make the nodes of new tasks, owned by ``worker_id`` if it can run them."""
+        created = []
+        for spec in specs:
+            node = self._nodes[spec.task_id] = Node(spec, next(self._order), self._now)
+            created.append(node)
+            if worker_id and spec.runnable:
+                node.owners = {worker_id}
+                if node.status is Status.PENDING:
+                    self._workers.count_pending(node.owners, 1)
+        return created
 
     def _wire(self, node: Node, deps: tuple[str, ...]) -> None:
         for dep_id in deps:
@@ -349,7 +414,7 @@ class Scheduler:
                 continue
             node.priority = value
             if node.queued:
-                self._ready.push(value, node.id)
+                self._ready.enqueue(node)
             stack.extend((grand, value) for grand in node.deps)
 
     # --- moves ----------------------------------------------------------------------
@@ -362,6 +427,12 @@ class Scheduler:
             raise InvalidTransitionError(
                 node.id, str(previous), move.value, node.story()
             ) from None
+        node.changed_at = self._now
+        if node.owners and (previous is Status.PENDING) != (
+            node.status is Status.PENDING
+        ):
+            delta = 1 if node.status is Status.PENDING else -1
+            self._workers.count_pending(node.owners, delta)
         node.log(self._now, move.value, node.status)
         self._notify(
             TaskStatusChanged(
@@ -371,9 +442,13 @@ class Scheduler:
 
     def _on_task_succeeded(self, event: TaskSucceeded) -> None:
         node = self._node(event.task_id)
-        self._release(node)
+        self._dispatcher.end(node)
         self._move(node, Move.SUCCEED, worker_id=node.worker or "")
         node.progress = 100.0 if node.progress is not None else None
+        self._release_dependents(node)
+
+    def _release_dependents(self, node: Node) -> None:
+        """Count a node that just became DONE off its dependents' ``remaining``."""
         for dependent_id in node.dependents:
             dependent = self._nodes[dependent_id]
             dependent.remaining -= 1
@@ -382,7 +457,7 @@ class Scheduler:
 
     def _on_task_failed(self, event: TaskFailed) -> None:
         node = self._node(event.task_id)
-        self._release(node)
+        self._dispatcher.end(node)
         node.error, node.traceback = event.error, event.traceback
         if event.kind == "cancelled":  # stopped, not failed: no retry, blocks nothing
             self._move(
@@ -407,7 +482,7 @@ class Scheduler:
         self._spread(node)
 
     def _suspend(self, node: Node, deps: tuple[str, ...]) -> None:
-        self._release(node)
+        self._dispatcher.end(node)
         self._move(node, Move.SUSPEND)
         self._wire(node, deps)
         self._raise_priority(deps, node.priority)
@@ -417,8 +492,8 @@ class Scheduler:
     def _on_tick(self, event: Tick) -> None:
         while self._retries and self._retries[0][0] <= event.at:
             at, task_id = heapq.heappop(self._retries)
-            node = self._nodes[task_id]
-            if node.status is not Status.FAILED or node.retry_at != at:
+            node = self._nodes.get(task_id)
+            if node is None or node.status is not Status.FAILED or node.retry_at != at:
                 continue
             node.retry_at = None
             self._move(node, Move.RETRY)
@@ -445,11 +520,7 @@ class Scheduler:
 
     def _reconsider(self, node: Node, cause: str) -> None:
         """Give a PENDING/UPSTREAM_* node the status its requirements imply."""
-        if node.status not in {
-            Status.PENDING,
-            Status.UPSTREAM_FAILED,
-            Status.UPSTREAM_DISABLED,
-        }:
+        if node.status not in UNSTARTED:
             return
         if node.bad == 0:
             if node.status is not Status.PENDING:
@@ -461,129 +532,38 @@ class Scheduler:
             Status.UPSTREAM_DISABLED if node.disabled_deps else Status.UPSTREAM_FAILED
         )
         if node.status is not wanted:
-            if node.queued:
-                node.queued = False
-                self._ready_count -= 1
+            self._ready.remove(node)
             move = Move.UPSTREAM_DISABLE if node.disabled_deps else Move.UPSTREAM_FAIL
             self._move(node, move, cause=cause)
 
     # --- dispatch -------------------------------------------------------------------
 
     def _push_ready(self, node: Node) -> None:
-        if node.queued:
-            return
-        node.queued = True
-        self._ready_count += 1
-        self._ready.push(node.priority, node.id)
-        if node.batch_key is not None:
-            self._batch_ready.setdefault(node.batch_key, {})[node.id] = None
-
-    def _dispatch(self) -> None:
-        while self._free and self._ready:
-            task_id = self._ready.pop()
-            if task_id is None:
-                return
-            node = self._nodes[task_id]
-            if not node.queued:
-                continue
-            blocked_on = self._missing_resource(node)
-            if blocked_on is not None:
-                self._unqueue(node)
-                self._parked.setdefault(blocked_on, []).append(node.id)
-                node.parked = True
-                continue
-            worker_id = next(iter(self._free))
-            batch = self._gather_batch(node)
-            self._start(node, worker_id, batch)
-
-    def _gather_batch(self, node: Node) -> tuple[str, ...]:
-        if node.batch_key is None:
-            return ()
-        waiting = self._batch_ready.get(node.batch_key, {})
-        members = [node.id]
-        for other_id in list(waiting):
-            if len(members) >= node.max_batch_size:
-                break
-            if other_id != node.id and self._nodes[other_id].queued:
-                members.append(other_id)
-        return tuple(members) if len(members) > 1 else ()
+        if not node.queued:
+            self._ready.push(node)
 
     def _start(self, node: Node, worker_id: str, batch: tuple[str, ...]) -> None:
+        """Move a run's nodes to RUNNING (the dispatcher booked the slot) and run it."""
+        move = Move.BATCH if batch else Move.DISPATCH
         for member_id in batch or (node.id,):
-            member = self._nodes[member_id]
-            self._unqueue(member)
-            member.worker = worker_id
-            member.leader = node.id
-            self._move(
-                member, Move.BATCH if batch else Move.DISPATCH, worker_id=worker_id
-            )
-        node.batch = batch
-        for name, amount in node.resources.items():
-            self._used[name] = self._used.get(name, 0) + amount
-        self._running_on[worker_id].add(node.id)
-        self._running += 1
-        self._update_free(worker_id)
+            self._move(self._nodes[member_id], move, worker_id=worker_id)
         self._actions.append(RunTask(node.id, worker_id, batch))
 
-    def _unqueue(self, node: Node) -> None:
-        if node.queued:
-            node.queued = False
-            self._ready_count -= 1
-        if node.batch_key is not None:
-            self._batch_ready.get(node.batch_key, {}).pop(node.id, None)
-
-    def _missing_resource(self, node: Node) -> str | None:
-        for name, amount in node.resources.items():
-            if self._used.get(name, 0) + amount > self._limits.get(name, 1):
-                return name
-        return None
-
-    def _release(self, node: Node) -> None:
-        """Give back the worker slot and resources of the run ``node`` was part of."""
-        leader = self._nodes[node.leader] if node.leader else node
-        running = self._running_on.get(leader.worker or "")
-        if running is None or leader.id not in running:
-            return  # another member of the same batch already released it
-        running.discard(leader.id)
-        self._running -= 1
-        self._update_free(leader.worker or "")
-        self._give_back(dict(leader.resources))
-
     def _on_resources_decreased(self, event: ResourcesDecreased) -> None:
-        node = self._node(event.task_id)
-        give = {
-            name: min(amount, node.resources.get(name, 0))
-            for name, amount in event.amounts
-        }
-        for name, amount in give.items():
-            node.resources[name] = node.resources.get(name, 0) - amount
-        self._give_back(give)
-
-    def _give_back(self, amounts: dict[str, int]) -> None:
-        for name, amount in amounts.items():
-            self._used[name] = max(0, self._used.get(name, 0) - amount)
-            for parked_id in self._parked.pop(name, []):
-                parked = self._nodes[parked_id]
-                parked.parked = False
-                if parked.is_ready():
-                    self._push_ready(parked)
-
-    def _update_free(self, worker_id: str) -> None:
-        if len(self._running_on[worker_id]) < self._slots.get(worker_id, 0):
-            self._free[worker_id] = None
-        else:
-            self._free.pop(worker_id, None)
+        self._dispatcher.decrease(self._node(event.task_id), event.amounts)
 
     def _on_worker_stopped(self, event: WorkerStopped) -> None:
-        for task_id in list(self._running_on.get(event.worker_id, ())):
+        for task_id in list(self._workers.running_on.get(event.worker_id, ())):
             for member_id in self._nodes[task_id].batch or (task_id,):
+                member = self._nodes.get(member_id)
+                if member is None or member.status not in RUNNING_LIKE:
+                    continue  # that member of the batch has already ended
                 self._on_task_failed(
                     TaskFailed(
                         member_id, "worker stopped", at=self._now, kind="process"
                     )
                 )
-        self._slots.pop(event.worker_id, None)
-        self._free.pop(event.worker_id, None)
+        self._workers.stop(event.worker_id)
 
     # --- plumbing -------------------------------------------------------------------
 
@@ -611,4 +591,5 @@ class Scheduler:
         RunBegan: _on_run_began,
         RunEnded: _on_run_ended,
         Tick: _on_tick,
+        **Administration.HANDLERS,
     }

@@ -1,7 +1,8 @@
 """The scheduler's per-task record, its moves, and the snapshot it hands out.
 
 ``Node`` is mutable and private to one :class:`~nbflow.core.scheduler.Scheduler`;
-``TaskInfo`` is the frozen snapshot that queries return.
+``TaskInfo`` is the frozen snapshot that queries return. The queues ready nodes wait
+in are in :mod:`nbflow.core.scheduler_queue`.
 
 Imports: nbflow.core.events.
 """
@@ -9,8 +10,6 @@ Imports: nbflow.core.events.
 from __future__ import annotations
 
 import enum
-import heapq
-from collections import deque
 from typing import NamedTuple
 
 from nbflow.core.events import RetryPolicy, Status, TaskSpec
@@ -42,6 +41,56 @@ class Move(str, enum.Enum):
     BREAK = "broken"
     SWITCH_OFF = "disabled"
     CANCEL = "cancelled"
+    #: A running task given back without a failure (its worker left or lost it).
+    HAND_BACK = "handed-back"
+    #: A worker added again a task that had failed, finished or been cancelled.
+    READD = "re-added"
+    #: A worker added again a task and found it complete.
+    FOUND_COMPLETE = "found-complete"
+    FORGIVE = "failures-forgiven"
+    REENABLE = "re-enabled"
+    MARK_DONE = "marked-done"
+
+
+UNSTARTED = (Status.PENDING, Status.UPSTREAM_FAILED, Status.UPSTREAM_DISABLED)
+RUNNING_LIKE = frozenset({Status.RUNNING, Status.BATCH_RUNNING})
+#: What a task found complete, or marked done, may have been: anything not running.
+CLOSABLE = (*UNSTARTED, Status.FAILED, Status.DISABLED, Status.CANCELLED)
+#: What a task added again as incomplete leaves for PENDING.
+REOPENABLE = frozenset({Status.FAILED, Status.DONE, Status.CANCELLED})
+
+#: Every legal move: (status before, move) -> status after.
+TRANSITIONS: dict[tuple[Status, Move], Status] = {
+    (Status.PENDING, Move.DISPATCH): Status.RUNNING,
+    (Status.PENDING, Move.BATCH): Status.BATCH_RUNNING,
+    (Status.RUNNING, Move.SUCCEED): Status.DONE,
+    (Status.BATCH_RUNNING, Move.SUCCEED): Status.DONE,
+    (Status.RUNNING, Move.FAIL): Status.FAILED,
+    (Status.BATCH_RUNNING, Move.FAIL): Status.FAILED,
+    (Status.RUNNING, Move.DISABLE): Status.DISABLED,
+    (Status.BATCH_RUNNING, Move.DISABLE): Status.DISABLED,
+    (Status.RUNNING, Move.SUSPEND): Status.PENDING,
+    (Status.FAILED, Move.RETRY): Status.PENDING,
+    (Status.RUNNING, Move.CANCEL): Status.CANCELLED,
+    (Status.BATCH_RUNNING, Move.CANCEL): Status.CANCELLED,
+    (Status.PENDING, Move.UPSTREAM_FAIL): Status.UPSTREAM_FAILED,
+    (Status.PENDING, Move.UPSTREAM_DISABLE): Status.UPSTREAM_DISABLED,
+    (Status.UPSTREAM_FAILED, Move.UPSTREAM_DISABLE): Status.UPSTREAM_DISABLED,
+    (Status.UPSTREAM_DISABLED, Move.UPSTREAM_FAIL): Status.UPSTREAM_FAILED,
+    (Status.UPSTREAM_FAILED, Move.RECOVER): Status.PENDING,
+    (Status.UPSTREAM_DISABLED, Move.RECOVER): Status.PENDING,
+    # Discovered broken or disabled (after wiring, so maybe already UPSTREAM_*).
+    **{(before, Move.BREAK): Status.FAILED for before in UNSTARTED},
+    **{(before, Move.SWITCH_OFF): Status.DISABLED for before in UNSTARTED},
+    # Added again, and the administration's moves.
+    **{(before, Move.HAND_BACK): Status.PENDING for before in RUNNING_LIKE},
+    **{(before, Move.READD): Status.PENDING for before in REOPENABLE},
+    **{(before, Move.FOUND_COMPLETE): Status.DONE for before in CLOSABLE},
+    **{(before, Move.MARK_DONE): Status.DONE for before in CLOSABLE},
+    (Status.FAILED, Move.FORGIVE): Status.PENDING,
+    (Status.FAILED, Move.REENABLE): Status.PENDING,
+    (Status.DISABLED, Move.REENABLE): Status.PENDING,
+}
 
 
 class TaskInfo(NamedTuple):
@@ -65,6 +114,10 @@ class TaskInfo(NamedTuple):
     reason: str
     #: True when it never ran because a requirement is bad or missing.
     blocked: bool
+    #: The workers that added it (sorted); none: any worker may run it.
+    owners: tuple[str, ...] = ()
+    #: When its status last changed (when it was added, if never).
+    changed_at: float = 0.0
 
 
 class Node:
@@ -75,6 +128,7 @@ class Node:
         "bad",
         "batch",
         "batch_key",
+        "changed_at",
         "complete_before",
         "dependents",
         "deps",
@@ -88,6 +142,7 @@ class Node:
         "max_batch_size",
         "message",
         "order",
+        "owners",
         "params",
         "parked",
         "priority",
@@ -107,7 +162,7 @@ class Node:
         "worker",
     )  # fmt: skip
 
-    def __init__(self, spec: TaskSpec, order: int) -> None:
+    def __init__(self, spec: TaskSpec, order: int, at: float) -> None:
         self.id = spec.task_id
         self.family = spec.family
         self.params = spec.params
@@ -116,6 +171,9 @@ class Node:
         # most nodes of a big graph have no requirements or no dependents.
         self.deps: dict[str, None] | tuple[()] = ()  # an ordered set once filled
         self.dependents: list[str] | tuple[()] = ()
+        #: The workers that added it; none (the embedded case): anyone may run it.
+        self.owners: set[str] | tuple[()] = ()
+        self.changed_at = at
         self.complete_before = spec.complete
         self.status = Status.DONE if spec.complete else Status.PENDING
         self.runnable = spec.runnable
@@ -193,50 +251,6 @@ class Node:
             reason=self.reason,
             blocked=self.status is Status.PENDING
             and (self.remaining > 0 or self.bad > 0),
+            owners=tuple(sorted(self.owners)) if self.owners else (),
+            changed_at=self.changed_at,
         )
-
-
-class ReadyQueue:
-    """Ready task ids by priority, highest first, first-in first-out within a priority.
-
-    Pushing and popping are O(1) while there is one priority level (the usual case) and
-    O(log p) with p distinct levels. Entries may go stale (a task whose priority was
-    raised is pushed again); the scheduler skips tasks no longer queued when it pops.
-
-    Examples
-    --------
-    >>> queue = ReadyQueue()
-    >>> for priority, task_id in [(0, "a"), (5, "b"), (0, "c")]:
-    ...     queue.push(priority, task_id)
-    >>> [queue.pop(), queue.pop(), queue.pop(), queue.pop()]
-    ['b', 'a', 'c', None]
-    """
-
-    def __init__(self) -> None:
-        self._buckets: dict[float, deque[str]] = {}
-        self._levels: list[float] = []  # a heap of negated priorities
-        self._size = 0
-
-    def __len__(self) -> int:
-        return self._size
-
-    def push(self, priority: float, task_id: str) -> None:
-        """Add ``task_id`` behind the others of the same priority."""
-        bucket = self._buckets.get(priority)
-        if bucket is None:
-            bucket = self._buckets[priority] = deque()
-            heapq.heappush(self._levels, -priority)
-        bucket.append(task_id)
-        self._size += 1
-
-    def pop(self) -> str | None:
-        """Remove and return the first id of the highest priority, or None if empty."""
-        while self._levels:
-            priority = -self._levels[0]
-            bucket = self._buckets[priority]
-            if bucket:
-                self._size -= 1
-                return bucket.popleft()
-            heapq.heappop(self._levels)
-            del self._buckets[priority]
-        return None
