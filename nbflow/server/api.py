@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 _EVENT_TYPES = typing.get_args(_events.SchedulerEvent)
 _RUNNING = (Status.RUNNING, Status.BATCH_RUNNING)
+#: Row ids are 64-bit integers in every database.
+_LARGEST_ID = 2**63 - 1
 
 
 # --- arguments ---------------------------------------------------------------------------
@@ -40,7 +42,7 @@ def _int_arg(
     handler: JsonHandler, name: str, default: int | None, low: int, high: int | None
 ) -> int | None:
     text = handler.get_query_argument(name, None)
-    if text is None or text == "":
+    if text is None:
         return default
     try:
         value = int(text)
@@ -56,7 +58,7 @@ def _int_arg(
 
 def _number_arg(handler: JsonHandler, name: str) -> float | None:
     text = handler.get_query_argument(name, None)
-    if text is None or text == "":
+    if text is None:
         return None
     try:
         value = float(text)
@@ -103,6 +105,11 @@ def _task_json(info: Any) -> dict[str, Any]:
 
 class SchedulerHandler(JsonHandler):
     """GET /api/v1/scheduler; POST .../pause and .../resume."""
+
+    def allowed_methods(self) -> list[str]:
+        """Return GET for the state, POST for pause and resume."""
+        path = self.request.path
+        return ["POST"] if path.endswith(("/pause", "/resume")) else ["GET"]
 
     async def get(self, verb: str | None = None) -> None:
         """Return the scheduler's state at a glance."""
@@ -401,7 +408,8 @@ class RunsHandler(JsonHandler):
         self.authorize(write=False)
         history = _history(self)
         if run_id is not None:
-            run = await self.blocking(history.run, int(run_id)) if run_id.isdigit() else None
+            known = run_id.isdigit() and int(run_id) <= _LARGEST_ID
+            run = await self.blocking(history.run, int(run_id)) if known else None
             if run is None:
                 raise ApiError(
                     404, f"no run {run_id!r} in the history. Fix: take a run's id from "

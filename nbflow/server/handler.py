@@ -95,6 +95,7 @@ class JsonHandler(RequestHandler):
     def initialize(self, context: ServerContext) -> None:
         """Receive the shared context (tornado passes the route's keyword arguments)."""
         self.context = context
+        self.set_default_headers()  # tornado set them once before the context arrived
 
     # --- headers, CORS ----------------------------------------------------------------
 
@@ -139,8 +140,20 @@ class JsonHandler(RequestHandler):
         else:
             message = HTTPStatus(status_code).phrase if status_code < 600 else "error"
             kind = _KINDS.get(status_code, "internal" if status_code >= 500 else "error")  # noqa: PLR2004
+        if status_code == 401:  # noqa: PLR2004
+            self.set_header("WWW-Authenticate", 'Bearer realm="nbflow"')
+        if status_code == 405:  # noqa: PLR2004
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"error": {"message": message, "kind": kind}}))
+
+    def allowed_methods(self) -> list[str]:
+        """Return the methods this path answers (the ``Allow`` header of a 405)."""
+        return [
+            method
+            for method in ("GET", "POST")
+            if getattr(type(self), method.lower()) is not getattr(RequestHandler, method.lower())
+        ]
 
     def write_json(self, value: Any) -> None:
         """Answer ``value`` as JSON."""
@@ -155,8 +168,6 @@ class JsonHandler(RequestHandler):
             self.request, write=write, query_token=query_token
         )
         if failure is not None:
-            if failure.status == 401:  # noqa: PLR2004
-                self.set_header("WWW-Authenticate", 'Bearer realm="nbflow"')
             raise ApiError(failure.status, failure.message)
 
     # --- bodies -----------------------------------------------------------------------

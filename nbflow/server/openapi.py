@@ -314,7 +314,7 @@ def _operation(
         operation["parameters"] = list(parameters)
     if body is not None:
         operation["requestBody"] = {
-            "required": True,
+            "required": body != "WorkerCall",  # an empty call is a heartbeat
             "content": {"application/json": {"schema": _ref(body)}},
         }
     return operation
@@ -509,7 +509,7 @@ def _service_paths() -> JSON:
     stream["security"] = [*_READ_SECURITY, {"tokenQuery": []}]
     stream["responses"]["200"] = {
         "description": "An endless text/event-stream.",
-        "content": {"text/event-stream": {"schema": _STRING}},
+        "content": {"text/event-stream": {}},
     }
     metrics = {
         "operationId": "getMetrics",

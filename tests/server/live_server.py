@@ -125,7 +125,11 @@ class LiveServer:
         try:
             connection.request(method, path, body=data, headers=sent)
             reply = connection.getresponse()
-            return Response(reply.status, dict(reply.getheaders()), reply.read())
+            return Response(
+                reply.status,
+                {k.lower(): v for k, v in reply.getheaders()},
+                reply.read(),
+            )
         finally:
             connection.close()
 
