@@ -60,6 +60,7 @@ from nbflow.core.events import (
     RunTask,
     Status,
     StatusMessageSet,
+    TaskAdded,
     TaskFailed,
     TaskHandedBack,
     TasksDiscovered,
@@ -83,6 +84,7 @@ if TYPE_CHECKING:
     )
 
     from nbflow.core.events import Action, Notification, SchedulerEvent
+    from nbflow.core.scheduler_node import TaskInfo
 
 logger = logging.getLogger(__name__)
 
@@ -392,7 +394,7 @@ class SchedulerHost:
         began = time.perf_counter()
         logged: list[SchedulerEvent] = []
         notes: list[Notification] = []
-        answers: list[tuple[_Call, list[str]]] = []
+        answers: list[tuple[_Call, list[str], list[str]]] = []
         now = self.clock()
         if now >= self._next_timer:
             self._next_timer = now + _TIMER
@@ -405,14 +407,15 @@ class SchedulerHost:
             except EventRejectedError as error:
                 request.future.set_exception(error)
                 continue
+            known = self._already_known(request, events)
             self._apply(events, logged, notes)
-            answers.append((request, dropped))
+            answers.append((request, dropped, known))
         if logged and self.store is not None:
             self._position = self.store.append([wire.to_json(e) for e in logged])
             self._since_snapshot += len(logged)
         self._publish(notes)
-        for request, dropped in answers:
-            request.future.set_result(self._reply(request, dropped))
+        for request, dropped, known in answers:
+            request.future.set_result(self._reply(request, dropped, known, now))
         for request in batch:  # reads see the state after the batch's writes
             if isinstance(request, _Read):
                 self._answer_read(request)
@@ -575,7 +578,22 @@ class SchedulerHost:
 
     # --- answers --------------------------------------------------------------------
 
-    def _reply(self, call: _Call, dropped: list[str]) -> Reply:
+    def _already_known(self, call: _Call, events: list[SchedulerEvent]) -> list[str]:
+        """Ids of the tasks ``events`` add that the scheduler already had."""
+        if call.since is None:
+            return []
+        scheduler = self._scheduler
+        return [
+            spec.task_id
+            for event in events
+            if isinstance(event, (TasksDiscovered, DependenciesAdded))
+            for spec in event.specs
+            if spec.task_id in scheduler
+        ]
+
+    def _reply(
+        self, call: _Call, dropped: list[str], known: list[str], now: float
+    ) -> Reply:
         worker_id = call.worker_id
         if worker_id is None:
             return Reply(seq=self.feed.last, dropped=tuple(dropped))
@@ -583,7 +601,10 @@ class SchedulerHost:
             actions = tuple(self._mail.pop(worker_id, ()))
         notes: tuple[Notification, ...] = ()
         if call.since is not None:
-            notes = tuple(self._notes_for(worker_id, call.since))
+            # tasks the worker added that were there before: as the scheduler has them
+            seq = self.feed.last
+            present = [_as_added(self._scheduler.task_info(i), seq, now) for i in known]
+            notes = (*self._notes_for(worker_id, call.since), *present)
         return Reply(
             actions=actions,
             notifications=notes,
@@ -690,6 +711,21 @@ def _stamped(event: SchedulerEvent, worker_id: str | None, now: float) -> Any:
 
 def _owner_of(scheduler: Scheduler, task_id: str) -> str:
     return scheduler.task_info(task_id).worker_id or ""
+
+
+def _as_added(info: TaskInfo, seq: int, now: float) -> TaskAdded:
+    """Describe a task the scheduler already had as the notification of its adding."""
+    return TaskAdded(
+        seq,
+        now,
+        info.task_id,
+        info.family,
+        info.params,
+        info.deps,
+        info.status,
+        info.complete_before,
+        info.reason,
+    )
 
 
 def _has_work_for(scheduler: Scheduler, worker_id: str) -> bool:

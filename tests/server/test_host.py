@@ -12,6 +12,7 @@ from nbflow.core import wire
 from nbflow.core.events import (
     RunTask,
     Status,
+    TaskAdded,
     TaskFailed,
     TasksDiscovered,
     TaskSpec,
@@ -261,3 +262,16 @@ def test_host_first_call_after_a_restart_reporting_a_finished_task_keeps_it(
     assert reply.dropped == ()
     assert status is Status.DONE
     assert reply.actions == (RunTask("b", "w1"),)
+
+
+def test_host_tells_a_worker_adding_known_tasks_how_the_scheduler_has_them(
+    host,
+) -> None:
+    host.call("w1", [WorkerStarted("w1", 1), chain("a", "b")])
+
+    reply = host.call("w2", [chain("a", "b")], since=host.feed.last)
+
+    added = {
+        n.task_id: n.status for n in reply.notifications if isinstance(n, TaskAdded)
+    }
+    assert added == {"a": Status.RUNNING, "b": Status.PENDING}
