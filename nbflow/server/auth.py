@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from nbflow.core.errors import NbflowError
+from nbflow.core.errors import DefinitionError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -132,7 +132,7 @@ def presented_token(request: _Request, *, query_token: bool = False) -> str | No
 # --- token files -----------------------------------------------------------------------
 
 
-class TokenError(NbflowError, ValueError):
+class TokenError(DefinitionError, ValueError):
     """A token or token file the server cannot use."""
 
     def __init__(self, where: str, problem: str, fix: str) -> None:
