@@ -191,6 +191,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "why", help="say which tasks a run would run and why (same arguments as run)"
     )
-    commands.add_parser("worker", help="work for an nbflow server (any task it can import)")
-    commands.add_parser("server", help="run the central scheduler (HTTP API, luigid's protocol)")
+    commands.add_parser(
+        "worker", help="work for an nbflow server (any task it can import)"
+    )
+    commands.add_parser(
+        "server", help="run the central scheduler (HTTP API, luigid's protocol)"
+    )
     return parser

@@ -23,7 +23,7 @@ from nbflow.core import cmdline
 from nbflow.core.errors import DefinitionError
 
 #: The token variable shared with nbflow's clients.
-TOKEN_ENV = "NBFLOW_TOKEN"
+TOKEN_ENV = "NBFLOW_TOKEN"  # noqa: S105  (a variable name, not a secret)
 
 SERVER_EPILOG = """\
 The token: --token, --token-file, or $NBFLOW_TOKEN; without one (loopback only) a new
@@ -74,14 +74,19 @@ def _server_parser() -> argparse.ArgumentParser:
     tokens.add_argument("--token", help="the token clients must present")
     tokens.add_argument("--token-file", type=Path, help="read the token from this file")
     add("--worker-disconnect-delay", type=float, default=60.0, metavar="S",
-        help="seconds of silence after which a worker's running tasks fail (default 60)")  # fmt: skip
+        help="seconds of silence after which a worker's running tasks fail "
+        "(default 60)")  # fmt: skip
     add("--cors-origin", action="append", default=[], metavar="ORIGIN",
         help="allow browser calls from this origin (repeatable; default: none)")  # fmt: skip
     add("--max-body-size", type=float, default=32.0, metavar="MB",
         help="largest request body in MiB (default 32)")  # fmt: skip
     add("--resource", action="append", default=[], metavar="NAME=N",
         help="a global resource's limit (repeatable)")  # fmt: skip
-    add("--log-level", default="WARNING", help="logging level on stderr (default WARNING)")
+    add(
+        "--log-level",
+        default="WARNING",
+        help="logging level on stderr (default WARNING)",
+    )
     return parser
 
 
@@ -90,7 +95,9 @@ def _db_parser() -> argparse.ArgumentParser:
         prog="nbflow server db upgrade",
         description="Apply the database migrations this nbflow needs (back it up first).",
     )
-    parser.add_argument("--db", metavar="URL", help="the server's database (as for nbflow server)")
+    parser.add_argument(
+        "--db", metavar="URL", help="the server's database (as for nbflow server)"
+    )
     return parser
 
 
@@ -99,11 +106,15 @@ def server_command(argv: list[str]) -> int:
     if argv[:1] == ["db"]:
         if argv[1:2] != ["upgrade"]:
             raise cmdline.UsageError(
-                "unknown database command", " ".join(argv), "use `nbflow server db upgrade`"
+                "unknown database command",
+                " ".join(argv),
+                "use `nbflow server db upgrade`",
             )
         return _upgrade(_db_parser().parse_args(argv[2:]).db)
     options = _server_parser().parse_args(argv)
-    logging.basicConfig(level=options.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=options.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     return _serve(options)
 
 
@@ -124,7 +135,9 @@ def _upgrade(db: str | None) -> int:
         revision = upgrade(url)
     except StoreError as error:
         raise ServerStartError(str(error)) from error
-    sys.stdout.write(f"nbflow server db upgrade: the database is at revision {revision}\n")
+    sys.stdout.write(
+        f"nbflow server db upgrade: the database is at revision {revision}\n"
+    )
     return 0
 
 

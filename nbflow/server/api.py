@@ -66,7 +66,8 @@ def _number_arg(handler: JsonHandler, name: str) -> float | None:
         value = math.nan
     if not math.isfinite(value):
         raise ApiError(
-            400, f"the query argument {name}={text!r} is not a number (seconds since the epoch)"
+            400,
+            f"the query argument {name}={text!r} is not a number (seconds since the epoch)",
         )
     return value
 
@@ -75,8 +76,9 @@ def _cursor(handler: JsonHandler) -> int:
     text = handler.get_query_argument("cursor", None) or "0"
     if not text.isdigit() or len(text) > 18:  # noqa: PLR2004
         raise ApiError(
-            400, f"cursor={text!r} is not a cursor this server gave. Fix: pass next_cursor "
-            "from the previous page, or leave it out for the first page"
+            400,
+            f"cursor={text!r} is not a cursor this server gave. Fix: pass next_cursor "
+            "from the previous page, or leave it out for the first page",
         )
     return int(text)
 
@@ -123,7 +125,9 @@ class SchedulerHandler(JsonHandler):
         if verb is None:
             raise ApiError(405, "use GET for /api/v1/scheduler")
         self.authorize(write=True)
-        event = _events.SchedulerPaused() if verb == "pause" else _events.SchedulerResumed()
+        event = (
+            _events.SchedulerPaused() if verb == "pause" else _events.SchedulerResumed()
+        )
         host = self.context.host
         await self.blocking(host.call, None, [event])
         self.write_json(await scheduler_state(self))
@@ -159,8 +163,9 @@ class TasksHandler(JsonHandler):
         sort = self.get_query_argument("sort", None) or "discovered"
         if sort.lstrip("-") not in TASK_SORTS:
             raise ApiError(
-                400, f"sort={sort!r} is not a sort key. Expected one of: "
-                f"{', '.join(TASK_SORTS)} (a leading '-' reverses)"
+                400,
+                f"sort={sort!r} is not a sort key. Expected one of: "
+                f"{', '.join(TASK_SORTS)} (a leading '-' reverses)",
             )
         request = query.TaskQuery(
             statuses=_statuses(self.get_query_argument("status", None)),
@@ -172,7 +177,9 @@ class TasksHandler(JsonHandler):
             limit=_int_arg(self, "limit", 100, 1, MAX_LIMIT) or 100,
         )
         host = self.context.host
-        page = await self.blocking(host.read, lambda s: query.list_tasks(s, request, host.feed))
+        page = await self.blocking(
+            host.read, lambda s: query.list_tasks(s, request, host.feed)
+        )
         following = request.offset + len(page.tasks)
         self.write_json(
             {
@@ -192,12 +199,19 @@ class TaskHandler(JsonHandler):
         """Describe one task."""
         self.authorize(write=False)
         host = self.context.host
-        detail = await self.blocking(host.read, lambda s: query.task_detail(s, task_id, host.feed))
+        detail = await self.blocking(
+            host.read, lambda s: query.task_detail(s, task_id, host.feed)
+        )
         if detail is None:
             raise _no_task(task_id)
         info, story, dependents, seq = detail
         self.write_json(
-            {"task": _task_json(info), "story": list(story), "dependents": dependents, "seq": seq}
+            {
+                "task": _task_json(info),
+                "story": list(story),
+                "dependents": dependents,
+                "seq": seq,
+            }
         )
 
 
@@ -271,7 +285,9 @@ class TaskActionHandler(JsonHandler):
         self.authorize(write=True)
         self.json_body(())
         host = self.context.host
-        before = await self.blocking(host.read, lambda s: query.info_or_none(s, task_id))
+        before = await self.blocking(
+            host.read, lambda s: query.info_or_none(s, task_id)
+        )
         if before is None:
             raise _no_task(task_id)
         if not (verb == "mark-done" and before.status is Status.DONE):
@@ -295,8 +311,11 @@ def _refusal(verb: str, task_id: str, status: Status) -> str:
     return (
         f"cannot {verb} task {task_id!r}: it is {status.value}, and {verb} needs a task "
         f"that is {wanted}. Fix: look at its state with GET /api/v1/tasks/{{task_id}}"
-        + (" (an UPSTREAM_* task waits for the task named as its cause)"
-           if status.value.startswith("UPSTREAM") else "")  # fmt: skip
+        + (
+            " (an UPSTREAM_* task waits for the task named as its cause)"
+            if status.value.startswith("UPSTREAM")
+            else ""
+        )
     )
 
 
@@ -308,16 +327,23 @@ class PruneHandler(JsonHandler):
         self.authorize(write=True)
         body = self.json_body(("before",))
         before = body.get("before")
-        if isinstance(before, bool) or not isinstance(before, (int, float)) or not math.isfinite(before):
+        if (
+            isinstance(before, bool)
+            or not isinstance(before, (int, float))
+            or not math.isfinite(before)
+        ):
             raise ApiError(
-                400, f"'before' must be a number of seconds since the epoch (got {before!r}). "
-                f"Fix: send {{\"before\": {time.time() - 86400:.0f}}} for a day ago"
+                400,
+                f"'before' must be a number of seconds since the epoch (got {before!r}). "
+                f'Fix: send {{"before": {time.time() - 86400:.0f}}} for a day ago',
             )
         host = self.context.host
         count_before = await self.blocking(host.read, len)
         await self.blocking(host.call, None, [_events.TasksPruned(float(before))])
         count_after = await self.blocking(host.read, len)
-        self.write_json({"pruned": max(0, count_before - count_after), "seq": host.feed.last})
+        self.write_json(
+            {"pruned": max(0, count_before - count_after), "seq": host.feed.last}
+        )
 
 
 # --- workers ---------------------------------------------------------------------------
@@ -350,7 +376,9 @@ class WorkerCallHandler(JsonHandler):
         body = self.json_body(("events", "running", "since", "wait"))
         call = _worker_call(body)
         reply: Reply = await self.blocking(
-            lambda: self.context.host.call(worker_id, call[0], running=call[1], since=call[2], wait=call[3]),
+            lambda: self.context.host.call(
+                worker_id, call[0], running=call[1], since=call[2], wait=call[3]
+            ),
             pool="calls",
         )
         self.write_json(
@@ -370,7 +398,9 @@ def _worker_call(
 ) -> tuple[list[SchedulerEvent], list[str] | None, int | None, float]:
     raw_events = body.get("events", [])
     if not isinstance(raw_events, list):
-        raise ApiError(400, "'events' must be a list of scheduler events in nbflow's wire format")
+        raise ApiError(
+            400, "'events' must be a list of scheduler events in nbflow's wire format"
+        )
     decoded = []
     for index, raw in enumerate(raw_events):
         try:
@@ -379,8 +409,10 @@ def _worker_call(
             raise ApiError(400, f"events[{index}]: {error}") from None
         if not isinstance(event, _EVENT_TYPES):
             raise ApiError(
-                400, f"events[{index}] is a {type(event).__name__}, not a scheduler event. "
-                "Fix: send events (TasksDiscovered, TaskSucceeded, ...), not notifications or actions"
+                400,
+                f"events[{index}] is a {type(event).__name__}, not a scheduler event. "
+                "Fix: send events (TasksDiscovered, TaskSucceeded, ...), not "
+                "notifications or actions",
             )
         decoded.append(event)
     running = body.get("running")
@@ -389,11 +421,23 @@ def _worker_call(
     ):
         raise ApiError(400, "'running' must be a list of task ids, or null")
     since = body.get("since")
-    if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
-        raise ApiError(400, f"'since' must be a notification seq (a whole number >= 0) or null, got {since!r}")
+    if since is not None and (
+        isinstance(since, bool) or not isinstance(since, int) or since < 0
+    ):
+        raise ApiError(
+            400,
+            f"'since' must be a notification seq (a whole number >= 0) or null, got {since!r}",
+        )
     wait = body.get("wait", 0.0)
-    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait <= MAX_WAIT:
-        raise ApiError(400, f"'wait' must be a number of seconds from 0 to {MAX_WAIT:g}, got {wait!r}")
+    if (
+        isinstance(wait, bool)
+        or not isinstance(wait, (int, float))
+        or not 0 <= wait <= MAX_WAIT
+    ):
+        raise ApiError(
+            400,
+            f"'wait' must be a number of seconds from 0 to {MAX_WAIT:g}, got {wait!r}",
+        )
     return decoded, running, since, float(wait)
 
 
@@ -412,8 +456,9 @@ class RunsHandler(JsonHandler):
             run = await self.blocking(history.run, int(run_id)) if known else None
             if run is None:
                 raise ApiError(
-                    404, f"no run {run_id!r} in the history. Fix: take a run's id from "
-                    "GET /api/v1/history/runs"
+                    404,
+                    f"no run {run_id!r} in the history. Fix: take a run's id from "
+                    "GET /api/v1/history/runs",
                 )
             self.write_json(run.to_json())
             return
@@ -432,7 +477,9 @@ class RunsHandler(JsonHandler):
             "cursor": self.get_query_argument("cursor", None) or None,
         }
         runs, cursor = await self.blocking(lambda: history.runs(**filters))
-        self.write_json({"runs": [run.to_json() for run in runs], "next_cursor": cursor})
+        self.write_json(
+            {"runs": [run.to_json() for run in runs], "next_cursor": cursor}
+        )
 
 
 class GraphRunsHandler(JsonHandler):
@@ -447,7 +494,9 @@ class GraphRunsHandler(JsonHandler):
         runs, following = await self.blocking(
             lambda: history.graph_runs(limit=limit, cursor=cursor)
         )
-        self.write_json({"runs": [run.to_json() for run in runs], "next_cursor": following})
+        self.write_json(
+            {"runs": [run.to_json() for run in runs], "next_cursor": following}
+        )
 
 
 def _history(handler: JsonHandler) -> Any:
@@ -467,7 +516,11 @@ def routes(context: ServerContext) -> list[tuple[str, type, dict[str, Any]]]:
         (rf"{PREFIX}/tasks", TasksHandler, kwargs),
         (rf"{PREFIX}/tasks/{segment}", TaskHandler, kwargs),
         (rf"{PREFIX}/tasks/{segment}/graph", GraphHandler, kwargs),
-        (rf"{PREFIX}/tasks/{segment}/(forgive|reenable|mark-done|retry)", TaskActionHandler, kwargs),
+        (
+            rf"{PREFIX}/tasks/{segment}/(forgive|reenable|mark-done|retry)",
+            TaskActionHandler,
+            kwargs,
+        ),
         (rf"{PREFIX}/prune", PruneHandler, kwargs),
         (rf"{PREFIX}/workers", WorkersHandler, kwargs),
         (rf"{PREFIX}/workers/{segment}/calls", WorkerCallHandler, kwargs),

@@ -31,7 +31,12 @@ from tornado.web import Application
 from nbflow.core.errors import NbflowError
 from nbflow.server import api, luigi_rpc, openapi
 from nbflow.server.auth import TokenAuth
-from nbflow.server.handler import DEFAULT_MAX_BODY, JsonHandler, NotFoundHandler, ServerContext
+from nbflow.server.handler import (
+    DEFAULT_MAX_BODY,
+    JsonHandler,
+    NotFoundHandler,
+    ServerContext,
+)
 from nbflow.server.metrics import CONTENT_TYPE, ServerMetrics
 from nbflow.server.stream import Broadcaster, EventStreamHandler
 
@@ -61,7 +66,9 @@ class _HealthHandler(JsonHandler):
 class _ReadyHandler(JsonHandler):
     async def get(self) -> None:
         checks = {"scheduler": self.context.host.running}
-        checks["database"] = await self.blocking(_database_answers, self.context.host.store)
+        checks["database"] = await self.blocking(
+            _database_answers, self.context.host.store
+        )
         if not all(checks.values()):
             self.set_status(503)
         self.write_json({"ready": all(checks.values()), "checks": checks})
@@ -96,7 +103,7 @@ class _StreamHandler(EventStreamHandler):
             extras["broadcaster"] = Broadcaster(self.context.host, IOLoop.current())
 
 
-def make_app(  # noqa: PLR0913  (keyword-only options of one application)
+def make_app(
     host: SchedulerHost,
     *,
     token: str,
@@ -223,14 +230,16 @@ def serve(options: ServeOptions) -> None:
         try:
             sockets = bind_sockets(options.port, options.host)
         except OSError as error:
-            raise ListenError(options.host, options.port, error.strerror or str(error)) from None
+            raise ListenError(
+                options.host, options.port, error.strerror or str(error)
+            ) from None
         host = SchedulerHost(
             store,
             resources=options.resources,
             worker_disconnect_delay=options.worker_disconnect_delay,
         )
         writer = HistoryWriter(store)
-        host.subscribe(writer.on_notification)
+        host.subscribe(writer.on_notification, replayed=writer.on_replayed)
         writer.start()
         host.start()
         try:

@@ -35,14 +35,19 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 #: File name of the generated token, in :func:`data_dir`.
-TOKEN_FILE_NAME = "server-token"
+TOKEN_FILE_NAME = "server-token"  # noqa: S105  (a file name, not a secret)
 
 
 class _Request(Protocol):
     """The part of a tornado ``HTTPServerRequest`` that authentication reads."""
 
-    headers: Mapping[str, str]
-    query_arguments: dict[str, list[bytes]]
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The request's headers."""
+
+    @property
+    def query_arguments(self) -> Mapping[str, list[bytes]]:
+        """The query's arguments, by name."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,9 @@ class TokenAuth:
 
     def __init__(self, token: str, *, protect_reads: bool = False) -> None:
         if not token:
-            raise TokenError("", "an empty token", "give a token of a few words' length")
+            raise TokenError(
+                "", "an empty token", "give a token of a few words' length"
+            )
         self._token = token.encode()
         #: Whether reads need the token too (the server listens beyond loopback).
         self.protect_reads = protect_reads

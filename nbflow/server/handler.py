@@ -129,7 +129,9 @@ class JsonHandler(RequestHandler):
         if isinstance(error, ApiError):
             message, kind = error.message, error.kind
         elif isinstance(error, HTTPError) and error.log_message:
-            message = error.log_message % error.args if error.args else error.log_message
+            message = (
+                error.log_message % error.args if error.args else error.log_message
+            )
             kind = _KINDS.get(status_code, "error")
         elif status_code == 405:  # noqa: PLR2004
             message = (
@@ -137,9 +139,9 @@ class JsonHandler(RequestHandler):
                 "Fix: see /api/openapi.json for the methods of each path"
             )
             kind = _KINDS[405]
-        else:
-            message = HTTPStatus(status_code).phrase if status_code < 600 else "error"
-            kind = _KINDS.get(status_code, "internal" if status_code >= 500 else "error")  # noqa: PLR2004
+        else:  # a bug in nbflow (500) or a status tornado chose
+            message = HTTPStatus(status_code).phrase
+            kind = _KINDS.get(status_code, "internal")
         if status_code == 401:  # noqa: PLR2004
             self.set_header("WWW-Authenticate", 'Bearer realm="nbflow"')
         if status_code == 405:  # noqa: PLR2004
@@ -152,7 +154,8 @@ class JsonHandler(RequestHandler):
         return [
             method
             for method in ("GET", "POST")
-            if getattr(type(self), method.lower()) is not getattr(RequestHandler, method.lower())
+            if getattr(type(self), method.lower())
+            is not getattr(RequestHandler, method.lower())
         ]
 
     def write_json(self, value: Any) -> None:
@@ -188,7 +191,8 @@ class JsonHandler(RequestHandler):
             value = json.loads(body)
         except (ValueError, UnicodeDecodeError) as error:
             raise ApiError(
-                400, f"the request body is not valid JSON ({error}). Fix: send a JSON object"
+                400,
+                f"the request body is not valid JSON ({error}). Fix: send a JSON object",
             ) from None
         if not isinstance(value, dict):
             raise ApiError(
@@ -235,4 +239,10 @@ class NotFoundHandler(JsonHandler):
         )
 
 
-__all__ = ["DEFAULT_MAX_BODY", "ApiError", "JsonHandler", "NotFoundHandler", "ServerContext"]
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "ApiError",
+    "JsonHandler",
+    "NotFoundHandler",
+    "ServerContext",
+]

@@ -56,11 +56,7 @@ class _Snapshot:
         self.ready = 0
         for info in scheduler.tasks():
             self.by_status_family[info.status.value, info.family] += 1
-            if (
-                info.status is Status.PENDING
-                and info.runnable
-                and not info.blocked
-            ):
+            if info.status is Status.PENDING and info.runnable and not info.blocked:
                 self.ready += 1
 
 

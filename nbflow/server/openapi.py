@@ -289,7 +289,7 @@ def _errors(*codes: int) -> JSON:
     return {str(code): _json("Error", meaning[code]) for code in codes}
 
 
-def _operation(
+def _operation(  # noqa: PLR0913  (keyword-only parts of one operation)
     operation_id: str,
     summary: str,
     response: str,
@@ -428,9 +428,11 @@ def _other_paths() -> JSON:
         },
         f"{PREFIX}/workers": {
             "get": _operation(
-                "listWorkers", "The workers and what they run.", "WorkerList",
+                "listWorkers",
+                "The workers and what they run.",
+                "WorkerList",
                 tag="workers",
-            )  # fmt: skip
+            )
         },
         f"{PREFIX}/scheduler": {
             "get": _operation(
@@ -439,9 +441,11 @@ def _other_paths() -> JSON:
         },
         f"{PREFIX}/scheduler/pause": {
             "post": _operation(
-                "pauseScheduler", "Dispatch nothing until resumed.", "SchedulerState",
+                "pauseScheduler",
+                "Dispatch nothing until resumed.",
+                "SchedulerState",
                 write=True,
-            )  # fmt: skip
+            )
         },
         f"{PREFIX}/scheduler/resume": {
             "post": _operation(
@@ -484,7 +488,12 @@ def _other_paths() -> JSON:
                 "One run with its state changes.",
                 "Run",
                 parameters=(
-                    {"name": "run_id", "in": "path", "required": True, "schema": _INTEGER},
+                    {
+                        "name": "run_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": _INTEGER,
+                    },
                 ),
                 errors=(404,),
                 tag="history",

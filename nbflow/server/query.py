@@ -15,9 +15,8 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from nbflow.core.events import Status
-
 if TYPE_CHECKING:
+    from nbflow.core.events import Status
     from nbflow.core.scheduler import Scheduler
     from nbflow.core.scheduler_node import TaskInfo
 
@@ -140,7 +139,7 @@ class Graph:
     seq: int
 
 
-def task_graph(  # noqa: PLR0913  (one query's parameters, passed through)
+def task_graph(
     scheduler: Scheduler,
     task_id: str,
     direction: str,
@@ -173,7 +172,10 @@ def task_graph(  # noqa: PLR0913  (one query's parameters, passed through)
             seen[neighbour] = scheduler.task_info(neighbour)
             frontier.append((neighbour, level + 1))
     edges = [
-        (info.task_id, dep) for info in seen.values() for dep in info.deps if dep in seen
+        (info.task_id, dep)
+        for info in seen.values()
+        for dep in info.deps
+        if dep in seen
     ]
     return Graph(list(seen.values()), edges, truncated, feed.last)
 

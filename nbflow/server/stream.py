@@ -104,7 +104,9 @@ class EventStreamHandler(JsonHandler):
         self.set_header("X-Accel-Buffering", "no")
         last = feed.last if requested is None else requested
         self.write("retry: 2000\n\n")
-        if requested is not None and (requested < feed.oldest - 1 or requested > feed.last):
+        if requested is not None and (
+            requested < feed.oldest - 1 or requested > feed.last
+        ):
             last = feed.last
             reset = {"seq": last, "oldest": feed.oldest}
             self.write(f"event: reset\nid: {last}\ndata: {json.dumps(reset)}\n\n")
@@ -117,7 +119,9 @@ class EventStreamHandler(JsonHandler):
                     last = notes[-1].seq
                     await self.flush()
                     continue
-                woke = await broadcaster.changed.wait(timeout=timedelta(seconds=KEEPALIVE))
+                woke = await broadcaster.changed.wait(
+                    timeout=timedelta(seconds=KEEPALIVE)
+                )
                 if not woke:
                     self.write(": keep-alive\n\n")
                     await self.flush()

@@ -1,5 +1,7 @@
 """``nbflow server`` as a real process: start, print, serve, stop; refusals and exit codes."""
 
+# ruff: noqa: S310  (urlopen of the server's own http:// URL)
+
 from __future__ import annotations
 
 import json
@@ -9,7 +11,6 @@ import stat
 import subprocess
 import sys
 import urllib.request
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -18,6 +19,7 @@ from tests.server.test_store import migrations_with_0002
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = pytest.mark.server
 
@@ -141,7 +143,14 @@ def test_server_cli_keeps_state_across_a_restart(tmp_path: Path) -> None:
 
 
 def test_server_cli_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
-    result = _nbflow(tmp_path, "server", "--host", "0.0.0.0", "--port", "0")
+    result = _nbflow(
+        tmp_path,
+        "server",
+        "--host",
+        "0.0.0.0",  # noqa: S104
+        "--port",
+        "0",
+    )
 
     assert result.returncode == 2
     assert "listening beyond this machine needs a token" in result.stderr
@@ -149,7 +158,9 @@ def test_server_cli_refuses_a_public_address_without_a_token(tmp_path: Path) -> 
     assert result.stdout == ""
 
 
-def test_server_cli_refuses_an_outdated_schema_naming_the_upgrade(tmp_path: Path) -> None:
+def test_server_cli_refuses_an_outdated_schema_naming_the_upgrade(
+    tmp_path: Path,
+) -> None:
     db = f"sqlite:///{tmp_path / 'old.db'}"
     assert _nbflow(tmp_path, "server", "db", "upgrade", "--db", db).returncode == 0
     newer = str(migrations_with_0002(tmp_path))

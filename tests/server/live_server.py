@@ -23,7 +23,7 @@ from nbflow.server.app import close_app, make_app
 from nbflow.server.host import SchedulerHost
 from nbflow.server.store import Store
 
-TOKEN = "test-token-0123456789"
+TOKEN = "test-token-0123456789"  # noqa: S105
 
 
 @dataclass
@@ -104,7 +104,7 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def request(  # noqa: PLR0913
+    def request(
         self,
         method: str,
         path: str,
@@ -119,7 +119,11 @@ class LiveServer:
         sent = dict(headers or {})
         if token is not None:
             sent["Authorization"] = f"Bearer {token}"
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        data = (
+            raw
+            if raw is not None
+            else (None if body is None else json.dumps(body).encode())
+        )
         if data is not None:
             sent.setdefault("Content-Type", "application/json")
         try:

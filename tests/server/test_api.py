@@ -140,7 +140,9 @@ def test_api_tasks_filter_sort_page_and_count(server: LiveServer) -> None:
         ("cursor=-4", "not a cursor"),
     ],
 )
-def test_api_tasks_bad_query_is_400(server: LiveServer, query: str, fragment: str) -> None:
+def test_api_tasks_bad_query_is_400(
+    server: LiveServer, query: str, fragment: str
+) -> None:
     reply = server.get(f"/api/v1/tasks?{query}")
 
     assert reply.status == 400

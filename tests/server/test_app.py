@@ -100,7 +100,7 @@ def test_app_cors_for_a_configured_origin(guarded: LiveServer) -> None:
 
 def test_app_reads_need_the_token_beyond_loopback(guarded: LiveServer) -> None:
     missing = guarded.get("/api/v1/tasks")
-    wrong = guarded.get("/api/v1/tasks", token="nope")
+    wrong = guarded.get("/api/v1/tasks", token="nope")  # noqa: S106
     right = guarded.get("/api/v1/tasks", token=TOKEN)
     metrics = guarded.get("/metrics")
     health = guarded.get("/healthz")
@@ -136,7 +136,11 @@ def test_app_basic_auth_password_is_the_token(guarded: LiveServer) -> None:
 
 
 def test_app_serves_luigid_protocol_with_the_token(guarded: LiveServer) -> None:
-    refused = guarded.request("POST", "/api/ping", raw=b"data=%7B%22worker%22%3A%22w%22%7D",
-                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+    refused = guarded.request(
+        "POST",
+        "/api/ping",
+        raw=b"data=%7B%22worker%22%3A%22w%22%7D",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
 
     assert refused.status in (401, 403)

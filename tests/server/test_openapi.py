@@ -14,7 +14,6 @@ from tests.server.live_server import TOKEN, LiveServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
 pytestmark = pytest.mark.server
 
@@ -47,10 +46,16 @@ def _expand(pattern: str) -> set[str]:
     if verbs is None:
         return {pattern.replace("([^/]+)", "{}")}
     head, tail = pattern[: verbs.start()], pattern[verbs.end() :]
-    return {path for verb in verbs.group(1).split("|") for path in _expand(head + verb + tail)}
+    return {
+        path
+        for verb in verbs.group(1).split("|")
+        for path in _expand(head + verb + tail)
+    }
 
 
-def test_openapi_describes_every_api_route_and_no_other(document: dict[str, Any]) -> None:
+def test_openapi_describes_every_api_route_and_no_other(
+    document: dict[str, Any],
+) -> None:
     described = {re.sub(r"\{[^}]+\}", "{}", path) for path in document["paths"]}
     routed = {path for pattern, *_ in api.routes(None) for path in _expand(pattern)}  # type: ignore[arg-type]
 
