@@ -78,7 +78,6 @@ if TYPE_CHECKING:
     from collections.abc import (
         Callable,
         Collection,
-        Iterable,
         Mapping,
         Sequence,
     )
@@ -153,6 +152,8 @@ class Reply:
     known_worker: bool = True
     #: Events dropped as stale (reports about tasks the worker no longer runs).
     dropped: tuple[str, ...] = ()
+    #: With ``echo``: every action the events made, in order (any worker's runs too).
+    applied: tuple[Action, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,8 @@ class _Call:
     events: Sequence[SchedulerEvent]
     running: Collection[str] | None
     since: int | None
+    #: apply the events exactly as given and answer every action they made
+    echo: bool = False
     future: Future[Reply] = field(default_factory=Future)
 
 
@@ -207,11 +210,14 @@ class SchedulerHost:
         worker_disconnect_delay: float = 60.0,
         snapshot_every: int = 50_000,
         clock: Callable[[], float] = time.time,
+        timers: bool = True,
     ) -> None:
         self.store = store
         self.worker_disconnect_delay = worker_disconnect_delay
         self.snapshot_every = snapshot_every
         self.clock = clock
+        #: feed heartbeat checks and retry ticks (off: only callers' events apply)
+        self.timers = timers
         self.feed = NotificationFeed()
         self.stats = _Stats()
         self._resources = dict(resources or {})
@@ -249,8 +255,12 @@ class SchedulerHost:
         )
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop the host thread, keeping a snapshot of the scheduler for a fast start."""
+    def stop(self, *, snapshot: bool = True) -> None:
+        """Stop the host thread, keeping a snapshot of the scheduler for a fast start.
+
+        ``snapshot=False`` stops as a crash would leave things: the next start
+        replays the log (tests use it).
+        """
         thread, self._thread = self._thread, None
         if thread is None:
             return
@@ -258,7 +268,8 @@ class SchedulerHost:
         thread.join()
         if self._stopped_because is None:
             self._stopped_because = "stopped"
-            self._snapshot()
+            if snapshot:
+                self._snapshot()
         with self._mail_changed:
             self._mail_changed.notify_all()
 
@@ -298,8 +309,14 @@ class SchedulerHost:
         running: Collection[str] | None = None,
         since: int | None = None,
         wait: float = 0.0,
+        echo: bool = False,
     ) -> Reply:
         """Apply ``events`` for ``worker_id`` (None: an administrator); see module doc.
+
+        With ``echo`` (an administrator's call only), the events are applied exactly
+        as given, as ``Scheduler.handle(*events)`` in-process would (their times
+        kept, nothing checked or dropped), and ``Reply.applied`` holds every action
+        they made: the scheduler's own tests run through the host this way.
 
         Raises
         ------
@@ -311,7 +328,7 @@ class SchedulerHost:
         """
         if worker_id is not None:
             self._last_seen[worker_id] = self.clock()
-        reply = self._submit(_Call(worker_id, events, running, since))
+        reply = self._submit(_Call(worker_id, events, running, since, echo=echo))
         if reply.actions or wait <= 0 or worker_id is None:
             return reply
         deadline = time.monotonic() + wait
@@ -392,30 +409,34 @@ class SchedulerHost:
 
     def _run_batch(self, batch: list[_Call | _Read]) -> None:
         began = time.perf_counter()
-        logged: list[SchedulerEvent] = []
+        logged: list[list[SchedulerEvent]] = []
         notes: list[Notification] = []
-        answers: list[tuple[_Call, list[str], list[str]]] = []
+        answers: list[_Answer] = []
         now = self.clock()
-        if now >= self._next_timer:
+        if self.timers and now >= self._next_timer:
             self._next_timer = now + _TIMER
             self._apply(self._timer_events(now), logged, notes)
         for request in batch:
             if isinstance(request, _Read):
                 continue
             try:
-                events, dropped = self._admit(request, now)
+                events, dropped = (
+                    (list(request.events), [])
+                    if request.echo
+                    else self._admit(request, now)
+                )
             except EventRejectedError as error:
                 request.future.set_exception(error)
                 continue
             known = self._already_known(request, events)
-            self._apply(events, logged, notes)
-            answers.append((request, dropped, known))
+            answer = _Answer(request, dropped, known)
+            answer.applied, answer.error = self._apply(events, logged, notes)
+            answers.append(answer)
         if logged and self.store is not None:
-            self._position = self.store.append([wire.to_json(e) for e in logged])
+            self._position = self.store.append([_encode_group(g) for g in logged])
             self._since_snapshot += len(logged)
         self._publish(notes)
-        for request, dropped, known in answers:
-            request.future.set_result(self._reply(request, dropped, known, now))
+        self._answer(answers, now)
         for request in batch:  # reads see the state after the batch's writes
             if isinstance(request, _Read):
                 self._answer_read(request)
@@ -423,12 +444,22 @@ class SchedulerHost:
         if self._since_snapshot >= self.snapshot_every:
             self._snapshot()
 
+    def _answer(self, answers: list[_Answer], now: float) -> None:
+        for answer in answers:
+            if answer.error is not None:
+                answer.call.future.set_exception(answer.error)
+                continue
+            reply = self._reply(answer.call, answer.dropped, answer.known, now)
+            if answer.call.echo:
+                reply = dataclasses.replace(reply, applied=tuple(answer.applied))
+            answer.call.future.set_result(reply)
+
     def _count(
         self, batch: list[_Call | _Read], logged: list[Any], took: float
     ) -> None:
         stats = self.stats
         stats.calls += sum(isinstance(r, _Call) for r in batch)
-        stats.events += len(logged)
+        stats.events += sum(len(group) for group in logged)
         stats.batches += 1
         stats.last_batch_seconds = took
         if len(stats.batch_seconds) < _KEPT_TIMINGS:
@@ -442,15 +473,23 @@ class SchedulerHost:
 
     def _apply(
         self,
-        events: Iterable[SchedulerEvent],
-        logged: list[SchedulerEvent],
+        events: list[SchedulerEvent],
+        logged: list[list[SchedulerEvent]],
         notes: list[Notification],
-    ) -> None:
+    ) -> tuple[list[Action], NbflowError | None]:
+        """Apply one call's events as one ``handle``, as the embedded worker does.
+
+        The events are logged as one group whatever happens, so a replay repeats
+        exactly this: an event the scheduler refuses raises there as it did here.
+        """
+        if not events:
+            return [], None
+        logged.append(events)
+        actions, error = _handle(self._scheduler, events)
         for event in events:
-            logged.append(event)
-            actions = _handle(self._scheduler, event)
             self._track(event)
-            self._route(actions, notes)
+        self._route(actions, notes)
+        return actions, error
 
     def _track(self, event: SchedulerEvent) -> None:
         """Keep the host's own view of workers and owners (also rebuilt on replay)."""
@@ -654,9 +693,8 @@ class SchedulerHost:
         replayed: list[Notification] = []
         count = 0
         for position, encoded in self.store.events_after(self._position):
-            event = wire.from_json(encoded)
             made = len(replayed)
-            self._apply((event,), [], replayed)
+            self._apply(_decode_group(encoded), [], replayed)
             for listener in self._replay_listeners:
                 for note in replayed[made:]:
                     listener(note)
@@ -693,13 +731,38 @@ _FIXES = {
 }
 
 
-def _handle(scheduler: Scheduler, event: SchedulerEvent) -> list[Action]:
-    """Apply one event; an event the scheduler refuses is logged and changes nothing."""
+@dataclass
+class _Answer:
+    call: _Call
+    dropped: list[str]
+    known: list[str]
+    applied: list[Action] = field(default_factory=list)
+    error: NbflowError | None = None
+
+
+def _handle(
+    scheduler: Scheduler, events: list[SchedulerEvent]
+) -> tuple[list[Action], NbflowError | None]:
+    """Apply events; one the scheduler refuses stops the rest (as in-process)."""
     try:
-        return scheduler.handle(event)
-    except NbflowError:
-        logger.exception("nbflow server: the scheduler refused %r", event)
-        return []
+        return scheduler.handle(*events), None
+    except NbflowError as error:
+        logger.warning("nbflow server: the scheduler refused an event: %s", error)
+        return [], error
+
+
+#: The log's record of one call: its events, applied together.
+_GROUP = "Handled"
+
+
+def _encode_group(events: list[SchedulerEvent]) -> dict[str, Any]:
+    return {"type": _GROUP, "events": [wire.to_json(event) for event in events]}
+
+
+def _decode_group(encoded: dict[str, Any]) -> list[SchedulerEvent]:
+    if encoded.get("type") != _GROUP:  # a single event
+        return [wire.from_json(encoded)]
+    return [wire.from_json(event) for event in encoded["events"]]
 
 
 def _stamped(event: SchedulerEvent, worker_id: str | None, now: float) -> Any:
