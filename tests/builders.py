@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbflow.core.events import (
     Action,
@@ -14,7 +14,10 @@ from nbflow.core.events import (
     TaskStatusChanged,
     WorkerStarted,
 )
-from nbflow.core.scheduler import Scheduler
+from tests.hosted import make_scheduler
+
+if TYPE_CHECKING:
+    from nbflow.core.scheduler import Scheduler
 
 
 def spec(task_id: str, *deps: str, **options: Any) -> TaskSpec:
@@ -33,7 +36,7 @@ def started(
     *events: Any, slots: int = 1, **options: Any
 ) -> tuple[Scheduler, list[Action]]:
     """Return a scheduler with one worker "w" of ``slots`` and the first actions."""
-    scheduler = Scheduler(**options)
+    scheduler = make_scheduler(**options)
     actions = scheduler.handle(WorkerStarted("w", slots), *events)
     return scheduler, actions
 

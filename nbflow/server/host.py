@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbflow.core import wire
-from nbflow.core.errors import NbflowError
+from nbflow.core.errors import NbflowError, UnknownEventError
 from nbflow.core.events import (
     DependenciesAdded,
     Notify,
@@ -420,12 +420,13 @@ class SchedulerHost:
             if isinstance(request, _Read):
                 continue
             try:
+                _check_types(request.events)
                 events, dropped = (
                     (list(request.events), [])
                     if request.echo
                     else self._admit(request, now)
                 )
-            except EventRejectedError as error:
+            except (EventRejectedError, UnknownEventError) as error:
                 request.future.set_exception(error)
                 continue
             known = self._already_known(request, events)
@@ -749,6 +750,15 @@ def _handle(
     except NbflowError as error:
         logger.warning("nbflow server: the scheduler refused an event: %s", error)
         return [], error
+
+
+def _check_types(events: Sequence[SchedulerEvent]) -> None:
+    """Refuse what is not a scheduler event before it is applied or logged."""
+    handled = Scheduler._HANDLERS  # noqa: SLF001  (the scheduler's own table)
+    for event in events:
+        if type(event) not in handled:
+            known = tuple(kind.__name__ for kind in handled)
+            raise UnknownEventError(repr(event), known)
 
 
 #: The log's record of one call: its events, applied together.

@@ -45,6 +45,7 @@ from nbflow.core.events import (
 )
 from nbflow.core.scheduler import TRANSITIONS, Scheduler
 from tests.builders import graph_of, spec, started
+from tests.hosted import make_scheduler
 
 PENDING, RUNNING, DONE = Status.PENDING, Status.RUNNING, Status.DONE
 FAILED, DISABLED = Status.FAILED, Status.DISABLED
@@ -374,14 +375,14 @@ def test_scheduler_illegal_move_raises_with_story() -> None:
 
 
 def test_scheduler_unknown_task_id_is_a_clear_error() -> None:
-    scheduler = Scheduler()
+    scheduler = make_scheduler()
 
     with pytest.raises(UnknownTaskIdError, match="unknown task id 'nope'.*Fix:"):
         scheduler.status("nope")
 
 
 def test_scheduler_unknown_event_is_a_clear_error() -> None:
-    scheduler = Scheduler()
+    scheduler = make_scheduler()
 
     with pytest.raises(UnknownEventError) as caught:
         scheduler.handle("TaskSucceeded('a')")  # type: ignore[arg-type]
@@ -432,7 +433,7 @@ def test_scheduler_deep_chain_failure_needs_no_recursion() -> None:
 
 
 def test_scheduler_worker_started_twice_keeps_one_worker() -> None:
-    scheduler = Scheduler()
+    scheduler = make_scheduler()
 
     actions = scheduler.handle(
         WorkerStarted("w", 1), WorkerStarted("w", 1), graph_of(b=[], a=[])
