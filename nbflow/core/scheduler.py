@@ -35,37 +35,35 @@ resources are taken is parked on that resource until a running task gives it bac
 
 Workers and owners. ``WorkerStarted(w, slots, assistant=)`` announces a worker (again
 when its slots change). A task's *owners* are the workers that added it
-(``TasksDiscovered(worker_id=w)``, and the dynamic requirements a task owned by
-someone yields on the worker running it); a task added with ``worker_id=""`` (the
-embedded worker) has none. A ready task goes only to a free worker among its owners,
-to a free *assistant* (which may run anything), or to any free worker when it has no
-owners. Ready tasks wait in one queue per owner plus an open and an assisted queue,
-cleaned lazily; each free worker in turn takes its best eligible task (priority, then
-discovery order). While no owned task is ready - always in the embedded case - the
-open queue is served alone, first ready first. A batch holds only members its worker
-may run. Owners are never dropped: the task of a worker that left waits for it to come
-back, or for an assistant.
+(``TasksDiscovered(worker_id=w)``; the requirements a task yields belong to the worker
+running it if the task has owners); a task added with ``worker_id=""`` (the embedded
+worker) has none. A ready task goes only to a free owner, a free *assistant* (which
+may run anything), or any free worker when it has no owners; a batch holds only
+members its worker may run. Each free worker in turn takes its best eligible task
+(priority, then discovery order) from the queues of
+:mod:`~nbflow.core.scheduler_queue`; while no owned task is ready (always so when
+embedded) the open queue alone is served, first ready first. Owners are never
+dropped: the task of a worker that left waits for it to return, or for an assistant.
 
 Adding a task again (luigid's rules; another worker's graph, or a rerun): the adding
-worker becomes an owner; a higher priority is taken; a task found complete becomes
-DONE unless it is running (its dependents are released as on success); an incomplete
-task that FAILED, was CANCELLED or was DONE becomes PENDING at once (the dependents
-of a DONE one wait for it again); RUNNING, DISABLED and PENDING ones stay as they are.
-Requirements are never changed by adding again.
+worker becomes an owner and a higher priority is taken; a task found complete becomes
+DONE unless it runs (its dependents are released as on success); an incomplete task
+that FAILED, was CANCELLED or was DONE becomes PENDING at once (the dependents of a
+DONE one wait for it again); others stay as they are. Requirements never change.
 
-Administration: ``TaskHandedBack`` (RUNNING -> PENDING, no failure counted),
-``FailuresForgiven`` (FAILED -> PENDING), ``TaskReenabled`` (DISABLED or FAILED ->
-PENDING), ``TaskMarkedDone`` (any status but running -> DONE), ``SchedulerPaused`` /
-``SchedulerResumed`` (while paused nothing is dispatched; ``PauseChanged`` says so)
-and ``TasksPruned`` (``TasksRemoved`` says which). Each status change is notified with
-``cause`` naming the move (``"re-added"``, ``"marked-done"``, ...). An admin event that
-does not apply to the task's status (forgiving a task that is not FAILED, say) changes
-nothing: such events race with the tasks they name.
+Administration (:mod:`~nbflow.core.scheduler_admin`): ``TaskHandedBack`` (RUNNING ->
+PENDING, no failure counted), ``FailuresForgiven`` (FAILED -> PENDING),
+``TaskReenabled`` (DISABLED or FAILED -> PENDING), ``TaskMarkedDone`` (not running ->
+DONE), ``SchedulerPaused``/``SchedulerResumed`` (nothing is dispatched while paused;
+``PauseChanged`` tells) and ``TasksPruned`` (``TasksRemoved`` tells). Status changes
+carry ``cause`` naming the move (``"re-added"``, ``"marked-done"``, ...). An admin
+event that does not fit the task's status changes nothing: it raced with the task.
 
 Ownership: a Scheduler belongs to the single thread of its shell; it is not
 thread-safe and never needs to be.
 
-Imports: nbflow.core.{events, errors, scheduler_node, scheduler_queue}.
+Imports: nbflow.core.{events, errors, scheduler_admin, scheduler_dispatch,
+scheduler_node}.
 """
 
 from __future__ import annotations
@@ -200,7 +198,7 @@ class Scheduler(Administration):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in self._COUNTERS:  # itertools.count pickles with a warning only
+        for name in self._COUNTERS:  # pickling itertools.count is deprecated
             value = next(state[name])
             setattr(self, name, itertools.count(value))
             state[name] = value
@@ -261,11 +259,7 @@ class Scheduler(Administration):
         while self._retries:
             at, task_id = self._retries[0]
             node = self._nodes.get(task_id)
-            if (
-                node is not None
-                and node.status is Status.FAILED
-                and node.retry_at == at
-            ):
+            if node is not None and (node.status, node.retry_at) == (Status.FAILED, at):
                 return at
             heapq.heappop(self._retries)
         return None
@@ -340,7 +334,13 @@ class Scheduler(Administration):
                 fresh.append(spec)
             else:
                 self._readd(known, spec, worker_id)
-        for node, spec in zip(self._create(fresh, worker_id), fresh):
+        for spec in fresh:
+            node = Node(spec, next(self._order), self._now, worker_id)
+            self._nodes[spec.task_id] = node
+            if node.owners and node.status is Status.PENDING:
+                self._workers.count_pending(node.owners, 1)
+        for spec in fresh:
+            node = self._nodes[spec.task_id]
             self._wire(node, spec.deps)
             status = node.status
             self._notify(
@@ -363,18 +363,6 @@ class Scheduler(Administration):
         for spec in fresh:
             if spec.priority:
                 self._raise_priority(spec.deps, self._nodes[spec.task_id].priority)
-
-    def _create(self, specs: list[TaskSpec], worker_id: str) -> list[Node]:
-        """Make the nodes of new tasks, owned by ``worker_id`` if it can run them."""
-        created = []
-        for spec in specs:
-            node = self._nodes[spec.task_id] = Node(spec, next(self._order), self._now)
-            created.append(node)
-            if worker_id and spec.runnable:
-                node.owners = {worker_id}
-                if node.status is Status.PENDING:
-                    self._workers.count_pending(node.owners, 1)
-        return created
 
     def _wire(self, node: Node, deps: tuple[str, ...]) -> None:
         for dep_id in deps:
@@ -593,3 +581,18 @@ class Scheduler(Administration):
         Tick: _on_tick,
         **Administration.HANDLERS,
     }
+
+
+__all__ = [
+    "BATCH_RUNNING",
+    "DISABLED",
+    "DONE",
+    "FAILED",
+    "PENDING",
+    "RUNNING",
+    "SUSPENDED",
+    "TRANSITIONS",
+    "UNKNOWN",
+    "Scheduler",
+    "SchedulerAPI",
+]

@@ -162,7 +162,7 @@ class Node:
         "worker",
     )  # fmt: skip
 
-    def __init__(self, spec: TaskSpec, order: int, at: float) -> None:
+    def __init__(self, spec: TaskSpec, order: int, at: float, owner: str = "") -> None:
         self.id = spec.task_id
         self.family = spec.family
         self.params = spec.params
@@ -172,7 +172,8 @@ class Node:
         self.deps: dict[str, None] | tuple[()] = ()  # an ordered set once filled
         self.dependents: list[str] | tuple[()] = ()
         #: The workers that added it; none (the embedded case): anyone may run it.
-        self.owners: set[str] | tuple[()] = ()
+        #: A worker that cannot run it (an incomplete external task) is no owner.
+        self.owners: set[str] | tuple[()] = {owner} if owner and spec.runnable else ()
         self.changed_at = at
         self.complete_before = spec.complete
         self.status = Status.DONE if spec.complete else Status.PENDING

@@ -1,7 +1,8 @@
 """Hypothesis properties of the pure scheduler on random graphs.
 
 Running tasks finish in an order Hypothesis draws (not only first-in first-out), so
-the properties hold whatever order a pool of workers reports in.
+the properties hold whatever order a pool of workers reports in. With random owners
+and assistants, every task also runs only on a worker allowed to run it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from nbflow.core.events import (
     Action,
     Notify,
     RunTask,
+    SchedulerEvent,
     Status,
     TaskFailed,
+    TasksDiscovered,
     TaskStatusChanged,
     TaskSucceeded,
+    WorkerStarted,
 )
 from nbflow.core.scheduler import TRANSITIONS, Scheduler
-from tests.builders import graph_of, started
+from tests.builders import graph_of, spec, started
 
 Edges = dict[str, list[str]]
 
@@ -50,6 +54,8 @@ class Drive:
         self.early: list[tuple[str, set[str]]] = []
         self.succeeded: set[str] = set()
         self.moves: list[tuple[Status, Status]] = []
+        #: (task id, worker id) for every task a RunTask started, batch members too.
+        self.placed: list[tuple[str, str]] = []
 
     def run(self, first: list[Action], fail: set[str], data: st.DataObject) -> None:
         running = self._record(first)
@@ -68,6 +74,8 @@ class Drive:
         for action in actions:
             if isinstance(action, RunTask):
                 new.append(action.task_id)
+                for member in action.batch or (action.task_id,):
+                    self.placed.append((member, action.worker_id))
                 missing = set(self.edges[action.task_id]) - self.succeeded
                 self.early.append((action.task_id, missing))
             elif isinstance(action, Notify) and isinstance(
@@ -140,3 +148,52 @@ def test_scheduler_failure_blocks_exactly_its_descendants(
     }
     assert {task_id: scheduler.status(task_id) for task_id in edges} == expected
     assert not scheduler.has_work()
+
+
+WORKERS = ("w0", "w1", "w2")
+
+
+@st.composite
+def owned_setups(draw: st.DrawFn) -> tuple[Edges, dict[str, set[str]], set[str]]:
+    """Return a random DAG, each task's owners (maybe none) and the assistants."""
+    edges = draw(random_dags())
+    owners = {
+        task_id: draw(st.sets(st.sampled_from(WORKERS)), label=f"owners of {task_id}")
+        for task_id in edges
+    }
+    assistants = draw(st.sets(st.sampled_from(WORKERS), max_size=1), label="assistants")
+    return edges, owners, assistants
+
+
+def _discovery(edges: Edges, owners: dict[str, set[str]]) -> list[SchedulerEvent]:
+    """Add each task from every owner in turn (re-adds make the later ones owners)."""
+    events: list[SchedulerEvent] = []
+    for task_id, deps in edges.items():  # requirements come first
+        for worker_id in sorted(owners[task_id]) or [""]:
+            events.append(TasksDiscovered((spec(task_id, *deps),), worker_id=worker_id))
+    return events
+
+
+@given(owned_setups(), st.integers(min_value=1, max_value=3), st.data())
+@settings(max_examples=60, deadline=None)
+def test_scheduler_with_owners_runs_each_task_once_on_an_allowed_worker(
+    setup: tuple[Edges, dict[str, set[str]], set[str]], slots: int, data: st.DataObject
+) -> None:
+    edges, owners, assistants = setup
+    scheduler = Scheduler()
+    workers = [
+        WorkerStarted(worker_id, slots, assistant=worker_id in assistants)
+        for worker_id in WORKERS
+    ]
+    first = scheduler.handle(*workers, *_discovery(edges, owners))
+    drive = Drive(scheduler, edges)
+
+    drive.run(first, fail=set(), data=data)
+
+    _assert_legal(drive)
+    assert sorted(drive.started) == sorted(edges)
+    for task_id, worker_id in drive.placed:
+        allowed = owners[task_id] or set(WORKERS)
+        assert worker_id in allowed | assistants, (task_id, worker_id)
+    assert {scheduler.status(task_id) for task_id in edges} == {Status.DONE}
+    assert not any(scheduler.has_work_for(worker_id) for worker_id in WORKERS)
