@@ -405,7 +405,8 @@ class RunProgress:
             del failed[task_id]
 
     def _note(self, notification: Any) -> None:
-        record = self.tasks.get(notification.task_id)
+        # PauseChanged and TasksRemoved (from a server) name no single task
+        record = self.tasks.get(getattr(notification, "task_id", ""))
         if record is None:
             return
         kind = type(notification)
