@@ -17,9 +17,10 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from nbflow.core import cmdline
+from nbflow.core.config import current_settings
 from nbflow.core.errors import DefinitionError
 
 #: The token variable shared with nbflow's clients.
@@ -73,15 +74,19 @@ def _server_parser() -> argparse.ArgumentParser:
     tokens = parser.add_mutually_exclusive_group()
     tokens.add_argument("--token", help="the token clients must present")
     tokens.add_argument("--token-file", type=Path, help="read the token from this file")
-    add("--worker-disconnect-delay", type=float, default=60.0, metavar="S",
+    add("--worker-disconnect-delay", type=float, default=None, metavar="S",
         help="seconds of silence after which a worker's running tasks fail "
-        "(default 60)")  # fmt: skip
+        "(default: [scheduler] worker_disconnect_delay, else 60)")  # fmt: skip
+    add("--remove-delay", type=float, default=None, metavar="S",
+        help="finished tasks unchanged this long leave the scheduler (their runs stay "
+        "in the history; default: [scheduler] remove_delay, else 600; 0: never)")  # fmt: skip
     add("--cors-origin", action="append", default=[], metavar="ORIGIN",
         help="allow browser calls from this origin (repeatable; default: none)")  # fmt: skip
     add("--max-body-size", type=float, default=32.0, metavar="MB",
         help="largest request body in MiB (default 32)")  # fmt: skip
     add("--resource", action="append", default=[], metavar="NAME=N",
-        help="a global resource's limit (repeatable)")  # fmt: skip
+        help="a global resource's limit (repeatable; default: the [resources] "
+        "section)")  # fmt: skip
     add(
         "--log-level",
         default="WARNING",
@@ -190,6 +195,26 @@ def _resources(values: list[str]) -> dict[str, int]:
     return found
 
 
+def _scheduler_settings(options: argparse.Namespace) -> dict[str, Any]:
+    """Return the scheduler's settings: options, else luigid's [scheduler], [resources]."""
+    settings = current_settings()
+    delay = options.worker_disconnect_delay
+    if delay is None:
+        delay = settings.get_float("scheduler", "worker_disconnect_delay", 60.0)
+    remove = options.remove_delay
+    if remove is None:
+        remove = settings.get_float("scheduler", "remove_delay", 600.0)
+    resources = _resources(options.resource) if options.resource else {
+        name: settings.get_int("resources", name, 1)
+        for name in settings.section("resources")
+    }  # fmt: skip
+    return {
+        "worker_disconnect_delay": delay,
+        "remove_delay": remove or None,
+        "resources": resources,
+    }
+
+
 def _serve(options: argparse.Namespace) -> int:
     from nbflow.server.app import ListenError, ServeOptions, serve  # noqa: PLC0415
     from nbflow.server.store import StoreError  # noqa: PLC0415
@@ -212,9 +237,8 @@ def _serve(options: argparse.Namespace) -> int:
         protect_reads=not is_loopback(options.host),
         cors_origins=tuple(options.cors_origin),
         max_body=int(options.max_body_size * 1024 * 1024),
-        worker_disconnect_delay=options.worker_disconnect_delay,
-        resources=_resources(options.resource),
         on_listening=announce,
+        **_scheduler_settings(options),
     )
     try:
         serve(serve_options)

@@ -205,6 +205,8 @@ class ServeOptions:
     cors_origins: tuple[str, ...] = ()
     max_body: int = DEFAULT_MAX_BODY
     worker_disconnect_delay: float = 60.0
+    #: Finished tasks unchanged this long leave the scheduler; None: never.
+    remove_delay: float | None = 600.0
     resources: Mapping[str, int] = field(default_factory=dict)
     #: Called once with the server's URL when it listens.
     on_listening: Callable[[str], None] = print
@@ -237,6 +239,7 @@ def serve(options: ServeOptions) -> None:
             store,
             resources=options.resources,
             worker_disconnect_delay=options.worker_disconnect_delay,
+            remove_delay=options.remove_delay,
         )
         writer = HistoryWriter(store)
         host.subscribe(writer.on_notification, replayed=writer.on_replayed)

@@ -25,8 +25,10 @@ answers :class:`HostStoppedError` from then on): memory and disk must not disagr
 
 Workers: a call is a worker's heartbeat. Once a second the host thread feeds
 ``WorkerStopped`` for workers silent longer than ``worker_disconnect_delay`` (their
-running tasks fail, and the retry policy decides what happens next) and ``Tick`` when a
-failed task's retry delay is over; both are logged like any event. After a restart,
+running tasks fail, and the retry policy decides what happens next), ``Tick`` when a
+failed task's retry delay is over, and once a minute ``TasksPruned`` for finished tasks
+unchanged for ``remove_delay`` seconds that nothing unfinished needs (luigid's
+``remove_delay``; their runs stay in the history); all are logged like any event. After a restart,
 each worker's first call lists what it really runs (``running``): tasks the scheduler
 believed it ran but it does not are handed back to PENDING (a ``RunTask`` that was made
 but never delivered before the crash).
@@ -64,6 +66,7 @@ from nbflow.core.events import (
     TaskFailed,
     TaskHandedBack,
     TasksDiscovered,
+    TasksPruned,
     TaskSucceeded,
     Tick,
     TrackingUrlSet,
@@ -105,6 +108,8 @@ _RUNNING = (Status.RUNNING, Status.BATCH_RUNNING)
 _BATCH = 256
 #: Batch durations kept for metrics until read.
 _KEPT_TIMINGS = 10_000
+#: Seconds between two prunings of finished tasks (with ``remove_delay``).
+_PRUNE_EVERY = 60.0
 #: Seconds between the host thread's checks of heartbeats and retry timers.
 _TIMER = 1.0
 
@@ -211,6 +216,7 @@ class SchedulerHost:
         snapshot_every: int = 50_000,
         clock: Callable[[], float] = time.time,
         timers: bool = True,
+        remove_delay: float | None = None,
     ) -> None:
         self.store = store
         self.worker_disconnect_delay = worker_disconnect_delay
@@ -218,6 +224,9 @@ class SchedulerHost:
         self.clock = clock
         #: feed heartbeat checks and retry ticks (off: only callers' events apply)
         self.timers = timers
+        #: finished tasks unchanged this long (seconds) are pruned; None: never
+        self.remove_delay = remove_delay
+        self._next_prune = 0.0
         self.feed = NotificationFeed()
         self.stats = _Stats()
         self._resources = dict(resources or {})
@@ -614,6 +623,9 @@ class SchedulerHost:
         retry_at = self._scheduler.next_retry_at
         if retry_at is not None and retry_at <= now:
             events.append(Tick(now))
+        if self.remove_delay is not None and now >= self._next_prune:
+            self._next_prune = now + _PRUNE_EVERY
+            events.append(TasksPruned(now - self.remove_delay, at=now))
         return events
 
     # --- answers --------------------------------------------------------------------

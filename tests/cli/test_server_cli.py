@@ -209,3 +209,29 @@ def test_server_cli_help_lists_the_options(tmp_path: Path) -> None:
                    "--worker-disconnect-delay", "--cors-origin", "--max-body-size"):  # fmt: skip
         assert option in result.stdout
     assert "server" in top.stdout
+
+
+def test_server_settings_come_from_options_else_luigids_config(
+    tmp_path, monkeypatch
+) -> None:
+    from nbflow.cli import server
+
+    (tmp_path / "luigi.cfg").write_text(
+        "[scheduler]\nworker_disconnect_delay = 7\nremove_delay = 0\n"
+        "[resources]\ngpu = 2\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    parser = server._server_parser()
+
+    from_config = server._scheduler_settings(parser.parse_args([]))
+    from_options = server._scheduler_settings(
+        parser.parse_args(["--remove-delay", "30", "--resource", "db=3"])
+    )
+
+    assert from_config == {
+        "worker_disconnect_delay": 7.0,
+        "remove_delay": None,
+        "resources": {"gpu": 2},
+    }
+    assert from_options["remove_delay"] == 30.0
+    assert from_options["resources"] == {"db": 3}

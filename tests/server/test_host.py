@@ -280,3 +280,22 @@ def test_host_tells_a_worker_adding_known_tasks_how_the_scheduler_has_them(
         n.task_id: n.status for n in reply.notifications if isinstance(n, TaskAdded)
     }
     assert added == {"a": Status.RUNNING, "b": Status.PENDING}
+
+
+def test_host_prunes_finished_tasks_after_the_remove_delay(log) -> None:
+    clock = FakeClock()
+    host = SchedulerHost(log, clock=clock, remove_delay=600)
+    host.start()
+    try:
+        host.call("w1", [WorkerStarted("w1", 1), chain("a"), chain("x", "y")])
+        host.call("w1", [TaskSucceeded("a")])  # x runs next; y waits for it
+        clock.now += 700
+        deadline = time.monotonic() + 10
+        while host.read(lambda s: "a" in s):
+            assert time.monotonic() < deadline, "a was not pruned"
+            time.sleep(0.1)
+        left = host.read(lambda s: sorted(i.task_id for i in s.tasks()))
+    finally:
+        host.stop()
+
+    assert left == ["x", "y"]
