@@ -33,6 +33,10 @@ Luigi's event handlers (``Task.event_handler``) for START, SUCCESS, FAILURE,
 PROCESS_FAILURE, TIMEOUT and PROCESSING_TIME run here, in the worker's process, whatever
 executor ran the task. PROGRESS handlers run where the task runs.
 
+Runs in other processes whose process died are failed by
+:class:`~nbflow.core.worker_processes.ProcessWatch`, the part of the worker kept in its
+own module; :class:`~nbflow.core.worker_options.WorkerOptions` is there too.
+
 Imports: stdlib, nbflow.core.*.
 """
 
@@ -49,8 +53,6 @@ import socket
 import sys
 import time
 from concurrent.futures import BrokenExecutor, CancelledError, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nbflow.core.capture import installed
@@ -62,7 +64,6 @@ from nbflow.core.events import (
     Action,
     DependenciesAdded,
     Notify,
-    RetryPolicy,
     RunBegan,
     RunEnded,
     RunTask,
@@ -79,14 +80,9 @@ from nbflow.core.events import (
 from nbflow.core.execution import Outcome, TaskRef, execute, pack
 from nbflow.core.executor import (
     Interruptible,
-    ProcessDiedError,
-    ProcessExecutor,
     SyncExecutor,
-    describe_exit,
-    is_gone,
     is_in_process,
     make_executor,
-    process_died,
 )
 from nbflow.core.graph import Discovery, GraphBuilder
 from nbflow.core.inbox import (
@@ -107,9 +103,11 @@ from nbflow.core.rpc import RemoteScheduler
 from nbflow.core.scheduler import Scheduler
 from nbflow.core.stream import EventStream
 from nbflow.core.task import Event, Task
+from nbflow.core.worker_options import WorkerOptions
+from nbflow.core.worker_processes import ProcessWatch, RunningTask
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Iterator
     from concurrent.futures import Executor, Future
 
     from nbflow.core.events import Listener
@@ -131,55 +129,7 @@ _SERVER_POLL = 1.0
 _LONG_POLL = 2.0
 
 
-@dataclass(frozen=True)
-class WorkerOptions:
-    """How a worker runs tasks."""
-
-    #: Tasks run at once.
-    workers: int = 1
-    #: "auto" (sync for one worker, threads for more), "sync", "threads",
-    #: "processes", or the name of an installed executor plugin.
-    executor: str = "auto"
-    #: Wait for failed tasks' retry delay and run them again, instead of stopping.
-    keep_alive: bool = False
-    #: Threads used for completeness checks (Luigi's parallel_scheduling).
-    check_threads: int = 1
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    resources: Mapping[str, int] = field(default_factory=dict)
-    worker_id: str = ""
-    #: What tasks print and log: "tee" (captured and still written to the console),
-    #: "capture" (captured only) or "off" (see nbflow.core.capture).
-    capture_output: str = "tee"
-    #: Tasks a run schedules at most; those beyond are scheduling errors, and what
-    #: needs them does not run (``[worker] task_limit``). None: no limit.
-    task_limit: int | None = None
-    #: With a scheduler server: take any task of any client (Luigi's assistant), and
-    #: keep waiting for work until cancelled.
-    assistant: bool = False
-
-
-def _how_it_ended(executors: set[Executor | None], pid: int) -> str:
-    """Say how process ``pid`` of one of ``executors`` ended, as far as it is known."""
-    for executor in executors:
-        if isinstance(executor, ProcessExecutor):
-            code = executor.exit_code(pid)
-            if code is not None:
-                return f"pid {pid} {describe_exit(code)}"
-    return f"pid {pid} ended without a result; the pool did not say how"
-
-
-@dataclass
-class _Running:
-    task: Task
-    members: tuple[str, ...]
-    started: float
-    deadline: float | None
-    token: int
-    #: The executor running it (a broken process pool is replaced, not this record's).
-    executor: Executor | None = None
-
-
-class Worker:
+class Worker(ProcessWatch):
     """Runs tasks on an executor for a scheduler, publishing every change on a stream."""
 
     def __init__(
@@ -222,7 +172,7 @@ class Worker:
         self._executor = executor
         self._owns_executor = executor is None
         self._inbox: queue.Queue[Message] = queue.Queue()
-        self._inflight: dict[str, _Running] = {}
+        self._inflight: dict[str, RunningTask] = {}
         self._aliases: dict[str, str] = {}
         self._tokens = itertools.count()
         self._bridge: ProcessBridge | None = None
@@ -419,49 +369,6 @@ class Worker:
         """Return the ids of the tasks running here (any thread: the heartbeat's)."""
         return [m for running in list(self._inflight.values()) for m in running.members]
 
-    def _find_dead_processes(self) -> None:
-        """Fail runs whose process is gone though their pool did not notice.
-
-        CPython's process pool sometimes misses a worker killed while another one runs
-        (seen on 3.11 with SIGKILL, about 1 try in 5): the run's future then never
-        completes. The pid each process reports on starting a task is checked instead,
-        and the pool is replaced as if it had broken.
-        """
-        pids = self._bridge.pids() if self._bridge is not None else {}
-        gone = {
-            task_id: pid
-            for task_id, running in self._inflight.items()
-            if not is_in_process(running.executor)
-            and (pid := pids.get(task_id)) is not None
-            and is_gone(pid)
-        }
-        # seen gone twice: the pool had a check's time to report it (it says how)
-        dead = {task_id: pid for task_id, pid in gone.items() if pid in self._gone}
-        self._gone = set(gone.values())
-        if not dead:
-            return
-        broken = {self._inflight[task_id].executor for task_id in dead}
-        how = {pid: _how_it_ended(broken, pid) for pid in dead.values()}
-        culprits = "; ".join(
-            f"the process running {self._label(task_id)} ({how[pid]})"
-            for task_id, pid in dead.items()
-        )
-        victims = [
-            (task_id, self._inflight.pop(task_id))
-            for task_id, running in list(self._inflight.items())
-            if running.executor in broken
-        ]
-        if self._executor in broken and self._owns_executor:  # before any task starts
-            if isinstance(self._executor, ProcessExecutor):
-                self._executor.terminate()
-            self._replace_executor()
-        for task_id, running in victims:
-            own = task_id in dead
-            got = how[dead[task_id]] if own else culprits
-            self._report_death(
-                running, ProcessDiedError(repr(running.task), got, own=own)
-            )
-
     def _receive(self, message: RunReturned | Report | OutputReported) -> None:
         if isinstance(message, RunReturned):
             self._finish(message)
@@ -541,7 +448,7 @@ class Worker:
         deadline = now + float(timeout) if timeout else None
         executor = self._executor
         assert executor is not None  # noqa: S101  (run() made it)
-        self._inflight[action.task_id] = _Running(
+        self._inflight[action.task_id] = RunningTask(
             run_task, members, now, deadline, token, executor
         )
         task.trigger_event(Event.START, run_task)
@@ -621,38 +528,6 @@ class Worker:
             )
         else:
             self._suspend(returned.task_id, outcome.new_deps)
-
-    def _process_died(
-        self, task_id: str, running: _Running, broken: BaseException
-    ) -> None:
-        """Fail a run whose process died (or whose pool broke), saying which and how."""
-        error: BaseException = broken
-        if isinstance(broken, BrokenProcessPool):
-            pids = self._bridge.pids() if self._bridge is not None else {}
-            error = process_died(
-                repr(running.task),
-                pids.get(task_id),
-                getattr(running.executor, "deaths", None) or {},
-                {pid: self._label(other) for other, pid in pids.items()},
-            )
-            if running.executor is self._executor and self._owns_executor:
-                self._replace_executor()
-        self._report_death(running, error)
-
-    def _report_death(self, running: _Running, error: BaseException) -> None:
-        message = f"{type(error).__name__}: {error}"
-        running.task.trigger_event(Event.PROCESS_FAILURE, running.task, message)
-        self._fail(running.task, running.members, message, "", error, "process")
-
-    def _replace_executor(self) -> None:
-        """Shut a broken process pool down and make a fresh one for the tasks to come."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-        self._executor = self._make_executor()
-
-    def _label(self, task_id: str) -> str:
-        task = self.graph.tasks.get(task_id)
-        return repr(task) if task is not None else task_id
 
     def _fail(
         self,
@@ -877,3 +752,6 @@ def _rebuild(ref: TaskRef) -> Task:
         target = REGISTRY.lookup(ref.family)
     task: Task = target.from_str_params(dict(ref.params))
     return task
+
+
+__all__ = ["Worker", "WorkerOptions"]
