@@ -444,7 +444,7 @@ class SchedulerHost:
             answers.append(answer)
         if logged and self.store is not None:
             self._position = self.store.append([_encode_group(g) for g in logged])
-            self._since_snapshot += len(logged)
+            self._since_snapshot += sum(len(group) for group in logged)
         self._publish(notes)
         self._answer(answers, now)
         for request in batch:  # reads see the state after the batch's writes
@@ -707,12 +707,13 @@ class SchedulerHost:
         count = 0
         for position, encoded in self.store.events_after(self._position):
             made = len(replayed)
-            self._apply(_decode_group(encoded), [], replayed)
+            group = _decode_group(encoded)
+            self._apply(group, [], replayed)
             for listener in self._replay_listeners:
                 for note in replayed[made:]:
                     listener(note)
             self._position = position
-            count += 1
+            count += len(group)
             if len(replayed) > 2 * self.feed_capacity:
                 del replayed[: len(replayed) - self.feed_capacity]
         self.feed.extend(replayed[-self.feed_capacity :])
