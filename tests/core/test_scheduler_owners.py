@@ -7,6 +7,8 @@ anywhere; the tests of that case are in test_scheduler.py.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from nbflow.core.events import (
     Action,
     DependenciesAdded,
@@ -19,9 +21,11 @@ from nbflow.core.events import (
     WorkerStarted,
     WorkerStopped,
 )
-from nbflow.core.scheduler import Scheduler
 from tests.builders import spec
 from tests.hosted import make_scheduler
+
+if TYPE_CHECKING:
+    from nbflow.core.scheduler import Scheduler
 
 
 def placed(actions: list[Action]) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -33,7 +37,7 @@ def placed(actions: list[Action]) -> list[tuple[str, str, tuple[str, ...]]]:
 
 def two_workers(*, assistant: bool = False) -> Scheduler:
     """Return a scheduler with workers "a" (maybe an assistant) and "b", 1 slot each."""
-    scheduler = make_scheduler()
+    scheduler: Scheduler = make_scheduler()
     scheduler.handle(WorkerStarted("a", 1, assistant=assistant), WorkerStarted("b", 1))
     return scheduler
 

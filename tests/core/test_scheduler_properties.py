@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from nbflow.core.events import (
     Action,
-    Notify,
     RunTask,
     SchedulerEvent,
     Status,
@@ -78,9 +77,7 @@ class Drive:
                     self.placed.append((member, action.worker_id))
                 missing = set(self.edges[action.task_id]) - self.succeeded
                 self.early.append((action.task_id, missing))
-            elif isinstance(action, Notify) and isinstance(
-                action.notification, TaskStatusChanged
-            ):
+            elif isinstance(action.notification, TaskStatusChanged):
                 change = action.notification
                 self.moves.append((change.previous, change.status))
         self.started += new
@@ -169,8 +166,10 @@ def _discovery(edges: Edges, owners: dict[str, set[str]]) -> list[SchedulerEvent
     """Add each task from every owner in turn (re-adds make the later ones owners)."""
     events: list[SchedulerEvent] = []
     for task_id, deps in edges.items():  # requirements come first
-        for worker_id in sorted(owners[task_id]) or [""]:
-            events.append(TasksDiscovered((spec(task_id, *deps),), worker_id=worker_id))
+        events.extend(
+            TasksDiscovered((spec(task_id, *deps),), worker_id=worker_id)
+            for worker_id in sorted(owners[task_id]) or [""]
+        )
     return events
 
 
