@@ -183,6 +183,8 @@ class Scheduler(Administration):
 
     def __init__(self, *, resources: Mapping[str, int] | None = None) -> None:
         self._nodes: dict[str, Node] = {}
+        #: tasks by (family, status), kept by _add, _move and pruning
+        self._counts: Counter[tuple[str, Status]] = Counter()
         self._dispatcher = Dispatcher(self._nodes, resources)
         self._ready = self._dispatcher.ready
         self._workers = self._dispatcher.workers
@@ -224,6 +226,33 @@ class Scheduler(Administration):
     def tasks(self) -> list[TaskInfo]:
         """Return snapshots of every task, in discovery order."""
         return [node.info() for node in self._nodes.values()]
+
+    def counts(self) -> dict[tuple[str, Status], int]:
+        """Return the number of tasks by (family, status), kept as tasks move: O(1).
+
+        Examples
+        --------
+        >>> from nbflow.core.events import TaskSpec, TasksDiscovered
+        >>> scheduler = Scheduler()
+        >>> _ = scheduler.handle(TasksDiscovered((TaskSpec("a", "A"),)))
+        >>> scheduler.counts()
+        {('A', <Status.PENDING: 'PENDING'>): 1}
+        """
+        return {key: count for key, count in self._counts.items() if count}
+
+    def dependents(self, task_id: str) -> tuple[str, ...]:
+        """Return the ids of the tasks that require ``task_id``."""
+        return tuple(self._node(task_id).dependents)
+
+    @property
+    def ready_count(self) -> int:
+        """The number of tasks ready to run (the queue's depth)."""
+        return self._ready.count
+
+    @property
+    def running_count(self) -> int:
+        """The number of runs in progress (a batch is one run)."""
+        return self._workers.running
 
     def story(self, task_id: str) -> tuple[str, ...]:
         """Return the task's recent history, oldest first, as readable lines."""
@@ -337,6 +366,7 @@ class Scheduler(Administration):
         for spec in fresh:
             node = Node(spec, next(self._order), self._now, worker_id)
             self._nodes[spec.task_id] = node
+            self._counts[node.family, node.status] += 1
             if node.owners and node.status is Status.PENDING:
                 self._workers.count_pending(node.owners, 1)
         for spec in fresh:
@@ -415,6 +445,9 @@ class Scheduler(Administration):
             raise InvalidTransitionError(
                 node.id, str(previous), move.value, node.story()
             ) from None
+        counts = self._counts
+        counts[node.family, previous] -= 1
+        counts[node.family, node.status] += 1
         node.changed_at = self._now
         if node.owners and (previous is Status.PENDING) != (
             node.status is Status.PENDING

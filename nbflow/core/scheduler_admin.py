@@ -35,6 +35,7 @@ from nbflow.core.scheduler_node import (
 
 if TYPE_CHECKING:
     import itertools
+    from collections import Counter
     from collections.abc import Callable, Iterable
 
     from nbflow.core.events import Notification, TaskSpec
@@ -50,6 +51,7 @@ class SchedulerCore(Protocol):
     """The part of the Scheduler that :class:`Administration`'s methods use."""
 
     _nodes: dict[str, Node]
+    _counts: Counter[tuple[str, Status]]
     _dispatcher: Dispatcher
     _ready: ReadyQueues
     _workers: Workers
@@ -177,7 +179,8 @@ class Administration:
         removed = tuple(task_id for task_id in nodes if task_id in doomed)
         touched = {d for t in removed for d in nodes[t].deps if d not in doomed}
         for task_id in removed:
-            del nodes[task_id]
+            node = nodes.pop(task_id)
+            self._counts[node.family, node.status] -= 1
         for dep_id in touched:
             dep = nodes[dep_id]
             dep.dependents = [d for d in dep.dependents if d not in doomed] or ()

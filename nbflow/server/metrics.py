@@ -52,12 +52,13 @@ class _Snapshot:
     """What one scrape reads on the host thread."""
 
     def __init__(self, scheduler: Scheduler) -> None:
-        self.by_status_family: Counter[tuple[str, str]] = Counter()
-        self.ready = 0
-        for info in scheduler.tasks():
-            self.by_status_family[info.status.value, info.family] += 1
-            if info.status is Status.PENDING and info.runnable and not info.blocked:
-                self.ready += 1
+        self.by_status_family: Counter[tuple[str, str]] = Counter(
+            {
+                (status.value, family): count
+                for (family, status), count in scheduler.counts().items()
+            }
+        )
+        self.ready = scheduler.ready_count
 
 
 class _HostCollector(Collector):

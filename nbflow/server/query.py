@@ -37,9 +37,11 @@ class Summary:
 
 def summary(scheduler: Scheduler, seq: int = -1) -> Summary:
     """Return counts by status and whether dispatching is paused."""
-    counts = Counter(info.status.value for info in scheduler.tasks())
+    counts: Counter[str] = Counter()
+    for (_family, status), count in scheduler.counts().items():
+        counts[status.value] += count
     return Summary(
-        paused=bool(getattr(scheduler, "paused", False)),
+        paused=scheduler.paused,
         seq=seq,
         total=len(scheduler),
         counts=dict(counts),
@@ -111,21 +113,13 @@ def info_or_none(scheduler: Scheduler, task_id: str) -> TaskInfo | None:
     return scheduler.task_info(task_id) if task_id in scheduler else None
 
 
-def _dependents(scheduler: Scheduler) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for info in scheduler.tasks():
-        for dep in info.deps:
-            found.setdefault(dep, []).append(info.task_id)
-    return found
-
-
 def task_detail(
     scheduler: Scheduler, task_id: str, feed: _Feed
 ) -> tuple[TaskInfo, tuple[str, ...], list[str], int] | None:
     """Return (snapshot, story, dependents, seq) of a task, or None if unknown."""
     if task_id not in scheduler:
         return None
-    dependents = _dependents(scheduler).get(task_id, [])
+    dependents = list(scheduler.dependents(task_id))
     return scheduler.task_info(task_id), scheduler.story(task_id), dependents, feed.last
 
 
@@ -150,7 +144,6 @@ def task_graph(
     """Walk from ``task_id`` breadth first (upstream: requirements), at most ``limit``."""
     if task_id not in scheduler:
         return None
-    dependents = _dependents(scheduler) if direction != "upstream" else {}
     seen: dict[str, TaskInfo] = {task_id: scheduler.task_info(task_id)}
     frontier: deque[tuple[str, int]] = deque([(task_id, 0)])
     truncated = False
@@ -162,7 +155,7 @@ def task_graph(
         if direction in ("upstream", "both"):
             neighbours.extend(seen[current].deps)
         if direction in ("downstream", "both"):
-            neighbours.extend(dependents.get(current, ()))
+            neighbours.extend(scheduler.dependents(current))
         for neighbour in neighbours:
             if neighbour in seen or neighbour not in scheduler:
                 continue

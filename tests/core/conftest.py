@@ -17,6 +17,7 @@ _HOSTED_MODULES = frozenset(
     {
         "test_scheduler",
         "test_scheduler_admin",
+        "test_scheduler_counts",
         "test_scheduler_owners",
         "test_scheduler_queue",
     }
