@@ -29,6 +29,9 @@ from nbflow.core.errors import NbflowError
 from nbflow.core.events import Status
 from nbflow.core.scheduler_node import TaskInfo
 
+#: Characters of a refused value an error message shows.
+_SHOWN = 200
+
 
 class WireFormatError(NbflowError, ValueError):
     """A JSON value is not an encoded scheduler event, notification or action."""
@@ -39,8 +42,8 @@ class WireFormatError(NbflowError, ValueError):
 
     def __str__(self) -> str:
         shown = repr(self.got)
-        if len(shown) > 200:
-            shown = shown[:197] + "..."
+        if len(shown) > _SHOWN:
+            shown = shown[: _SHOWN - 3] + "..."
         return (
             f"nbflow wire format: {self.problem} (got {shown}). Expected a JSON object "
             'with "type" naming one of nbflow\'s scheduler events, notifications or '
@@ -103,7 +106,7 @@ def _fields(cls: type) -> tuple[_Field, ...]:
 _FIELDS: dict[type, tuple[_Field, ...]] = {}
 
 
-def _decoder(hint: Any) -> typing.Callable[[Any], Any]:  # noqa: C901, PLR0911
+def _decoder(hint: Any) -> typing.Callable[[Any], Any]:  # noqa: PLR0911
     """Return a function turning a JSON value back into a value of type ``hint``."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
@@ -181,7 +184,9 @@ def _decode_record(cls: type, value: Any) -> Any:
                     f"{cls.__name__}.{spec.name} has a bad value ({error})", raw
                 ) from None
         elif spec.default is _MISSING:
-            raise WireFormatError(f"{cls.__name__} needs the field {spec.name!r}", value)
+            raise WireFormatError(
+                f"{cls.__name__} needs the field {spec.name!r}", value
+            )
     unknown = set(value) - {"type"} - {spec.name for spec in _fields(cls)}
     if unknown:
         raise WireFormatError(
@@ -190,7 +195,7 @@ def _decode_record(cls: type, value: Any) -> Any:
     return cls(**kwargs)
 
 
-def _encode_value(value: Any) -> Any:
+def _encode_value(value: Any) -> Any:  # noqa: PLR0911  (one return per kind)
     if isinstance(value, Status):
         return value.value
     if isinstance(value, tuple):
