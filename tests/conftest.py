@@ -32,3 +32,14 @@ def _logging_left_as_found() -> Iterator[None]:
             root.removeHandler(handler)
     root.setLevel(level)
     InterfaceLogging._configured, DaemonLogging._configured = flags
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep nbflow's per-user data (the server's token file, its default database)
+    out of the real home folder: a token left there by a local server must not
+    leak into tests."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    yield
+    mp.undo()

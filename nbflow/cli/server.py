@@ -156,8 +156,8 @@ def is_loopback(host: str) -> bool:
         return False  # a host name: it may resolve beyond this machine
 
 
-def _token(options: argparse.Namespace) -> tuple[str, Path | None]:
-    """Return (token, file it was generated into, or None when given)."""
+def _token(options: argparse.Namespace) -> tuple[str, Path | None, bool]:
+    """Return (token, the file it was generated into or None when given, new)."""
     from nbflow.server.auth import (  # noqa: PLC0415
         TOKEN_FILE_NAME,
         data_dir,
@@ -166,11 +166,11 @@ def _token(options: argparse.Namespace) -> tuple[str, Path | None]:
     )
 
     if options.token:
-        return options.token, None
+        return options.token, None, False
     if options.token_file is not None:
-        return read_token_file(options.token_file), None
+        return read_token_file(options.token_file), None, False
     if os.environ.get(TOKEN_ENV, "").strip():
-        return os.environ[TOKEN_ENV].strip(), None
+        return os.environ[TOKEN_ENV].strip(), None, False
     if not is_loopback(options.host):
         raise ServerStartError(
             f"nbflow server --host {options.host}: listening beyond this machine needs a "
@@ -179,7 +179,26 @@ def _token(options: argparse.Namespace) -> tuple[str, Path | None]:
             "127.0.0.1"
         )
     path = data_dir() / TOKEN_FILE_NAME
-    return new_token_file(path), path
+    kept = _kept_token(path)
+    if kept is not None:  # the last generated token: clients that have it keep working
+        return kept, path, False
+    return new_token_file(path), path, True
+
+
+def _kept_token(path: Path) -> str | None:
+    """Return the token a previous start generated into ``path``, if it is private."""
+    from nbflow.server.auth import TokenError, read_token_file  # noqa: PLC0415
+
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    if info.st_mode & 0o077 or info.st_uid != os.getuid():
+        return None  # others could read it: make a new one
+    try:
+        return read_token_file(path)
+    except TokenError:
+        return None
 
 
 def _resources(values: list[str]) -> dict[str, int]:
@@ -219,13 +238,18 @@ def _serve(options: argparse.Namespace) -> int:
     from nbflow.server.app import ListenError, ServeOptions, serve  # noqa: PLC0415
     from nbflow.server.store import StoreError  # noqa: PLC0415
 
-    token, generated = _token(options)
+    token, generated, fresh = _token(options)
 
     def announce(url: str) -> None:
         lines = [f"nbflow server: listening on {url}"]
-        if generated is not None:
+        if generated is not None and fresh:
             lines.append(f"nbflow server: token {token}")
             lines.append(f"nbflow server: (kept in {generated}, readable only by you)")
+        elif generated is not None:
+            lines.append(
+                f"nbflow server: the token is the one in {generated} (made at an "
+                "earlier start; delete the file for a new one)"
+            )
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
 

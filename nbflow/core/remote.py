@@ -46,6 +46,7 @@ import threading
 import time
 import urllib.parse
 import weakref
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbflow.core import wire
@@ -70,7 +71,7 @@ from nbflow.core.registry import REGISTRY
 from nbflow.core.rpc import SchedulerUrlError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
 
     from nbflow.core.config import Settings
     from nbflow.core.events import Action, Notification, SchedulerEvent, Status
@@ -162,15 +163,47 @@ def split_token(url: str) -> tuple[str, str | None]:
     return bare.rstrip("/"), token
 
 
+#: The file ``nbflow server`` keeps a token it generated in, in :func:`data_dir`.
+TOKEN_FILE_NAME = "server-token"  # noqa: S105  (a file name, not a secret)
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Return nbflow's per-user data folder (``$XDG_DATA_HOME/nbflow``)."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "nbflow"
+
+
 def find_token(url: str, token: str | None, settings: Settings) -> str | None:
-    """Return the token for ``url``: given, in the url, NBFLOW_TOKEN, or configured."""
+    """Return the token for ``url``.
+
+    In order: given, in the url, ``NBFLOW_TOKEN``, configured, or, for a server on
+    this machine, the token a local ``nbflow server`` generated (its token file,
+    when only this user can read it), so local runs need no token at all.
+    """
     return (
         token
         or split_token(url)[1]
         or os.environ.get("NBFLOW_TOKEN")
         or settings.get("core", "scheduler_token")
         or settings.get("scheduler", "token")
+        or _local_token(url)
     )
+
+
+def _local_token(url: str) -> str | None:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host not in {"localhost", "127.0.0.1", "::1"}:
+        return None
+    path = data_dir() / TOKEN_FILE_NAME
+    try:
+        info = path.stat()
+        if info.st_mode & 0o077 or info.st_uid != os.getuid():
+            return None  # others could have written it
+        lines = path.read_text(encoding="utf-8").split()
+    except OSError:
+        return None
+    return lines[0] if lines else None
 
 
 def scheduler_url(

@@ -26,16 +26,14 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from nbflow.core.errors import DefinitionError
+from nbflow.core.remote import TOKEN_FILE_NAME, data_dir
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-#: File name of the generated token, in :func:`data_dir`.
-TOKEN_FILE_NAME = "server-token"  # noqa: S105  (a file name, not a secret)
+    from pathlib import Path
 
 
 class _Request(Protocol):
@@ -149,13 +147,6 @@ class TokenError(DefinitionError, ValueError):
     def __str__(self) -> str:
         where = f" {self.where}:" if self.where else ""
         return f"nbflow server token:{where} {self.problem}. Fix: {self.fix}."
-
-
-def data_dir(env: Mapping[str, str] | None = None) -> Path:
-    """Return nbflow's per-user data folder (``$XDG_DATA_HOME/nbflow``)."""
-    env = os.environ if env is None else env
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "nbflow"
 
 
 def read_token_file(path: Path) -> str:

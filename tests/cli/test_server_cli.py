@@ -122,6 +122,27 @@ def test_server_cli_starts_prints_url_and_token_and_stops_cleanly(
     assert code == 0
 
 
+def test_server_cli_keeps_its_generated_token_across_restarts(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    first = Running(tmp_path, "--db", db)
+    token = first.read_line().split("token ", 1)[1].strip()
+    first.stop()
+    second = Running(tmp_path, "--db", db)
+    said = second.read_line()
+    second.stop()
+    token_file = tmp_path / "data" / "nbflow" / "server-token"
+    token_file.chmod(0o644)  # readable by others: not trusted, a new one is made
+    third = Running(tmp_path, "--db", db)
+    new_token = third.read_line().split("token ", 1)[1].strip()
+    third.stop()
+
+    assert "the token is the one in" in said
+    assert token not in said
+    assert new_token != token
+    assert token_file.read_text().strip() == new_token
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+
+
 def test_server_cli_keeps_state_across_a_restart(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'again.db'}"
     first = Running(tmp_path, "--db", db, "--token", "tok-1")

@@ -270,3 +270,24 @@ def test_remote_luigi_remote_scheduler_becomes_nbflows_client() -> None:
 
     assert isinstance(worker.scheduler, ServerScheduler)
     assert worker.scheduler.url == "http://sched:8082"
+
+
+def test_remote_local_server_token_comes_from_its_private_token_file(
+    tmp_path, monkeypatch
+) -> None:
+    from nbflow.core.remote import TOKEN_FILE_NAME, data_dir, find_token
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.delenv("NBFLOW_TOKEN", raising=False)
+    token_file = data_dir() / TOKEN_FILE_NAME
+    token_file.parent.mkdir(parents=True)
+    token_file.write_text("s3cret\n")
+    token_file.chmod(0o600)
+    empty = Settings({})
+
+    local = find_token("http://127.0.0.1:8082", None, empty)
+    remote = find_token("http://scheduler.example:8082", None, empty)
+    token_file.chmod(0o644)
+    shared = find_token("http://localhost:8082", None, empty)
+
+    assert (local, remote, shared) == ("s3cret", None, None)
