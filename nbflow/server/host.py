@@ -48,8 +48,6 @@ import pickle
 import queue
 import threading
 import time
-from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbflow.core import wire
@@ -74,6 +72,16 @@ from nbflow.core.events import (
     WorkerStopped,
 )
 from nbflow.core.scheduler import Scheduler
+from nbflow.server.calls import (
+    Answer,
+    Call,
+    EventRejectedError,
+    HostStats,
+    HostStoppedError,
+    Read,
+    Reply,
+    WorkerInfo,
+)
 from nbflow.server.event_log import EventLog, MemoryEventLog
 from nbflow.server.feed import NotificationFeed
 
@@ -114,96 +122,6 @@ _PRUNE_EVERY = 60.0
 _TIMER = 1.0
 
 
-class EventRejectedError(NbflowError, ValueError):
-    """An event sent to the server cannot be applied (the HTTP API answers 4xx)."""
-
-    def __init__(self, event: str, problem: str, fix: str) -> None:
-        super().__init__(event, problem, fix)
-        self.event, self.problem, self.fix = event, problem, fix
-
-    def __str__(self) -> str:
-        return f"nbflow server: {self.problem} (got {self.event}). Fix: {self.fix}."
-
-
-class HostStoppedError(NbflowError, RuntimeError):
-    """The scheduler host is not running (not started, stopped, or its store failed)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return (
-            f"nbflow server: the scheduler is not running ({self.reason}). Expected a "
-            "started server. Fix: start it again (nbflow server); its state is "
-            "restored from the database."
-        )
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What a worker's call gets back."""
-
-    #: Tasks to start now, for the calling worker.
-    actions: tuple[RunTask, ...] = ()
-    #: Notifications after the call's ``since`` (about the worker's tasks).
-    notifications: tuple[Notification, ...] = ()
-    #: Whether the worker should keep going (``Scheduler.has_work_for``).
-    has_work: bool = False
-    #: The last notification seq the scheduler made.
-    seq: int = 0
-    #: False when the server does not know the worker (new, or declared gone):
-    #: it should announce itself again with ``WorkerStarted``.
-    known_worker: bool = True
-    #: Events dropped as stale (reports about tasks the worker no longer runs).
-    dropped: tuple[str, ...] = ()
-    #: With ``echo``: every action the events made, in order (any worker's runs too).
-    applied: tuple[Action, ...] = ()
-
-
-@dataclass(frozen=True)
-class WorkerInfo:
-    """One worker as the host sees it."""
-
-    worker_id: str
-    slots: int
-    assistant: bool
-    last_seen: float
-    running: tuple[str, ...]
-
-
-@dataclass
-class _Call:
-    worker_id: str | None
-    events: Sequence[SchedulerEvent]
-    running: Collection[str] | None
-    since: int | None
-    #: apply the events exactly as given and answer every action they made
-    echo: bool = False
-    future: Future[Reply] = field(default_factory=Future)
-
-
-@dataclass
-class _Read:
-    fn: Callable[[Scheduler], Any]
-    future: Future[Any] = field(default_factory=Future)
-
-
-@dataclass
-class _Stats:
-    """Counters for metrics (read from any thread; written by the host thread)."""
-
-    calls: int = 0
-    events: int = 0
-    batches: int = 0
-    #: Seconds the last batch took to apply and commit.
-    last_batch_seconds: float = 0.0
-    #: Recent batch durations, for the metrics' histogram (drained by the reader).
-    batch_seconds: list[float] = field(default_factory=list)
-    restored_events: int = 0
-    restore_seconds: float = 0.0
-
-
 class SchedulerHost:
     """Own a Scheduler on one thread; apply, persist and answer calls (see module doc)."""
 
@@ -228,10 +146,10 @@ class SchedulerHost:
         self.remove_delay = remove_delay
         self._next_prune = 0.0
         self.feed = NotificationFeed()
-        self.stats = _Stats()
+        self.stats = HostStats()
         self._resources = dict(resources or {})
         self._scheduler = Scheduler(resources=self._resources)
-        self._queue: queue.Queue[_Call | _Read | None] = queue.Queue()
+        self._queue: queue.Queue[Call | Read | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._stopped_because: str | None = "not started"
         self._subscribers: tuple[Callable[[Notification], None], ...] = ()
@@ -337,7 +255,7 @@ class SchedulerHost:
         """
         if worker_id is not None:
             self._last_seen[worker_id] = self.clock()
-        reply = self._submit(_Call(worker_id, events, running, since, echo=echo))
+        reply = self._submit(Call(worker_id, events, running, since, echo=echo))
         if reply.actions or wait <= 0 or worker_id is None:
             return reply
         deadline = time.monotonic() + wait
@@ -356,7 +274,7 @@ class SchedulerHost:
 
     def read(self, fn: Callable[[Scheduler], T]) -> T:
         """Run the read-only query ``fn`` on the host thread and return its result."""
-        request = _Read(fn)
+        request = Read(fn)
         self._enqueue(request)
         return request.future.result()  # type: ignore[no-any-return]
 
@@ -364,11 +282,11 @@ class SchedulerHost:
         """Return every worker the scheduler knows, with what it runs."""
         return self.read(self._worker_infos)
 
-    def _submit(self, call: _Call) -> Reply:
+    def _submit(self, call: Call) -> Reply:
         self._enqueue(call)
         return call.future.result()
 
-    def _enqueue(self, request: _Call | _Read) -> None:
+    def _enqueue(self, request: Call | Read) -> None:
         if self._stopped_because is not None:
             raise HostStoppedError(self._stopped_because)
         self._queue.put(request)
@@ -380,7 +298,7 @@ class SchedulerHost:
             try:
                 first = self._queue.get(timeout=_TIMER)
             except queue.Empty:
-                first = None if self._thread is None else _Read(lambda _s: None)
+                first = None if self._thread is None else Read(lambda _s: None)
             if first is None:
                 self._fail_waiting("stopped")
                 return
@@ -416,17 +334,17 @@ class SchedulerHost:
             if request is not None:
                 request.future.set_exception(HostStoppedError(reason))
 
-    def _run_batch(self, batch: list[_Call | _Read]) -> None:
+    def _run_batch(self, batch: list[Call | Read]) -> None:
         began = time.perf_counter()
         logged: list[list[SchedulerEvent]] = []
         notes: list[Notification] = []
-        answers: list[_Answer] = []
+        answers: list[Answer] = []
         now = self.clock()
         if self.timers and now >= self._next_timer:
             self._next_timer = now + _TIMER
             self._apply(self._timer_events(now), logged, notes)
         for request in batch:
-            if isinstance(request, _Read):
+            if isinstance(request, Read):
                 continue
             try:
                 _check_types(request.events)
@@ -439,7 +357,7 @@ class SchedulerHost:
                 request.future.set_exception(error)
                 continue
             known = self._already_known(request, events)
-            answer = _Answer(request, dropped, known)
+            answer = Answer(request, dropped, known)
             answer.applied, answer.error = self._apply(events, logged, notes)
             answers.append(answer)
         if logged and self.store is not None:
@@ -448,13 +366,13 @@ class SchedulerHost:
         self._publish(notes)
         self._answer(answers, now)
         for request in batch:  # reads see the state after the batch's writes
-            if isinstance(request, _Read):
+            if isinstance(request, Read):
                 self._answer_read(request)
         self._count(batch, logged, time.perf_counter() - began)
         if self._since_snapshot >= self.snapshot_every:
             self._snapshot()
 
-    def _answer(self, answers: list[_Answer], now: float) -> None:
+    def _answer(self, answers: list[Answer], now: float) -> None:
         for answer in answers:
             if answer.error is not None:
                 answer.call.future.set_exception(answer.error)
@@ -464,18 +382,16 @@ class SchedulerHost:
                 reply = dataclasses.replace(reply, applied=tuple(answer.applied))
             answer.call.future.set_result(reply)
 
-    def _count(
-        self, batch: list[_Call | _Read], logged: list[Any], took: float
-    ) -> None:
+    def _count(self, batch: list[Call | Read], logged: list[Any], took: float) -> None:
         stats = self.stats
-        stats.calls += sum(isinstance(r, _Call) for r in batch)
+        stats.calls += sum(isinstance(r, Call) for r in batch)
         stats.events += sum(len(group) for group in logged)
         stats.batches += 1
         stats.last_batch_seconds = took
         if len(stats.batch_seconds) < _KEPT_TIMINGS:
             stats.batch_seconds.append(took)
 
-    def _answer_read(self, request: _Read) -> None:
+    def _answer_read(self, request: Read) -> None:
         try:
             request.future.set_result(request.fn(self._scheduler))
         except Exception as error:  # noqa: BLE001  (a query's bug is its caller's error)
@@ -544,7 +460,7 @@ class SchedulerHost:
 
     # --- admitting a call's events --------------------------------------------------
 
-    def _admit(self, call: _Call, now: float) -> tuple[list[SchedulerEvent], list[str]]:
+    def _admit(self, call: Call, now: float) -> tuple[list[SchedulerEvent], list[str]]:
         worker_id = call.worker_id
         events: list[SchedulerEvent] = []
         dropped: list[str] = []
@@ -630,7 +546,7 @@ class SchedulerHost:
 
     # --- answers --------------------------------------------------------------------
 
-    def _already_known(self, call: _Call, events: list[SchedulerEvent]) -> list[str]:
+    def _already_known(self, call: Call, events: list[SchedulerEvent]) -> list[str]:
         """Ids of the tasks ``events`` add that the scheduler already had."""
         if call.since is None:
             return []
@@ -644,7 +560,7 @@ class SchedulerHost:
         ]
 
     def _reply(
-        self, call: _Call, dropped: list[str], known: list[str], now: float
+        self, call: Call, dropped: list[str], known: list[str], now: float
     ) -> Reply:
         worker_id = call.worker_id
         if worker_id is None:
@@ -743,15 +659,6 @@ _FIXES = {
     ),
     "unknown task": "add the task (TasksDiscovered) before reporting on it",
 }
-
-
-@dataclass
-class _Answer:
-    call: _Call
-    dropped: list[str]
-    known: list[str]
-    applied: list[Action] = field(default_factory=list)
-    error: NbflowError | None = None
 
 
 def _handle(
