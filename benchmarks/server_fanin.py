@@ -331,6 +331,7 @@ def main() -> None:  # noqa: PLR0912  (one table, built step by step)
 
     rows: list[tuple[int, int, str, float | None, float | None]] = []
     timed_out: set[tuple[str, int]] = set()
+    skipped: set[tuple[int, int]] = set()
     for size in sizes:
         for workers in worker_counts:
             for client in clients:
@@ -338,6 +339,7 @@ def main() -> None:  # noqa: PLR0912  (one table, built step by step)
                 timeout = args.luigi_timeout if is_luigi else 600.0
                 if (client, size) in timed_out and client == "luigid":
                     rows.append((size, workers, client, None, None))
+                    skipped.add((size, workers))
                     continue
                 profile = None
                 if (
@@ -385,6 +387,8 @@ def main() -> None:  # noqa: PLR0912  (one table, built step by step)
             "embedded": "nbflow run (embedded)",
         }[client]
         if total is None:
+            if (size, workers) in skipped:
+                label += " (not run: timed out with fewer workers)"
             print(
                 f"| {size:,} | {workers} | {label} | > {args.luigi_timeout:g} | | | |"
             )
