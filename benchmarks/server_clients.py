@@ -33,6 +33,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -258,6 +259,7 @@ def main() -> int:
         process.join()
     found, counts = server_tasks(server.port)
     server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
     latencies = sorted(x for c in clients for x in c["latencies"])
     calls = sum(c["calls"] for c in clients)
