@@ -259,7 +259,6 @@ def main() -> int:
         process.join()
     found, counts = server_tasks(server.port)
     server.stop()
-    shutil.rmtree(folder, ignore_errors=True)
 
     latencies = sorted(x for c in clients for x in c["latencies"])
     calls = sum(c["calls"] for c in clients)
@@ -272,6 +271,7 @@ def main() -> int:
     found_made = sum(c["found_made"] for c in clients)
     again = sum(1 for n in dispatched.values() if n > 1)
     without_output = sorted(t for t in added if not (outputs / t).exists())
+    shutil.rmtree(folder, ignore_errors=True)
     not_done = sorted(t for t, s in found.items() if s != "DONE")
     missing = sorted(added - set(found))
     print(
