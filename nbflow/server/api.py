@@ -375,12 +375,18 @@ class WorkerCallHandler(JsonHandler):
             raise ApiError(400, "the worker id in the path is empty")
         body = self.json_body(("events", "running", "since", "wait"))
         call = _worker_call(body)
-        reply: Reply = await self.blocking(
-            lambda: self.context.host.call(
-                worker_id, call[0], running=call[1], since=call[2], wait=call[3]
-            ),
-            pool="calls",
-        )
+        host = self.context.host
+        if call[3] > 0:  # a long poll holds a pool thread while it waits
+            reply: Reply = await self.blocking(
+                lambda: host.call(
+                    worker_id, call[0], running=call[1], since=call[2], wait=call[3]
+                ),
+                pool="calls",
+            )
+        else:  # answered by the host thread straight to the event loop
+            reply = await self.hosted(
+                lambda: host.submit(worker_id, call[0], running=call[1], since=call[2])
+            )
         self.write_json(
             {
                 "actions": [wire.to_json(a) for a in reply.actions],

@@ -12,9 +12,10 @@ Imports: stdlib, tornado, nbflow.core, nbflow.server.{auth, history_query, host}
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -211,6 +212,17 @@ class JsonHandler(RequestHandler):
         return value
 
     # --- blocking work off the loop -----------------------------------------------------
+
+    async def hosted(self, submit: Callable[[], Future[T]]) -> T:
+        """Await a future the host thread answers; translate its errors as blocking."""
+        try:
+            return await asyncio.wrap_future(submit())
+        except EventRejectedError as error:
+            raise ApiError(409, str(error), "rejected") from None
+        except (WireFormatError, HistoryQueryError) as error:
+            raise ApiError(400, str(error)) from None
+        except HostStoppedError as error:
+            raise ApiError(503, str(error)) from None
 
     async def blocking(
         self, fn: Callable[..., T], *args: Any, pool: str = "reads"

@@ -218,7 +218,7 @@ class HistoryWriter:
         store: Store,
         *,
         capacity: int = 100_000,
-        batch_size: int = 2_000,
+        batch_size: int = 500,
         interval: float = 0.25,
     ) -> None:
         self._store = store

@@ -92,6 +92,7 @@ if TYPE_CHECKING:
         Mapping,
         Sequence,
     )
+    from concurrent.futures import Future
 
     from nbflow.core.events import Action, Notification, SchedulerEvent
     from nbflow.core.scheduler_node import TaskInfo
@@ -271,6 +272,25 @@ class SchedulerHost:
             newest = notes[-1].seq if notes else since
             notes = (*notes, *self._notes_for(worker_id, newest))
         return dataclasses.replace(reply, actions=actions, notifications=notes)
+
+    def submit(
+        self,
+        worker_id: str | None,
+        events: Sequence[SchedulerEvent] = (),
+        *,
+        running: Collection[str] | None = None,
+        since: int | None = None,
+    ) -> Future[Reply]:
+        """Queue a call without waiting (:meth:`call` without ``wait``); its future.
+
+        For callers that must not block a thread, such as the HTTP server's event
+        loop (``asyncio.wrap_future``): the host thread answers the future.
+        """
+        if worker_id is not None:
+            self._last_seen[worker_id] = self.clock()
+        request = Call(worker_id, events, running, since)
+        self._enqueue(request)
+        return request.future
 
     def read(self, fn: Callable[[Scheduler], T]) -> T:
         """Run the read-only query ``fn`` on the host thread and return its result."""

@@ -363,6 +363,14 @@ class Store:
         #: The URL with its password hidden, for messages.
         self.url = engine.url.render_as_string(hide_password=True)
         self._lock = threading.Lock()
+        #: SQLite lets one transaction write at a time, and a writer that finds the
+        #: database locked sleeps in steps of up to 100 ms before trying again. The
+        #: server's writers (the event log, the history) are threads of one process:
+        #: they queue on this lock instead, and the next one starts as soon as the
+        #: last commits. None for PostgreSQL, which locks rows, not the database.
+        self._sqlite_writes = (
+            threading.Lock() if engine.url.get_backend_name() == "sqlite" else None
+        )
         self._last = 0
 
     @classmethod
@@ -398,10 +406,18 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
         """Give a connection inside a write transaction; commit when the block ends."""
-        with self.engine.connect() as connection:
+        with self._writing(), self.engine.connect() as connection:
             connection.execution_options(nbflow_write=True)
             with connection.begin():
                 yield connection
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        if self._sqlite_writes is None:
+            yield
+            return
+        with self._sqlite_writes:
+            yield
 
     def check_schema(self) -> None:
         """Raise unless the database is at the revision this nbflow expects."""
