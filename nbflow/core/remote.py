@@ -11,7 +11,9 @@ brings the ``RunTask`` s for this worker and the notifications about its tasks, 
 
 Losing the server (a restart, a network blip): a call that cannot get through is tried
 again with exponential backoff, with the same events in the same order, until the
-server answers or ``[scheduler] reconnect_timeout`` seconds (600) have passed; then
+server answers or ``[scheduler] reconnect_timeout`` seconds (600) have passed (for a
+server never reached yet, ``[core] rpc_connect_timeout``, 10 s: a wrong url or a server
+not started is said at once); then
 :class:`SchedulerUnreachableError` names the url. Running tasks go on meanwhile (they
 run on the executor; their results wait in the worker's inbox and are reported once
 the server is back). Sending a call twice is harmless: the server drops reports about
@@ -106,7 +108,8 @@ class SchedulerUnreachableError(SchedulerError, ConnectionError):
             f"nbflow scheduler {self.url}: unreachable for {self.seconds:.0f} s (last "
             f"error: {self.cause}). Expected an `nbflow server` answering there. Fix: "
             "start the server (nbflow server --port ...) or correct --scheduler-url; "
-            "[scheduler] reconnect_timeout sets how long to keep trying."
+            "[core] rpc_connect_timeout sets how long to try a server not reached yet, "
+            "[scheduler] reconnect_timeout how long to wait for one that was lost."
         )
 
 
@@ -294,6 +297,8 @@ class ServerScheduler:
         self.stopping = False
         self._lock = threading.RLock()
         self._connection: Any = None
+        #: whether the server ever answered (before: give up after connect_timeout)
+        self._reached = False
         self._connection_lock = threading.Lock()
         self._base_path = urllib.parse.urlsplit(self.url).path.rstrip("/")
         self._since: int | None = None
@@ -548,12 +553,16 @@ class ServerScheduler:
                         self.url,
                         time.monotonic() - began,
                     )
+                self._reached = True
                 return answer
             failures += 1
             waited = time.monotonic() - began
-            if self.stopping or waited + delay > self.reconnect_timeout:
+            # a server never reached yet is likely a wrong url or not started: say so
+            # soon rather than after the reconnect timeout meant for a lost one
+            patience = self.reconnect_timeout if self._reached else self.connect_timeout
+            if self.stopping or waited + delay > patience:
                 raise SchedulerUnreachableError(self.url, waited, problem)
-            if failures == 1:
+            if failures == 1 and self._reached:
                 logger.warning(
                     "nbflow scheduler %s: lost (%s); trying again for up to %g s, "
                     "running tasks go on",
