@@ -309,8 +309,12 @@ class Run:
         except BaseException as exc:  # noqa: BLE001  (re-raised by wait())
             self._error = exc
         finally:
-            self._views.finish()
-            self._done.set()
+            try:
+                self._views.finish()
+            except Exception:  # a view's failure must not leave wait() waiting
+                logger.exception("nbflow run %s: a view failed as the run ended", self)
+            finally:
+                self._done.set()
 
     def _summarize(self) -> RunResult:
         worker = self.worker
