@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import logging
 import sys
 import traceback
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from nbflow.cli import why as _why
 from nbflow.cli.progress import progress_for
@@ -30,7 +29,6 @@ from nbflow.core.lock import command_lock
 from nbflow.core.logging_setup import LOG_LEVELS, InterfaceLogging, LoggingOptions
 from nbflow.core.progress import first_line, task_label
 from nbflow.core.registry import REGISTRY
-from nbflow.core.remote import ServerScheduler, scheduler_url
 from nbflow.core.run import start_run
 
 if TYPE_CHECKING:
@@ -115,10 +113,7 @@ def run_command(argv: list[str], *, explain: bool = False) -> int:
         stop = _why.before_run(task, invocation)
         if stop is not None:
             return stop
-        options = interface.run_options(invocation)
-        server = server_for(invocation.options, token)
-        if server is not None:
-            options = dataclasses.replace(options, scheduler=server)
+        options = interface.run_options(invocation, token=token)
         with (
             command_lock(argv, invocation),  # Luigi's lock; task claims
             _progress(enabled=show_progress, stream=sys.stderr) as views,
@@ -145,27 +140,6 @@ def take_token(argv: list[str]) -> tuple[list[str], str | None]:
         else:
             rest.append(word)
     return rest, token
-
-
-def server_for(options: dict[str, Any], token: str | None) -> ServerScheduler | None:
-    """Return the client of the scheduler server the options name, if any.
-
-    ``--scheduler-url``, Luigi's ``--scheduler-host``/``--scheduler-port`` or
-    ``[core] default_scheduler_url`` name a server; ``--local-scheduler`` (or
-    ``[core] local_scheduler``) keeps the embedded scheduler.
-    """
-    settings = current_settings()
-    local = bool(options.get("local_scheduler")) or settings.get_bool(
-        "core", "local_scheduler", False
-    )
-    url = scheduler_url(
-        settings,
-        url=options.get("scheduler_url"),
-        host=options.get("scheduler_host"),
-        port=options.get("scheduler_port"),
-        local=local,
-    )
-    return None if url is None else ServerScheduler(url, token=token)
 
 
 def _scan(argv: list[str]) -> tuple[dict[str, str], str | None]:

@@ -23,9 +23,10 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from nbflow.cli.run import import_user_modules, server_for
+from nbflow.cli.run import import_user_modules
 from nbflow.core import cmdline
 from nbflow.core.config import current_settings
+from nbflow.core.interface import server_for
 from nbflow.core.logging_setup import LOG_LEVELS, InterfaceLogging, LoggingOptions
 from nbflow.core.run import worker_options
 from nbflow.core.worker import Worker

@@ -502,9 +502,36 @@ def root_kwargs(task_cls: type[Task], params: Mapping[str, str]) -> dict[str, An
     return kwargs
 
 
-def run_options(invocation: cmdline.Invocation) -> RunOptions:
-    """Return the run options given on the command line."""
-    return RunOptions(**given_options(invocation))
+def run_options(
+    invocation: cmdline.Invocation, *, token: str | None = None
+) -> RunOptions:
+    """Return the run options given on the command line, its scheduler server too.
+
+    ``token`` is the server's (``--scheduler-token``); else the client finds it.
+    """
+    server = server_for(invocation.options, token)
+    return RunOptions(**given_options(invocation), scheduler=server)
+
+
+def server_for(options: dict[str, Any], token: str | None) -> ServerScheduler | None:
+    """Return the client of the scheduler server the options name, if any.
+
+    ``--scheduler-url``, Luigi's ``--scheduler-host``/``--scheduler-port`` or
+    ``[core] default_scheduler_url`` name a server; ``--local-scheduler`` (or
+    ``[core] local_scheduler``) keeps the embedded scheduler.
+    """
+    settings = _config.current_settings()
+    local = bool(options.get("local_scheduler")) or settings.get_bool(
+        "core", "local_scheduler", False
+    )
+    url = scheduler_url(
+        settings,
+        url=options.get("scheduler_url"),
+        host=options.get("scheduler_host"),
+        port=options.get("scheduler_port"),
+        local=local,
+    )
+    return None if url is None else ServerScheduler(url, token=token)
 
 
 def given_options(invocation: cmdline.Invocation) -> dict[str, Any]:

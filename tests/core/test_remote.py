@@ -291,3 +291,16 @@ def test_remote_local_server_token_comes_from_its_private_token_file(
     shared = find_token("http://localhost:8082", None, empty)
 
     assert (local, remote, shared) == ("s3cret", None, None)
+
+
+def test_remote_luigi_run_command_line_takes_the_scheduler_url(
+    server: LiveServer,
+) -> None:
+    argv = ["RemoteRootT", "--scheduler-url", server.url]
+
+    with use_settings(Settings({"scheduler": {"token": server.token}})):
+        succeeded = nbflow.run(argv)
+
+    assert succeeded is True
+    assert server.host.read(len) == 4
+    assert len(RemoteLeafT.ran) == 4
