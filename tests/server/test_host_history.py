@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
 
 from nbflow.core.events import TasksDiscovered, TaskSpec, TaskSucceeded, WorkerStarted
@@ -12,14 +10,11 @@ from nbflow.server.history_query import History
 from nbflow.server.host import SchedulerHost
 from nbflow.server.store import Store
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
 pytestmark = pytest.mark.server
 
 
-def test_restart_writes_the_runs_a_crash_kept_from_the_history(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'h.db'}"
+def test_restart_writes_the_runs_a_crash_kept_from_the_history(db_url: str) -> None:
+    url = db_url
     store = Store.open(url)
     first = SchedulerHost(store)  # no history writer: as if it died before writing
     first.start()
@@ -50,8 +45,8 @@ def test_restart_writes_the_runs_a_crash_kept_from_the_history(tmp_path: Path) -
     ]
 
 
-def test_restart_does_not_write_runs_twice(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'h.db'}"
+def test_restart_does_not_write_runs_twice(db_url: str) -> None:
+    url = db_url
     for _life in range(2):
         store = Store.open(url)
         writer = HistoryWriter(store)
@@ -72,3 +67,33 @@ def test_restart_does_not_write_runs_twice(tmp_path: Path) -> None:
         store.close()
 
     assert len(runs) == 1
+
+
+def test_restart_brings_back_the_same_scheduler_and_a_run_goes_on(db_url: str) -> None:
+    specs = tuple(
+        TaskSpec(f"t{i}", "Chain", deps=(f"t{i - 1}",) if i else ()) for i in range(5)
+    )
+    store = Store.open(db_url)
+    first = SchedulerHost(store, snapshot_every=3)
+    first.start()
+    first.call("w1", [WorkerStarted("w1", 1), TasksDiscovered(specs)])
+    first.call("w1", [TaskSucceeded("t0")])
+    first.call("w1", [TaskSucceeded("t1")])
+    before = first.read(lambda s: [(i.task_id, i.status) for i in s.tasks()])
+    first.stop(
+        snapshot=False
+    )  # as after kill -9: whatever snapshot there is, plus the log
+    store.close()
+
+    store = Store.open(db_url)
+    second = SchedulerHost(store)
+    second.start()
+    try:
+        after = second.read(lambda s: [(i.task_id, i.status) for i in s.tasks()])
+        reply = second.call("w1", [TaskSucceeded("t2")], running=["t2"])
+    finally:
+        second.stop()
+        store.close()
+
+    assert after == before
+    assert [run.task_id for run in reply.actions] == ["t3"]
