@@ -240,6 +240,15 @@ class Scheduler(Administration):
         """
         return {key: count for key, count in self._counts.items() if count}
 
+    def nodes_now(self) -> list[Node]:
+        """Return the scheduler's nodes, in discovery order: a copy of the list, O(n) in C.
+
+        The nodes are the live ones. For readers on another thread (the server's task
+        listing): each field read is whole, but a node may change between two reads;
+        take consistent snapshots with :meth:`task_info` on the scheduler's thread.
+        """
+        return list(self._nodes.values())
+
     def dependents(self, task_id: str) -> tuple[str, ...]:
         """Return the ids of the tasks that require ``task_id``."""
         return tuple(self._node(task_id).dependents)

@@ -177,17 +177,20 @@ class TasksHandler(JsonHandler):
             limit=_int_arg(self, "limit", 100, 1, MAX_LIMIT) or 100,
         )
         host = self.context.host
-        page = await self.blocking(
-            host.read, lambda s: query.list_tasks(s, request, host.feed)
+        # the scheduler's thread only copies the list and snapshots the page
+        nodes = await self.blocking(host.read, lambda s: s.nodes_now())
+        found = await self.blocking(query.match_tasks, nodes, request)
+        infos, seq = await self.blocking(
+            host.read, lambda s: (query.page_infos(s, found.ids), host.feed.last)
         )
-        following = request.offset + len(page.tasks)
+        following = request.offset + len(found.ids)
         self.write_json(
             {
-                "tasks": [_task_json(info) for info in page.tasks],
-                "total": page.total,
-                "counts": page.counts,
-                "next_cursor": str(following) if following < page.total else None,
-                "seq": page.seq,
+                "tasks": [_task_json(info) for info in infos],
+                "total": found.total,
+                "counts": found.counts,
+                "next_cursor": str(following) if following < found.total else None,
+                "seq": seq,
             }
         )
 

@@ -5,6 +5,8 @@ it over between batches, so the state is consistent) and the host's notification
 whose ``last`` seq then matches that state exactly: a client that loads a page and then
 follows the event stream from the page's ``seq`` misses nothing and sees nothing twice.
 They return plain values (``TaskInfo`` s); encoding to JSON happens off the host thread.
+The task listing is the exception: :func:`match_tasks` filters and sorts off the host
+thread, and only the page's snapshots are taken on it (:func:`page_infos`).
 
 Imports: stdlib, nbflow.core.
 """
@@ -13,12 +15,14 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from nbflow.core.events import Status
     from nbflow.core.scheduler import Scheduler
-    from nbflow.core.scheduler_node import TaskInfo
+    from nbflow.core.scheduler_node import Node, TaskInfo
 
 
 class _Feed(Protocol):
@@ -71,41 +75,67 @@ class TaskPage:
     seq: int
 
 
-def _matches(info: TaskInfo, request: TaskQuery, needle: str | None) -> bool:
-    if request.family is not None and info.family != request.family:
+def _matches(node: Node, request: TaskQuery, needle: str | None) -> bool:
+    if request.family is not None and node.family != request.family:
         return False
-    if request.worker is not None and info.worker_id != request.worker:
+    if request.worker is not None and node.worker != request.worker:
         return False
     if needle is None:
         return True
-    return needle in info.task_id.lower() or any(
-        needle in value.lower() for _, value in info.params
+    return needle in node.id.lower() or any(
+        needle in value.lower() for _, value in node.params
     )
 
 
-_SORT_KEYS = {
-    "id": lambda info: info.task_id,
-    "family": lambda info: (info.family, info.task_id),
-    "status": lambda info: (info.status.value, info.task_id),
-    "priority": lambda info: (-info.priority, info.task_id),
-    "worker": lambda info: (info.worker_id or "", info.task_id),
+_SORT_KEYS: dict[str, Callable[[Node], Any]] = {
+    "id": lambda node: node.id,
+    "family": lambda node: (node.family, node.id),
+    "status": lambda node: (node.status.value, node.id),
+    "priority": lambda node: (-node.priority, node.id),
+    "worker": lambda node: (node.worker or "", node.id),
 }
 
 
-def list_tasks(scheduler: Scheduler, request: TaskQuery, feed: _Feed) -> TaskPage:
-    """Filter, count, sort and page the tasks (counts ignore the status filter)."""
+@dataclass(frozen=True)
+class Matches:
+    """The ids of one page of a task listing, with the listing's total and counts."""
+
+    ids: list[str]
+    total: int
+    counts: dict[str, int]
+
+
+def match_tasks(nodes: list[Node], request: TaskQuery) -> Matches:
+    """Filter, count, sort and page ``nodes`` (counts ignore the status filter).
+
+    Runs off the scheduler's thread on :meth:`Scheduler.nodes_now`'s list, so a
+    listing of 100,000 tasks never holds scheduling up; the page's snapshots are
+    then taken on the scheduler's thread (:func:`page_infos`).
+    """
     needle = request.search.lower() if request.search else None
-    matching = [i for i in scheduler.tasks() if _matches(i, request, needle)]
-    counts = Counter(info.status.value for info in matching)
+    matching = [n for n in nodes if _matches(n, request, needle)]
+    counts = Counter(node.status.value for node in matching)
     if request.statuses is not None:
-        matching = [i for i in matching if i.status in request.statuses]
+        matching = [n for n in matching if n.status in request.statuses]
     key = request.sort.lstrip("-")
     if key in _SORT_KEYS:
         matching.sort(key=_SORT_KEYS[key])
     if request.sort.startswith("-"):
         matching.reverse()
     page = matching[request.offset : request.offset + request.limit]
-    return TaskPage(page, len(matching), dict(counts), feed.last)
+    return Matches([node.id for node in page], len(matching), dict(counts))
+
+
+def page_infos(scheduler: Scheduler, ids: list[str]) -> list[TaskInfo]:
+    """Return the snapshots of the tasks ``ids`` still known (scheduler's thread)."""
+    return [scheduler.task_info(task_id) for task_id in ids if task_id in scheduler]
+
+
+def list_tasks(scheduler: Scheduler, request: TaskQuery, feed: _Feed) -> TaskPage:
+    """List tasks in one go on the scheduler's thread (tests; the API splits it)."""
+    found = match_tasks(scheduler.nodes_now(), request)
+    infos = page_infos(scheduler, found.ids)
+    return TaskPage(infos, found.total, found.counts, feed.last)
 
 
 def info_or_none(scheduler: Scheduler, task_id: str) -> TaskInfo | None:
@@ -180,6 +210,8 @@ __all__ = [
     "TaskQuery",
     "info_or_none",
     "list_tasks",
+    "match_tasks",
+    "page_infos",
     "summary",
     "task_detail",
     "task_graph",

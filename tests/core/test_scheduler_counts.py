@@ -69,3 +69,13 @@ def test_scheduler_counts_equal_a_recount_on_random_runs(deps, data) -> None:
         actions = scheduler.handle(event)
         running += [a.task_id for a in actions if isinstance(a, RunTask)]
         assert scheduler.counts() == recount(scheduler)
+
+
+def test_scheduler_nodes_now_is_a_copy_in_discovery_order() -> None:
+    scheduler = make_scheduler()
+    scheduler.handle(TasksDiscovered((spec("b"), spec("a"))))
+
+    nodes = scheduler.nodes_now()
+    scheduler.handle(TasksDiscovered((spec("c"),)))
+
+    assert [node.id for node in nodes] == ["b", "a"]
