@@ -85,6 +85,9 @@ class TaskSpec(NamedTuple):
     disabled: bool = False
     #: Why the completeness check decided as it did (e.g. "output missing").
     reason: str = ""
+    #: Only the workers that added it may run it, never an assistant: its class is
+    #: defined in ``__main__`` (a notebook, a script), which no other process imports.
+    private: bool = False
 
 
 # --- Scheduler events (in) -----------------------------------------------------------

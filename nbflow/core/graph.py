@@ -265,6 +265,7 @@ class GraphBuilder:
             broken=broken[0] if broken else None,
             disabled=bool(task.disabled),
             reason=result.reasons.get(task.task_id, ""),
+            private=cls.__module__ == "__main__",
         )
 
 

@@ -132,7 +132,9 @@ class Dispatcher:
         if self.paused or not free:
             return
         ready = self.ready
-        if not ready.assisted:  # no owned node is ready (always so when embedded)
+        # no owned node is ready (always so when embedded; private nodes are in
+        # their owners' queues only)
+        if not ready.assisted and not any(ready.owned.values()):
             while free:
                 node = ready.take_open()
                 if node is None:
@@ -190,7 +192,11 @@ class Dispatcher:
             if (
                 other_id != node.id
                 and other.queued
-                and (not other.owners or assistant or worker_id in other.owners)
+                and (
+                    not other.owners
+                    or (assistant and not other.private)
+                    or worker_id in other.owners
+                )
             ):
                 members.append(other_id)
         return tuple(members) if len(members) > 1 else ()

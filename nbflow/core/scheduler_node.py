@@ -146,6 +146,7 @@ class Node:
         "params",
         "parked",
         "priority",
+        "private",
         "progress",
         "queued",
         "reason",
@@ -182,6 +183,7 @@ class Node:
         self.resources = dict(spec.resources)
         self.retry: RetryPolicy = spec.retry
         self.batch_key = spec.batch_key
+        self.private = spec.private
         self.max_batch_size = spec.max_batch_size
         self.reason = spec.reason
         self.remaining = self.bad = self.disabled_deps = 0

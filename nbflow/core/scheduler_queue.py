@@ -138,7 +138,8 @@ class ReadyQueues:
             if queue is None:
                 queue = self.owned[worker_id] = ReadyQueue()
             self._push_owned(queue, node, worker_id)
-        self._push_owned(self.assisted, node, "")
+        if not node.private:  # an assistant could not build it
+            self._push_owned(self.assisted, node, "")
 
     def remove(self, node: Node) -> None:
         """Mark a node no longer ready; its queue entries go stale."""

@@ -99,3 +99,24 @@ def test_graph_definition_error_trace_has_no_nbflow_frames() -> None:
     assert f"{__file__}:" in message
     assert "/nbflow/core/" not in trace
     assert "Fix: return the task that makes this target" in trace
+
+
+def test_graph_marks_tasks_of_classes_defined_in_main_private() -> None:
+    class MainDefined(nbflow.Task):
+        def run(self):
+            pass
+
+    class Imported(nbflow.Task):
+        def requires(self):
+            return MainDefined()
+
+        def run(self):
+            pass
+
+    MainDefined.__module__ = "__main__"  # as if defined in a notebook cell
+    builder = GraphBuilder(ExistenceCheck(), RetryPolicy())
+
+    specs = {s.family: s for s in builder.discover([Imported()]).specs}
+
+    assert specs["MainDefined"].private is True
+    assert specs["Imported"].private is False

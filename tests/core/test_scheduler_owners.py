@@ -68,6 +68,36 @@ def test_assistant_runs_tasks_it_does_not_own() -> None:
     assert sorted(placed(actions)) == [("x", "a", ()), ("y", "b", ())]
 
 
+def test_assistant_never_takes_a_private_task_its_owner_will_run() -> None:
+    scheduler = two_workers(assistant=True)
+
+    actions = scheduler.handle(
+        TasksDiscovered(
+            (spec("x", private=True), spec("y", private=True)), worker_id="b"
+        )
+    )
+
+    assert placed(actions) == [("x", "b", ())]
+    assert not scheduler.has_work_for("a")
+    assert placed(scheduler.handle(TaskSucceeded("x"))) == [("y", "b", ())]
+
+
+def test_assistant_batches_no_private_member() -> None:
+    scheduler = two_workers(assistant=True)
+    batched = {"batch_key": "Day", "max_batch_size": 10}
+    scheduler.handle(WorkerStarted("b", 0))  # the owner is busy elsewhere
+
+    actions = scheduler.handle(
+        TasksDiscovered(
+            (spec("d0", **batched), spec("d1", private=True, **batched)),
+            worker_id="b",
+        )
+    )
+
+    assert placed(actions) == [("d0", "a", ())]
+    assert scheduler.status("d1") is Status.PENDING
+
+
 def test_task_without_owner_runs_on_any_free_worker() -> None:
     scheduler = two_workers()
     scheduler.handle(TasksDiscovered((spec("x"),), worker_id="b"))

@@ -119,3 +119,36 @@ def test_connect_magic_parses_its_arguments(server: LiveServer, capsys) -> None:
     assert "connected to" in connected
     assert "embedded scheduler" in disconnected
     assert session.server is None
+
+
+def test_an_assistant_never_takes_a_notebook_defined_task(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    import threading
+
+    from nbflow.core.remote import ServerScheduler
+    from nbflow.core.worker import Worker, WorkerOptions
+
+    report = pipeline(tmp_path)
+    source = report().requires()
+    for cls in (report, type(source)):
+        cls.__module__ = "__main__"  # as if defined in the notebook's cells
+    helper = Worker(
+        ServerScheduler(server.url, token=TOKEN, worker_id="helper"),
+        options=WorkerOptions(workers=2, assistant=True, worker_id="helper"),
+    )
+    thread = threading.Thread(target=helper.run, daemon=True)
+    thread.start()
+    try:
+        session = Session()
+        session.connect(server.url, token=TOKEN)
+        result = session.run(report(), display="text")
+        ran_on = server.host.read(lambda s: {i.family: i.worker_id for i in s.tasks()})
+    finally:
+        helper.cancel()
+        thread.join(timeout=30)
+        helper.stop()
+
+    assert result.scheduling_succeeded
+    assert "helper" not in ran_on.values()
+    assert set(ran_on) == {"ConnectedSource", "ConnectedReport"}
