@@ -249,6 +249,14 @@ class Scheduler(Administration):
         """
         return list(self._nodes.values())
 
+    def is_owner(self, task_id: str, worker_id: str) -> bool:
+        """Return whether ``worker_id`` added ``task_id`` (False for unknown tasks).
+
+        Safe from another thread: one dictionary and one set lookup.
+        """
+        node = self._nodes.get(task_id)
+        return node is not None and bool(node.owners) and worker_id in node.owners
+
     def dependents(self, task_id: str) -> tuple[str, ...]:
         """Return the ids of the tasks that require ``task_id``."""
         return tuple(self._node(task_id).dependents)

@@ -83,7 +83,7 @@ from nbflow.server.calls import (
     WorkerInfo,
 )
 from nbflow.server.event_log import EventLog, MemoryEventLog
-from nbflow.server.feed import NotificationFeed
+from nbflow.server.feed import DEFAULT_CAPACITY, NotificationFeed
 
 if TYPE_CHECKING:
     from collections.abc import (
@@ -159,7 +159,6 @@ class SchedulerHost:
         self._mail_changed = threading.Condition()
         self._last_seen: dict[str, float] = {}
         self._workers: dict[str, WorkerStarted] = {}
-        self._owners: dict[str, set[str]] = {}
         self._confirmed: set[str] = set()
         self._position = 0
         self._since_snapshot = 0
@@ -438,19 +437,12 @@ class SchedulerHost:
         return actions, error
 
     def _track(self, event: SchedulerEvent) -> None:
-        """Keep the host's own view of workers and owners (also rebuilt on replay)."""
+        """Keep the host's own view of workers (also rebuilt on replay)."""
         if isinstance(event, WorkerStarted):
             self._workers[event.worker_id] = event
         elif isinstance(event, WorkerStopped):
             self._workers.pop(event.worker_id, None)
             self._last_seen.pop(event.worker_id, None)
-        elif isinstance(event, (TasksDiscovered, DependenciesAdded)):
-            owner = getattr(event, "worker_id", "")
-            if isinstance(event, DependenciesAdded):
-                owner = _owner_of(self._scheduler, event.task_id)
-            if owner:
-                for spec in event.specs:
-                    self._owners.setdefault(spec.task_id, set()).add(owner)
 
     def _route(self, actions: list[Action], notes: list[Notification]) -> None:
         runs: list[RunTask] = []
@@ -596,18 +588,18 @@ class SchedulerHost:
         return Reply(
             actions=actions,
             notifications=notes,
-            has_work=_has_work_for(self._scheduler, worker_id),
+            has_work=self._scheduler.has_work_for(worker_id),
             seq=self.feed.last,
             known_worker=worker_id in self._workers,
             dropped=tuple(dropped),
         )
 
     def _notes_for(self, worker_id: str, since: int) -> list[Notification]:
-        owners = self._owners
+        is_owner = self._scheduler.is_owner  # safe from a caller's thread
 
         def mine(note: Notification) -> bool:
             task_id = getattr(note, "task_id", None)
-            return task_id is None or worker_id in owners.get(task_id, ())
+            return task_id is None or is_owner(task_id, worker_id)
 
         return self.feed.since(since, keep=mine)
 
@@ -620,7 +612,7 @@ class SchedulerHost:
             WorkerInfo(
                 worker_id,
                 started.slots,
-                getattr(started, "assistant", False),
+                started.assistant,
                 self._last_seen.get(worker_id, 0.0),
                 tuple(running.get(worker_id, ())),
             )
@@ -638,7 +630,6 @@ class SchedulerHost:
             state = pickle.loads(blob)  # noqa: S301  (our own database's snapshot)
             self._scheduler = state["scheduler"]
             self._workers = state["workers"]
-            self._owners = state["owners"]
         replayed: list[Notification] = []
         count = 0
         for position, encoded in self.store.events_after(self._position):
@@ -650,15 +641,13 @@ class SchedulerHost:
                     listener(note)
             self._position = position
             count += len(group)
-            if len(replayed) > 2 * self.feed_capacity:
-                del replayed[: len(replayed) - self.feed_capacity]
-        self.feed.extend(replayed[-self.feed_capacity :])
+            if len(replayed) > 2 * DEFAULT_CAPACITY:
+                del replayed[: len(replayed) - DEFAULT_CAPACITY]
+        self.feed.extend(replayed[-DEFAULT_CAPACITY:])
         with self._mail_changed:
             self._mail.clear()  # replayed RunTasks were delivered before (or reconciled)
         self.stats.restored_events = count
         self._since_snapshot = count
-
-    feed_capacity = 100_000
 
     def _snapshot(self) -> None:
         if self.store is None or self._position == 0:
@@ -666,7 +655,6 @@ class SchedulerHost:
         state = {
             "scheduler": self._scheduler,
             "workers": self._workers,
-            "owners": self._owners,
         }
         self.store.save_snapshot(self._position, pickle.dumps(state, protocol=5))
         self._since_snapshot = 0
@@ -722,10 +710,6 @@ def _stamped(event: SchedulerEvent, worker_id: str | None, now: float) -> Any:
     return dataclasses.replace(event, **changes)
 
 
-def _owner_of(scheduler: Scheduler, task_id: str) -> str:
-    return scheduler.task_info(task_id).worker_id or ""
-
-
 def _as_added(info: TaskInfo, seq: int, now: float) -> TaskAdded:
     """Describe a task the scheduler already had as the notification of its adding."""
     return TaskAdded(
@@ -739,11 +723,6 @@ def _as_added(info: TaskInfo, seq: int, now: float) -> TaskAdded:
         info.complete_before,
         info.reason,
     )
-
-
-def _has_work_for(scheduler: Scheduler, worker_id: str) -> bool:
-    method = getattr(scheduler, "has_work_for", None)
-    return bool(method(worker_id)) if method is not None else scheduler.has_work()
 
 
 __all__ = [
