@@ -1,11 +1,31 @@
-"""Small argument parsing shared by ``nbflow export`` and ``nbflow graph``.
+"""Small argument parsing shared by subcommands (export, graph, run, worker).
 
 Imports: nbflow.core.cmdline.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from nbflow.core import cmdline
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def add_scheduler_options(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, url_help: str
+) -> None:
+    """Add the options that name a scheduler server and its token."""
+    add = parser.add_argument
+    add("--scheduler-url", metavar="URL", help=url_help)
+    add(
+        "--scheduler-token",
+        metavar="TOKEN",
+        help="the server's token (else from the url, NBFLOW_TOKEN, [scheduler] token)",
+    )
+    add("--scheduler-host", metavar="HOST", help="Luigi's form: http://HOST:PORT")
+    add("--scheduler-port", metavar="PORT", help="Luigi's form (8082)")
 
 
 def take_options(

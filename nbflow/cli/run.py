@@ -21,6 +21,7 @@ import traceback
 from typing import TYPE_CHECKING, TextIO
 
 from nbflow.cli import why as _why
+from nbflow.cli.arguments import add_scheduler_options
 from nbflow.cli.progress import progress_for
 from nbflow.core import cmdline, interface
 from nbflow.core.config import RetCodes, current_settings
@@ -341,21 +342,12 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
         "a task another client runs is waited for. A lost server is waited for "
         "([scheduler] reconnect_timeout, 600 s) while running tasks go on.",
     )
-    add = server.add_argument
-    add(
-        "--scheduler-url",
-        metavar="URL",
-        help="the server, http://host:port (http://user:TOKEN@host:port carries "
+    add_scheduler_options(
+        server,
+        "the server, http://host:port (http://user:TOKEN@host:port carries "
         "the token) ([core] default_scheduler_url)",
     )
-    add(
-        "--scheduler-token",
-        metavar="TOKEN",
-        help="the server's token (else from the url, NBFLOW_TOKEN, [scheduler] token)",
-    )
-    add("--scheduler-host", metavar="HOST", help="Luigi's form: http://HOST:PORT")
-    add("--scheduler-port", metavar="PORT", help="Luigi's form (8082)")
-    add(
+    server.add_argument(
         "--local-scheduler",
         action="store_true",
         help="use the embedded scheduler even if a server is configured",

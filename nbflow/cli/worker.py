@@ -23,6 +23,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
+from nbflow.cli.arguments import add_scheduler_options
 from nbflow.cli.run import import_user_modules
 from nbflow.core import cmdline
 from nbflow.core.config import current_settings
@@ -123,15 +124,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_scheduler_options(parser, "the server, http://host:port")
     add = parser.add_argument
-    add("--scheduler-url", metavar="URL", help="the server, http://host:port")
-    add(
-        "--scheduler-token",
-        metavar="TOKEN",
-        help="the server's token (else from the url, NBFLOW_TOKEN, [scheduler] token)",
-    )
-    add("--scheduler-host", metavar="HOST", help="Luigi's form: http://HOST:PORT")
-    add("--scheduler-port", metavar="PORT", help="Luigi's form (8082)")
     add(
         "--module",
         metavar="MODULE",
