@@ -230,6 +230,8 @@ def test_saved_notebook_shows_last_states_without_a_kernel(
             arg=summary.element_handle(),
             timeout=20_000,
         )
+        # the theme switch shows Lab's splash: let it go before the picture
+        page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=20_000)
         page.locator(".nbflow-snapshot").first.scroll_into_view_if_needed()
         page.screenshot(path=artifacts / "saved_reopened_dark.png")
 
