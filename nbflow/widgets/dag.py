@@ -48,7 +48,7 @@ import traitlets
 
 from nbflow.core.dot import COLOURS, DotNode
 from nbflow.core.progress import PLAN_WORDS, STATE_WORDS, Changes, RunProgress
-from nbflow.widgets.layout import GROUP_ABOVE, GROUP_PREFIX, group_state, lay_out
+from nbflow.core.layout import GROUP_ABOVE, GROUP_PREFIX, group_state, lay_out
 from nbflow.widgets.progress import failures_html, progress_html
 from nbflow.widgets.snapshot import NOTABLE_STATES
 
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
     from nbflow.core.progress import TaskState
     from nbflow.core.run import Run
-    from nbflow.widgets.layout import Layout
+    from nbflow.core.layout import Layout
 
 STATIC = Path(__file__).parent / "static"
 #: The words of a graph drawn without running it (``%nbflow graph``).

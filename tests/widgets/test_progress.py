@@ -7,6 +7,7 @@ import doctest
 
 import pytest
 
+from nbflow.core import layout
 from nbflow.core.events import (
     RunFinished,
     RunStarted,
@@ -17,7 +18,7 @@ from nbflow.core.events import (
     TaskTrackingUrl,
 )
 from nbflow.core.progress import RunProgress
-from nbflow.widgets import dag, layout, progress, text
+from nbflow.widgets import dag, progress, text
 from nbflow.widgets.progress import failures_html, progress_html
 
 P, R, D, F = Status.PENDING, Status.RUNNING, Status.DONE, Status.FAILED

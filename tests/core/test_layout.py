@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from nbflow.core.dot import DotNode
-from nbflow.widgets import layout
-from nbflow.widgets.layout import (
+from nbflow.core import layout
+from nbflow.core.layout import (
     group_by_family,
     lay_out,
     layered_svg,
