@@ -29,7 +29,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application
 
 from nbflow.core.errors import NbflowError
-from nbflow.server import api, luigi_rpc, openapi
+from nbflow.server import api, luigi_rpc, openapi, visualiser
 from nbflow.server.auth import TokenAuth
 from nbflow.server.handler import (
     DEFAULT_MAX_BODY,
@@ -149,6 +149,7 @@ def make_app(
         (r"/healthz", _HealthHandler, kwargs),
         (r"/readyz", _ReadyHandler, kwargs),
         *_luigi_routes(host, auth),
+        *visualiser.routes(context),
     ]
     application = Application(
         routes,

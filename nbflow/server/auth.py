@@ -7,7 +7,12 @@ A request presents the token in one of three ways:
   ``http://user:TOKEN@host:port`` this way, and nbflow's client accepts such URLs too);
 - ``?token=TOKEN`` in the query, only where a browser cannot set a header: the event
   stream (``EventSource``). Elsewhere a query token is ignored, so tokens do not end up
-  in access logs and browser histories by accident.
+  in access logs and browser histories by accident;
+- the visualiser's session cookie (:data:`SESSION_COOKIE`), set by its login page. The
+  cookie holds not the token but an HMAC of it (:meth:`TokenAuth.session_value`), so a
+  new token ends every session. A state change authorised by the cookie must also carry
+  the header ``X-XSRF-Token`` equal to the ``_xsrf`` cookie (double submit): another
+  site can make a browser send the cookie, but cannot read it to copy it into a header.
 
 State changes always need the token; reads need it only when the server is bound to a
 non-loopback address (``protect_reads``). No token presented answers 401, a wrong one 403.
@@ -26,7 +31,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from nbflow.core.errors import DefinitionError
 from nbflow.core.remote import TOKEN_FILE_NAME, data_dir
@@ -36,8 +41,20 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+#: The visualiser's session cookie (HttpOnly, SameSite=Strict).
+SESSION_COOKIE = "nbflow_session"
+#: The double-submit cookie the visualiser's scripts copy into :data:`XSRF_HEADER`.
+XSRF_COOKIE = "_xsrf"
+#: The header a cookie-authorised state change carries.
+XSRF_HEADER = "X-XSRF-Token"
+
+
 class _Request(Protocol):
     """The part of a tornado ``HTTPServerRequest`` that authentication reads."""
+
+    @property
+    def cookies(self) -> Mapping[str, Any]:
+        """The request's cookies (``http.cookies.Morsel`` values)."""
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -61,6 +78,17 @@ _MISSING = AuthFailure(
     "this call needs the server's token. Fix: send the header 'Authorization: Bearer "
     "TOKEN' (or HTTP basic auth with the token as password); `nbflow server` printed "
     "the token at start and wrote it to its token file",
+)
+_EXPIRED = AuthFailure(
+    403,
+    "the visualiser's session is not valid (the server's token changed since you "
+    "logged in). Fix: log in again at /login",
+)
+_NO_XSRF = AuthFailure(
+    403,
+    "a change made with the visualiser's session cookie needs the header "
+    f"'{XSRF_HEADER}' equal to the '{XSRF_COOKIE}' cookie. Fix: reload the page; "
+    "scripts should send the token instead ('Authorization: Bearer TOKEN')",
 )
 _WRONG = AuthFailure(
     403,
@@ -110,9 +138,51 @@ class TokenAuth:
         if not write and not self.protect_reads:
             return None
         token = presented_token(request, query_token=query_token)
-        if token is None:
+        if token is not None:
+            return None if self.is_valid(token) else _WRONG
+        session = cookie(request, SESSION_COOKIE)
+        if session is None:
             return _MISSING
-        return None if self.is_valid(token) else _WRONG
+        if not self.is_session(session):
+            return _EXPIRED
+        if write and not xsrf_matches(request):
+            return _NO_XSRF
+        return None
+
+    def session_value(self) -> str:
+        """Return the value of a valid session cookie: an HMAC of the token."""
+        return hmac.new(self._token, b"nbflow visualiser session", "sha256").hexdigest()
+
+    def is_session(self, value: str | None) -> bool:
+        """Return whether ``value`` is a valid session cookie (constant time)."""
+        if not value:
+            return False
+        return hmac.compare_digest(value.encode(), self.session_value().encode())
+
+    def logged_in(self, request: _Request) -> bool:
+        """Return whether ``request`` carries the token or a valid session cookie."""
+        token = presented_token(request)
+        if token is not None:
+            return self.is_valid(token)
+        return self.is_session(cookie(request, SESSION_COOKIE))
+
+
+def cookie(request: _Request, name: str) -> str | None:
+    """Return the value of the cookie ``name`` of ``request``, if sent."""
+    morsel = request.cookies.get(name)
+    if morsel is None:
+        return None
+    value = getattr(morsel, "value", morsel)
+    return value if isinstance(value, str) else None
+
+
+def xsrf_matches(request: _Request) -> bool:
+    """Return whether the XSRF header equals the XSRF cookie (and both are set)."""
+    header = request.headers.get(XSRF_HEADER, "")
+    expected = cookie(request, XSRF_COOKIE) or ""
+    return bool(header and expected) and hmac.compare_digest(
+        header.encode(), expected.encode()
+    )
 
 
 def presented_token(request: _Request, *, query_token: bool = False) -> str | None:
@@ -188,12 +258,17 @@ def new_token_file(path: Path) -> str:
 
 
 __all__ = [
+    "SESSION_COOKIE",
     "TOKEN_FILE_NAME",
+    "XSRF_COOKIE",
+    "XSRF_HEADER",
     "AuthFailure",
     "TokenAuth",
     "TokenError",
+    "cookie",
     "data_dir",
     "new_token_file",
     "presented_token",
     "read_token_file",
+    "xsrf_matches",
 ]

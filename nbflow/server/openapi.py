@@ -31,11 +31,13 @@ MAX_LIMIT = 1000
 #: Largest graph answered, in tasks.
 MAX_GRAPH = 100_000
 #: Sort keys of the task list (``-`` in front: descending).
-TASK_SORTS = ("discovered", "id", "family", "status", "priority", "worker")
+TASK_SORTS = ("discovered", "id", "family", "status", "priority", "worker", "changed")
 
-_WRITE_SECURITY: list[JSON] = [{"bearerAuth": []}, {"basicAuth": []}]
+#: The visualiser's session cookie (plus the X-XSRF-Token header for a state change).
+_COOKIE: JSON = {"sessionCookie": []}
+_WRITE_SECURITY: list[JSON] = [{"bearerAuth": []}, {"basicAuth": []}, _COOKIE]
 #: Reads need the token only when the server listens beyond loopback.
-_READ_SECURITY: list[JSON] = [{}, {"bearerAuth": []}, {"basicAuth": []}]
+_READ_SECURITY: list[JSON] = [{}, {"bearerAuth": []}, {"basicAuth": []}, _COOKIE]
 
 
 def _ref(name: str) -> JSON:
@@ -160,6 +162,14 @@ def _schemas() -> JSON:
                 "oldest_seq": _INTEGER,
                 "tasks": _INTEGER,
                 "counts": _COUNTS,
+                "families": _COUNTS,
+                "resources": {
+                    "type": "object",
+                    "description": "Resources configured or in use, by name.",
+                    "additionalProperties": _object(
+                        {"used": _INTEGER, "limit": _INTEGER}
+                    ),
+                },
                 "workers": _INTEGER,
                 "version": _STRING,
             }
@@ -205,6 +215,7 @@ def _schemas() -> JSON:
                 "assistant": _BOOLEAN,
                 "last_seen": _NUMBER,
                 "running": _array(_STRING),
+                "host": _NULLABLE_STRING,
             }
         ),
         "WorkerList": _object({"workers": _array(_ref("Worker"))}),
@@ -245,7 +256,27 @@ def _schemas() -> JSON:
         "GraphRunPage": _object(
             {"runs": _array(_ref("GraphRun")), "next_cursor": _NULLABLE_STRING}
         ),
+        "FamilyStats": _object(
+            {
+                "family": _STRING,
+                "runs": _INTEGER,
+                "failed": _INTEGER,
+                "done": _INTEGER,
+                "mean_duration": {"type": ["number", "null"]},
+                "max_duration": {"type": ["number", "null"]},
+                "last_started": _NUMBER,
+            }
+        ),
+        "FamilyStatsList": _object({"families": _array(_ref("FamilyStats"))}),
         "Health": _object({"status": _STRING}),
+        "Session": _object(
+            {
+                "logged_in": _BOOLEAN,
+                "write_allowed": _BOOLEAN,
+                "protect_reads": _BOOLEAN,
+                "login_url": _STRING,
+            }
+        ),
         "Ready": _object({"ready": _BOOLEAN, "checks": {"type": "object"}}),
     }
 
@@ -408,6 +439,7 @@ def _other_paths() -> JSON:
     runs = (
         _query("task_id", _STRING, "Runs of this task."),
         _query("family", _STRING, "Runs of tasks of this family."),
+        _query("search", _STRING, "Runs whose task id contains this."),
         _query("since", _NUMBER, "Runs started at or after (seconds since the epoch)."),
         _query("until", _NUMBER, "Runs started before (seconds since the epoch)."),
         _LIMIT,
@@ -482,6 +514,19 @@ def _other_paths() -> JSON:
                 tag="history",
             )
         },
+        f"{PREFIX}/history/families": {
+            "get": _operation(
+                "listFamilyStats",
+                "Runs, failures and durations per family, most runs first.",
+                "FamilyStatsList",
+                parameters=(
+                    _query("since", _NUMBER, "Runs started at or after this time."),
+                    _query("until", _NUMBER, "Runs started before this time."),
+                    _LIMIT,
+                ),
+                tag="history",
+            )
+        },
         f"{PREFIX}/history/runs/{{run_id}}": {
             "get": _operation(
                 "getRun",
@@ -545,6 +590,14 @@ def _service_paths() -> JSON:
 
     return {
         f"{PREFIX}/events": {"get": stream},
+        f"{PREFIX}/session": {
+            "get": _operation(
+                "getSession",
+                "Whether this browser is logged in to the visualiser and may act.",
+                "Session",
+                tag="service",
+            )
+        },
         "/metrics": {"get": metrics},
         "/healthz": {"get": probe("getHealth", "The process is alive.", "Health")},
         "/readyz": {
@@ -595,6 +648,14 @@ def document(version: str = "0") -> JSON:
                     "description": "Any user name; the token as password.",
                 },
                 "tokenQuery": {"type": "apiKey", "in": "query", "name": "token"},
+                "sessionCookie": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "nbflow_session",
+                    "description": "Set by the visualiser's login page (POST /login). "
+                    "A state change also needs the header X-XSRF-Token equal to the "
+                    "_xsrf cookie.",
+                },
             },
         },
     }

@@ -61,7 +61,8 @@ def test_openapi_describes_every_api_route_and_no_other(
 
     assert routed <= described
     assert described - routed == {
-        "/api/v1/events", "/metrics", "/healthz", "/readyz", "/api/openapi.json",
+        "/api/v1/events", "/api/v1/session", "/metrics", "/healthz", "/readyz",
+        "/api/openapi.json",
     }  # fmt: skip
 
 
