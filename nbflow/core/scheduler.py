@@ -240,6 +240,16 @@ class Scheduler(Administration):
         """
         return {key: count for key, count in self._counts.items() if count}
 
+    def resource_use(self) -> dict[str, tuple[int, int]]:
+        """Return (used, limit) of each resource configured or in use, by name.
+
+        Examples
+        --------
+        >>> Scheduler(resources={"db": 2}).resource_use()
+        {'db': (0, 2)}
+        """
+        return self._dispatcher.resource_use()
+
     def nodes_now(self) -> list[Node]:
         """Return the scheduler's nodes, in discovery order: a copy of the list, O(n) in C.
 

@@ -104,6 +104,13 @@ class Dispatcher:
 
     # --- queries --------------------------------------------------------------------
 
+    def resource_use(self) -> dict[str, tuple[int, int]]:
+        """Return (used, limit) of each resource configured or in use, by name."""
+        names = sorted(set(self._limits) | {n for n, u in self._used.items() if u})
+        return {
+            name: (self._used.get(name, 0), self._limits.get(name, 1)) for name in names
+        }
+
     def has_work(self) -> bool:
         """Return whether a run is in progress or a node is ready."""
         return self.workers.running > 0 or self.ready.count > 0

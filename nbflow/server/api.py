@@ -12,6 +12,7 @@ Imports: stdlib, tornado, nbflow.core, nbflow.server.{handler, host, openapi, qu
 from __future__ import annotations
 
 import math
+import re
 import time
 import typing
 from dataclasses import asdict
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 _EVENT_TYPES = typing.get_args(_events.SchedulerEvent)
 _RUNNING = (Status.RUNNING, Status.BATCH_RUNNING)
+#: The host in a Luigi worker's id: "Worker(salt=..., host=NAME, username=...)".
+_LUIGI_HOST = re.compile(r"\bhost=([^,)\s]+)")
 #: Row ids are 64-bit integers in every database.
 _LARGEST_ID = 2**63 - 1
 
@@ -146,6 +149,11 @@ async def scheduler_state(handler: JsonHandler) -> dict[str, Any]:
         "oldest_seq": host.feed.oldest,
         "tasks": summary.total,
         "counts": summary.counts,
+        "families": summary.families,
+        "resources": {
+            name: {"used": used, "limit": limit}
+            for name, (used, limit) in summary.resources.items()
+        },
         "workers": len(workers),
         "version": handler.context.version,
     }
@@ -365,6 +373,10 @@ class WorkersHandler(JsonHandler):
 def _worker_json(worker: Any) -> dict[str, Any]:
     found = asdict(worker)
     found["running"] = list(found["running"])
+    # nbflow's worker ids start with the host name (host:pid:...); Luigi's name it
+    host, colon, _rest = worker.worker_id.partition(":")
+    luigi_host = _LUIGI_HOST.search(worker.worker_id)
+    found["host"] = luigi_host.group(1) if luigi_host else (host if colon else None)
     return found
 
 
@@ -480,6 +492,7 @@ class RunsHandler(JsonHandler):
             "task_id": self.get_query_argument("task_id", None) or None,
             "family": self.get_query_argument("family", None) or None,
             "params": params,
+            "search": self.get_query_argument("search", None) or None,
             "since": _number_arg(self, "since"),
             "until": _number_arg(self, "until"),
             "limit": _int_arg(self, "limit", 100, 1, MAX_LIMIT),
@@ -506,6 +519,21 @@ class GraphRunsHandler(JsonHandler):
         self.write_json(
             {"runs": [run.to_json() for run in runs], "next_cursor": following}
         )
+
+
+class FamilyStatsHandler(JsonHandler):
+    """GET /api/v1/history/families: runs, failures and durations per family."""
+
+    async def get(self) -> None:
+        """Aggregate the runs started in [since, until) by family."""
+        self.authorize(write=False)
+        history = _history(self)
+        since, until = _number_arg(self, "since"), _number_arg(self, "until")
+        limit = _int_arg(self, "limit", 100, 1, MAX_LIMIT) or 100
+        found = await self.blocking(
+            lambda: history.families(since=since, until=until, limit=limit)
+        )
+        self.write_json({"families": [stats.to_json() for stats in found]})
 
 
 def _history(handler: JsonHandler) -> Any:
@@ -536,6 +564,7 @@ def routes(context: ServerContext) -> list[tuple[str, type, dict[str, Any]]]:
         (rf"{PREFIX}/history/runs", RunsHandler, kwargs),
         (rf"{PREFIX}/history/runs/{segment}", RunsHandler, kwargs),
         (rf"{PREFIX}/history/graphs", GraphRunsHandler, kwargs),
+        (rf"{PREFIX}/history/families", FamilyStatsHandler, kwargs),
     ]
 
 

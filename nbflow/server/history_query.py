@@ -107,6 +107,24 @@ class GraphRun:
         return values
 
 
+@dataclass(frozen=True)
+class FamilyStats:
+    """How the runs of one family went: counts, failures, durations of ended runs."""
+
+    family: str
+    runs: int
+    failed: int
+    done: int
+    #: Mean and longest duration of the runs that ended (None: none ended).
+    mean_duration: float | None
+    max_duration: float | None
+    last_started: float
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the statistics as a JSON-able dict."""
+        return dataclasses.asdict(self)
+
+
 # --- Queries ------------------------------------------------------------------------------
 
 
@@ -146,12 +164,13 @@ class History:
     def __init__(self, store: Store) -> None:
         self._engine = store.engine
 
-    def runs(
+    def runs(  # noqa: PLR0913  (keyword-only filters of one query)
         self,
         *,
         task_id: str | None = None,
         family: str | None = None,
         params: Mapping[str, str] | None = None,
+        search: str | None = None,
         since: float | None = None,
         until: float | None = None,
         limit: int = 100,
@@ -160,8 +179,9 @@ class History:
         """Return task runs matching every filter given, and the next page's cursor.
 
         ``params`` matches runs of tasks with those parameter values (strings, as the
-        task serialises them); ``since``/``until`` bound the start time (seconds since
-        the epoch, ``since <= started < until``). The cursor is None on the last page.
+        task serialises them); ``search`` runs whose task id contains it;
+        ``since``/``until`` bound the start time (seconds since the epoch, ``since <=
+        started < until``). The cursor is None on the last page.
         """
         _check_limit(limit)
         after = _cursor_id(cursor)
@@ -173,6 +193,8 @@ class History:
             query = query.where(runs.task_id == task_id)
         if family is not None:
             query = query.where(runs.family == family)
+        if search:
+            query = query.where(runs.task_id.contains(search, autoescape=True))
         if since is not None:
             query = query.where(runs.started >= since)
         if until is not None:
@@ -212,6 +234,52 @@ class History:
         with self._engine.connect() as connection:
             rows = [_to_graph_run(row) for row in connection.execute(query)]
         return _page(rows, limit)
+
+    def families(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+    ) -> list[FamilyStats]:
+        """Return the families with runs started in [since, until), most runs first."""
+        _check_limit(limit)
+        runs = task_runs_table.c
+        took = runs.ended - runs.started
+        query = (
+            sa.select(
+                runs.family,
+                sa.func.count().label("runs"),
+                sa.func.sum(sa.case((runs.status == "FAILED", 1), else_=0)),
+                sa.func.sum(sa.case((runs.status == "DONE", 1), else_=0)),
+                sa.func.avg(took),
+                sa.func.max(took),
+                sa.func.max(runs.started),
+            )
+            .group_by(runs.family)
+            .order_by(sa.desc("runs"), runs.family)
+            .limit(limit)
+        )
+        if since is not None:
+            query = query.where(runs.started >= since)
+        if until is not None:
+            query = query.where(runs.started < until)
+        with self._engine.connect() as connection:
+            rows = list(connection.execute(query))
+        return [_to_family_stats(row) for row in rows]
+
+
+def _to_family_stats(row: sa.Row[Any]) -> FamilyStats:
+    family, count, failed, done, mean, longest, last = row
+    return FamilyStats(
+        family=family,
+        runs=int(count),
+        failed=int(failed or 0),
+        done=int(done or 0),
+        mean_duration=None if mean is None else float(mean),
+        max_duration=None if longest is None else float(longest),
+        last_started=float(last),
+    )
 
 
 def _tasks_with_param(name: str, value: str) -> sa.Select[tuple[str]]:

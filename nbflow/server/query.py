@@ -14,7 +14,7 @@ Imports: stdlib, nbflow.core.
 from __future__ import annotations
 
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -37,18 +37,26 @@ class Summary:
     seq: int
     total: int
     counts: dict[str, int]
+    #: Tasks by family (the visualiser's family filter lists them).
+    families: dict[str, int] = field(default_factory=dict)
+    #: Resources in use: name -> (used, limit).
+    resources: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def summary(scheduler: Scheduler, seq: int = -1) -> Summary:
     """Return counts by status and whether dispatching is paused."""
     counts: Counter[str] = Counter()
-    for (_family, status), count in scheduler.counts().items():
+    families: Counter[str] = Counter()
+    for (family, status), count in scheduler.counts().items():
         counts[status.value] += count
+        families[family] += count
     return Summary(
         paused=scheduler.paused,
         seq=seq,
         total=len(scheduler),
         counts=dict(counts),
+        families=dict(sorted(families.items())),
+        resources=scheduler.resource_use(),
     )
 
 
@@ -93,6 +101,7 @@ _SORT_KEYS: dict[str, Callable[[Node], Any]] = {
     "status": lambda node: (node.status.value, node.id),
     "priority": lambda node: (-node.priority, node.id),
     "worker": lambda node: (node.worker or "", node.id),
+    "changed": lambda node: (node.changed_at, node.id),
 }
 
 
