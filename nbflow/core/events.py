@@ -263,6 +263,18 @@ class SchedulerPaused:
 
 
 @dataclass(frozen=True, slots=True)
+class RunCancelRequested:
+    """Ask ``worker_id`` to cancel its run (ignored for an unknown worker).
+
+    It is given nothing more, learns of it in its next reply (``cancel``), and stops as
+    on Ctrl-C.
+    """
+
+    worker_id: str
+    at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class SchedulerResumed:
     """Dispatching starts again after ``SchedulerPaused``."""
 
@@ -303,6 +315,7 @@ SchedulerEvent = (
     | SchedulerPaused
     | SchedulerResumed
     | TasksPruned
+    | RunCancelRequested
 )
 
 
@@ -412,6 +425,14 @@ class PauseChanged(NamedTuple):
     paused: bool
 
 
+class RunCancelling(NamedTuple):
+    """``worker_id`` was asked to cancel its run (``RunCancelRequested``)."""
+
+    seq: int
+    at: float
+    worker_id: str
+
+
 class TasksRemoved(NamedTuple):
     """The scheduler forgot these finished tasks (``TasksPruned``)."""
 
@@ -431,6 +452,7 @@ Notification = (
     | RunFinished
     | PauseChanged
     | TasksRemoved
+    | RunCancelling
 )
 
 

@@ -298,6 +298,10 @@ class Scheduler(Administration):
         """
         return self._dispatcher.has_work_for(worker_id)
 
+    def cancel_requested(self, worker_id: str) -> bool:
+        """Return whether ``worker_id`` was asked to cancel its run and has not stopped."""
+        return worker_id in self._workers.cancelling
+
     @property
     def paused(self) -> bool:
         """Whether dispatching is paused (``SchedulerPaused``)."""

@@ -3,7 +3,8 @@
 :class:`Administration` is mixed into :class:`~nbflow.core.scheduler.Scheduler`, whose
 theory of operation states the rules: luigid's for a task added again (``_readd``),
 and the handlers of ``TaskHandedBack``, ``FailuresForgiven``, ``TaskReenabled``,
-``TaskMarkedDone``, ``SchedulerPaused``, ``SchedulerResumed`` and ``TasksPruned``. Its
+``TaskMarkedDone``, ``SchedulerPaused``, ``SchedulerResumed``, ``TasksPruned`` and
+``RunCancelRequested``. Its
 methods see the scheduler through :class:`SchedulerCore`, the part of it they use.
 
 Imports: nbflow.core.{events, scheduler_dispatch, scheduler_node, scheduler_queue}.
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from nbflow.core.events import (
     FailuresForgiven,
     PauseChanged,
+    RunCancelling,
+    RunCancelRequested,
     SchedulerPaused,
     SchedulerResumed,
     Status,
@@ -160,6 +163,13 @@ class Administration:
             self._dispatcher.paused = paused
             self._notify(PauseChanged(next(self._seq), self._now, paused))
 
+    def _on_run_cancel_requested(
+        self: SchedulerCore, event: RunCancelRequested
+    ) -> None:
+        worker_id = event.worker_id
+        if worker_id not in self._workers.cancelling and self._workers.cancel(worker_id):
+            self._notify(RunCancelling(next(self._seq), self._now, worker_id))
+
     def _on_tasks_pruned(self: SchedulerCore, event: TasksPruned) -> None:
         nodes = self._nodes
         doomed = {  # candidates, until the loop below keeps some
@@ -195,4 +205,5 @@ class Administration:
         SchedulerPaused: _on_scheduler_paused,
         SchedulerResumed: _on_scheduler_resumed,
         TasksPruned: _on_tasks_pruned,
+        RunCancelRequested: _on_run_cancel_requested,
     }

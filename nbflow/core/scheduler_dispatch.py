@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 class Workers:
     """The workers a scheduler knows: their slots, what they run, which are free."""
 
+    #: Workers asked to cancel their run (``RunCancelRequested``): no slot is free on
+    #: them until they stop. Immutable and a class default, so snapshots taken before
+    #: it existed still load.
+    cancelling: frozenset[str] = frozenset()
+
     def __init__(self) -> None:
         self.slots: dict[str, int] = {}
         #: Per worker: the runs it has (a batch counts once, by its leader's id).
@@ -42,7 +47,7 @@ class Workers:
 
     def start(self, worker_id: str, slots: int, *, assistant: bool) -> None:
         """Register a worker, or update its slots and role."""
-        self.slots[worker_id] = slots
+        self.slots[worker_id] = 0 if worker_id in self.cancelling else slots
         self.running_on.setdefault(worker_id, set())
         if assistant:
             self.assistants.add(worker_id)
@@ -53,6 +58,8 @@ class Workers:
     def stop(self, worker_id: str) -> None:
         """Forget a worker's slots (its runs must have ended)."""
         self.slots.pop(worker_id, None)
+        if worker_id in self.cancelling:
+            self.cancelling = self.cancelling - {worker_id}
         self.free.pop(worker_id, None)
         self.assistants.discard(worker_id)
 
@@ -71,6 +78,15 @@ class Workers:
         self.running -= 1
         if len(running) < self.slots.get(worker_id, 0):  # _update_free, inlined
             self.free[worker_id] = None
+        return True
+
+    def cancel(self, worker_id: str) -> bool:
+        """Take every slot of a known worker until it stops; False if unknown."""
+        if worker_id not in self.slots:
+            return False
+        self.cancelling = self.cancelling | {worker_id}
+        self.slots[worker_id] = 0
+        self._update_free(worker_id)
         return True
 
     def count_pending(self, owners: Iterable[str], delta: int) -> None:

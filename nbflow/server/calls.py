@@ -65,6 +65,8 @@ class Reply:
     known_worker: bool = True
     #: Events dropped as stale (reports about tasks the worker no longer runs).
     dropped: tuple[str, ...] = ()
+    #: The worker was asked to cancel its run (``RunCancelRequested``): it should stop.
+    cancel: bool = False
     #: With ``echo``: every action the events made, in order (any worker's runs too).
     applied: tuple[Action, ...] = ()
 
@@ -78,6 +80,8 @@ class WorkerInfo:
     assistant: bool
     last_seen: float
     running: tuple[str, ...]
+    #: Asked to cancel its run, and not stopped yet.
+    cancelling: bool = False
 
 
 @dataclass

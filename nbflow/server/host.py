@@ -592,6 +592,7 @@ class SchedulerHost:
             seq=self.feed.last,
             known_worker=worker_id in self._workers,
             dropped=tuple(dropped),
+            cancel=self._scheduler.cancel_requested(worker_id),
         )
 
     def _notes_for(self, worker_id: str, since: int) -> list[Notification]:
@@ -615,6 +616,7 @@ class SchedulerHost:
                 started.assistant,
                 self._last_seen.get(worker_id, 0.0),
                 tuple(running.get(worker_id, ())),
+                scheduler.cancel_requested(worker_id),
             )
             for worker_id, started in self._workers.items()
         ]

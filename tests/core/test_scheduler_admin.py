@@ -5,6 +5,7 @@ Feed events, assert the exact actions, as in test_scheduler.py.
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 from nbflow.core.events import (
@@ -12,6 +13,8 @@ from nbflow.core.events import (
     Notify,
     PauseChanged,
     RetryPolicy,
+    RunCancelling,
+    RunCancelRequested,
     RunTask,
     SchedulerPaused,
     SchedulerResumed,
@@ -26,8 +29,10 @@ from nbflow.core.events import (
     TaskStatusChanged,
     TaskSucceeded,
     Tick,
+    WorkerStarted,
+    WorkerStopped,
 )
-from nbflow.core.scheduler import TRANSITIONS
+from nbflow.core.scheduler import TRANSITIONS, Scheduler
 from tests.builders import changes, graph_of, runs, spec, started
 
 PENDING, RUNNING, DONE = Status.PENDING, Status.RUNNING, Status.DONE
@@ -325,3 +330,42 @@ def test_every_new_move_is_in_transitions() -> None:
         "re-enabled",
         "marked-done",
     } <= moves
+
+
+# --- cancelling a worker's run ----------------------------------------------------------
+
+
+def test_cancel_request_stops_dispatch_to_the_worker_until_it_stops() -> None:
+    scheduler, first = started(graph_of(a=[], b=[], c=[]), slots=2)
+    assert runs(first) == ["a", "b"]
+
+    actions = scheduler.handle(RunCancelRequested("w"))
+
+    assert actions == [Notify(RunCancelling(6, 0.0, "w"))]
+    assert scheduler.cancel_requested("w")
+    assert runs(scheduler.handle(TaskSucceeded("a"))) == []  # c waits: w is cancelling
+    assert scheduler.handle(RunCancelRequested("w")) == []  # asked once is enough
+    # a pull-mode worker announcing its slots again gets none while cancelling
+    assert runs(scheduler.handle(WorkerStarted("w", 3))) == []
+
+    scheduler.handle(TaskHandedBack("b"), WorkerStopped("w"))
+    assert not scheduler.cancel_requested("w")
+    assert sorted(runs(scheduler.handle(WorkerStarted("v", 2)))) == ["b", "c"]
+
+
+def test_cancel_request_for_an_unknown_worker_changes_nothing() -> None:
+    scheduler, _ = started(graph_of(a=[]))
+
+    assert scheduler.handle(RunCancelRequested("nobody")) == []
+    assert not scheduler.cancel_requested("nobody")
+
+
+def test_cancel_request_survives_a_snapshot() -> None:
+    scheduler = Scheduler()
+    scheduler.handle(WorkerStarted("w", 1), graph_of(a=[], b=[]))
+    scheduler.handle(RunCancelRequested("w"))
+
+    restored = pickle.loads(pickle.dumps(scheduler))
+
+    assert restored.cancel_requested("w")
+    assert runs(restored.handle(TaskSucceeded("a"))) == []
