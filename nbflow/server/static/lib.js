@@ -153,6 +153,16 @@ function openSource() {
     }
     for (const listener of [...listeners]) listener.onNotification(note);
   };
+  // task logs may arrive as named "log" events: handed on as {type: "log", ...data}
+  source.addEventListener("log", (message) => {
+    let data;
+    try {
+      data = JSON.parse(message.data);
+    } catch (_error) {
+      return;
+    }
+    for (const listener of [...listeners]) listener.onNotification({ ...data, type: "log" });
+  });
   source.addEventListener("reset", () => {
     for (const listener of [...listeners]) if (listener.onReset) listener.onReset();
   });
