@@ -47,19 +47,21 @@ import anywidget
 import traitlets
 
 from nbflow.core.dot import COLOURS, DotNode
-from nbflow.core.progress import PLAN_WORDS, STATE_WORDS, Changes, RunProgress
 from nbflow.core.layout import GROUP_ABOVE, GROUP_PREFIX, group_state, lay_out
+from nbflow.core.progress import PLAN_WORDS, STATE_WORDS, Changes, RunProgress
 from nbflow.widgets.progress import failures_html, progress_html
 from nbflow.widgets.snapshot import NOTABLE_STATES
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from nbflow.core.layout import Layout
     from nbflow.core.progress import TaskState
     from nbflow.core.run import Run
-    from nbflow.core.layout import Layout
 
 STATIC = Path(__file__).parent / "static"
+#: nbflow's graph renderer, shared with the web visualiser (package data).
+SHARED_STATIC = Path(__file__).parent.parent / "static"
 #: The words of a graph drawn without running it (``%nbflow graph``).
 GRAPH_WORDS = {**STATE_WORDS, **PLAN_WORDS}
 #: Seconds between two layouts of a graph that grows while it runs.
@@ -77,7 +79,10 @@ KNOWN_FINISHED = 20
 
 
 def colour_css(colours: dict[str, str] = COLOURS) -> str:
-    """Return the CSS that colours nodes and legend swatches by state."""
+    """Return the CSS that colours nodes and legend swatches by state.
+
+    ``nbflow/static/graph.css`` ends with these rules (a test keeps them equal).
+    """
     shapes = ":is(path, polygon, rect, ellipse)"
     return "\n".join(
         f".nbflow-view g.node.{state} > {shapes} {{ fill: {colour}; }}\n"
@@ -144,11 +149,34 @@ def group_detail(
     }
 
 
+def bundle_esm() -> str:
+    """Return the widget's ES module: the shared renderer, then the widget's glue.
+
+    ``dag.js`` imports the renderer (``../../static/graph.js``) on its first line, so
+    it also loads as a module of its own; anywidget takes one module's text, so the
+    two files are joined and that import line dropped.
+    """
+    renderer = (SHARED_STATIC / "graph.js").read_text(encoding="utf-8")
+    glue = (STATIC / "dag.js").read_text(encoding="utf-8")
+    first, _, rest = glue.partition("\n")
+    if not first.startswith("import "):
+        msg = f"{STATIC / 'dag.js'} must start with its import of graph.js"
+        raise RuntimeError(msg)
+    return f"{renderer}\n// --- nbflow/widgets/static/dag.js ---\n{rest}"
+
+
+def bundle_css() -> str:
+    """Return the widget's CSS: the shared renderer's (state colours included), then its own."""
+    return (SHARED_STATIC / "graph.css").read_text(encoding="utf-8") + (
+        STATIC / "dag.css"
+    ).read_text(encoding="utf-8")
+
+
 class DagWidget(anywidget.AnyWidget):
     """A graph drawn once from ``svg`` and recoloured from ``states``."""
 
-    _esm = STATIC / "dag.js"
-    _css = (STATIC / "dag.css").read_text(encoding="utf-8") + colour_css()
+    _esm = bundle_esm()
+    _css = bundle_css()
 
     #: The drawing (sent when the graph is laid out, normally once).
     svg = traitlets.Unicode("").tag(sync=True)
