@@ -152,6 +152,7 @@ def _schemas() -> JSON:
                 "has_work": _BOOLEAN,
                 "seq": _INTEGER,
                 "known_worker": _BOOLEAN,
+                "cancel": _BOOLEAN,
                 "dropped": _array(_STRING),
             }
         ),
@@ -205,6 +206,36 @@ def _schemas() -> JSON:
                 "seq": _INTEGER,
             }
         ),
+        "Drawing": _object(
+            {
+                "root": _STRING,
+                "direction": {"enum": ["upstream", "downstream", "both"]},
+                "svg": {
+                    "type": "string",
+                    "description": "One <g class='node STATE'> per node, its <title> "
+                    "the node id; groups are family:<Family>.",
+                },
+                "engine": {"enum": ["dot", "fallback"]},
+                "node_of": {
+                    "type": "object",
+                    "description": "task id -> the node that shows it.",
+                    "additionalProperties": _STRING,
+                },
+                "states": {
+                    "type": "object",
+                    "description": "node id -> its state now.",
+                    "additionalProperties": _STRING,
+                },
+                "shares": {
+                    "type": "object",
+                    "description": "group node id -> tasks by state.",
+                    "additionalProperties": _COUNTS,
+                },
+                "hidden": _INTEGER,
+                "truncated": _BOOLEAN,
+                "seq": _INTEGER,
+            }
+        ),
         "TaskActionResult": _object({"task": _ref("TaskInfo"), "seq": _INTEGER}),
         "PruneRequest": _object({"before": _NUMBER}),
         "PruneResult": _object({"pruned": _INTEGER, "seq": _INTEGER}),
@@ -216,6 +247,7 @@ def _schemas() -> JSON:
                 "last_seen": _NUMBER,
                 "running": _array(_STRING),
                 "host": _NULLABLE_STRING,
+                "cancelling": _BOOLEAN,
             }
         ),
         "WorkerList": _object({"workers": _array(_ref("Worker"))}),
@@ -413,6 +445,43 @@ def _task_paths() -> JSON:
                 errors=(404,),
             )
         },
+        f"{PREFIX}/tasks/{{task_id}}/drawing": {
+            "get": _operation(
+                "getTaskDrawing",
+                "The graph around a task laid out as SVG, with the node of each task "
+                "and the states now (the visualiser's graph page).",
+                "Drawing",
+                parameters=(
+                    _TASK_ID,
+                    _query(
+                        "direction",
+                        {"enum": ["upstream", "downstream", "both"]},
+                        "upstream: what it requires (default); downstream: what "
+                        "requires it.",
+                    ),
+                    _query(
+                        "hide_done", {"enum": ["0", "1"]}, "1: leave done tasks out."
+                    ),
+                    _query(
+                        "expand",
+                        _STRING,
+                        "Families (comma-separated) drawn task by task while the "
+                        "others are grouped.",
+                    ),
+                    _query(
+                        "group_above",
+                        {"type": "integer", "minimum": 0, "maximum": MAX_GRAPH},
+                        "Above this many tasks, draw one node per family (default 300).",
+                    ),
+                    _query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_GRAPH},
+                        "Most tasks drawn (default 20000).",
+                    ),
+                ),
+                errors=(404,),
+            )
+        },
     }
     for verb, summary in actions.items():
         name = "".join(part.title() for part in verb.split("-"))
@@ -463,6 +532,19 @@ def _other_paths() -> JSON:
                 "listWorkers",
                 "The workers and what they run.",
                 "WorkerList",
+                tag="workers",
+            )
+        },
+        f"{PREFIX}/workers/{{worker_id}}/cancel": {
+            "post": _operation(
+                "cancelWorkerRun",
+                "Cancel a worker's run: it is given no more tasks and stops as on "
+                "Ctrl-C when it next calls (nbflow's workers; Luigi's only stop getting "
+                "work).",
+                "Worker",
+                write=True,
+                parameters=(worker_id,),
+                errors=(404,),
                 tag="workers",
             )
         },
