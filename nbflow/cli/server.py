@@ -250,6 +250,7 @@ def _serve(options: argparse.Namespace) -> int:
                 f"nbflow server: the token is the one in {generated} (made at an "
                 "earlier start; delete the file for a new one)"
             )
+        lines.append(f"nbflow server: the visualiser is at {url} (log in to act)")
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
 
