@@ -1,13 +1,23 @@
-"""Capturing what each task prints and logs while it runs, as a bounded tail.
+"""Capturing what each task prints and logs while it runs: a bounded log, and its tail.
 
 A task's ``print()``, its writes to ``sys.stderr`` and its log records that reach the
-console are kept per task: the last :data:`MAX_LINES` lines, each cut to
+console are kept per run as written: the last ``[worker] log_max_bytes`` bytes
+(:data:`LOG_MAX_BYTES`, 1 MB, by default; UTF-8), the older text dropped and counted
+(:meth:`CapturedOutput.log` gives the text, the characters dropped before it and the
+characters written in all). The log also hands out *deltas*
+(:meth:`CapturedOutput.delta`): the text written since the last delta, with its offset
+(the characters written before it), so it can be streamed without sending anything
+twice; a scheduler server keeps each run's log that way (:mod:`nbflow.core.remote`).
+
+The views show the *tail*, made from the log when asked: the last :data:`MAX_LINES`
+lines as a terminal shows them (a carriage return starts a line again), each cut to
 :data:`MAX_LINE_CHARS` characters. The tail travels with the task's outcome
-(:attr:`nbflow.core.execution.Outcome.output`) to the ``TaskStatusChanged`` notification
-and so to ``TaskState.output``, which every view shows. While a task prints, a snapshot
-of its tail is also sent to the task's runtime reporter (kind ``"output"``) at most
-every :data:`LIVE_INTERVAL` seconds; the worker publishes it as a ``TaskOutput``
-notification.
+(:attr:`nbflow.core.execution.Outcome.output`, with the last delta in ``log``) to the
+``TaskStatusChanged`` notification and so to ``TaskState.output``, which every view
+shows. While a task prints, a :class:`LiveOutput` (its tail and its latest delta) is
+also sent to the task's runtime reporter (kind ``"output"``) at most every
+:data:`LIVE_INTERVAL` seconds; the worker publishes the tail as a ``TaskOutput``
+notification and streams the delta to a scheduler server.
 
 Modes (``RunOptions.capture_output``, ``[worker] capture_output``):
 
@@ -31,7 +41,9 @@ back with the result.
 
 Not captured: writes from threads a task starts itself, output of C code writing to
 file descriptors 1 and 2 directly, and log records whose handlers write elsewhere
-(files). A task that prints nothing costs one small object and two dict operations.
+(files). A task that prints nothing costs one small object and two dict operations;
+one that prints costs a list append per write (small writes are joined in 4 KB
+chunks), whatever it printed before.
 
 Imports: stdlib, nbflow.core.errors.
 """
@@ -44,7 +56,7 @@ import logging
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from nbflow.core.errors import CaptureModeError
 
@@ -61,6 +73,10 @@ MAX_LINES = 200
 MAX_LINE_CHARS = 2_000
 #: Seconds between two live snapshots of one task's output.
 LIVE_INTERVAL = 0.5
+#: Bytes of each run's log kept by default (``[worker] log_max_bytes``): 1 MB.
+LOG_MAX_BYTES = 1_048_576
+#: Characters of small writes gathered before they become one chunk of the log.
+_CHUNK = 4096
 _CUT = " [... cut]"
 
 
@@ -90,24 +106,147 @@ def resolve_mode(value: str | None, *, background: bool) -> str:
     return mode
 
 
-class _Tail:
-    """The lines of a task that printed something (most print nothing)."""
+class LogDelta(NamedTuple):
+    """What a run wrote since the last delta: ``text``, after ``offset`` characters."""
 
-    __slots__ = ("lines", "lock", "partial")
+    #: Characters the run wrote before ``text`` (where ``text`` starts in its log).
+    offset: int
+    text: str
 
-    def __init__(self) -> None:
-        self.lines: collections.deque[str] = collections.deque(maxlen=MAX_LINES)
+
+class LogText(NamedTuple):
+    """A run's kept log: ``text`` is its characters ``dropped`` to ``written``."""
+
+    text: str
+    #: Characters dropped from the front to keep the log within its bytes.
+    dropped: int
+    #: Characters written in all (the offset of the log's end).
+    written: int
+
+
+class LiveOutput(NamedTuple):
+    """A live report of a running task's output: its tail, and its newest text."""
+
+    lines: tuple[str, ...]
+    delta: LogDelta | None
+
+
+class _Log:
+    """The bounded log of a task that printed something (most print nothing).
+
+    ``chunks`` hold the kept text but the newest small writes, which wait in ``parts``
+    until :data:`_CHUNK` characters are there (one append per ``print()``, not a copy).
+    """
+
+    __slots__ = (
+        "chunks",
+        "dropped",
+        "limit",
+        "lock",
+        "parts",
+        "parts_chars",
+        "sent",
+        "size",
+        "written",
+    )
+
+    def __init__(self, limit: int) -> None:
+        self.chunks: collections.deque[str] = collections.deque()
+        self.parts: list[str] = []
+        self.parts_chars = 0
         self.lock = threading.Lock()
-        #: The line still being written (no newline yet).
-        self.partial = ""
+        self.limit = limit
+        #: UTF-8 bytes kept (chunks and parts).
+        self.size = 0
+        self.written = self.dropped = 0
+        #: Characters handed out as deltas so far.
+        self.sent = 0
+
+    def add(self, text: str) -> None:
+        """Append ``text``, dropping the oldest text beyond the limit (lock held)."""
+        self.parts.append(text)
+        self.parts_chars += len(text)
+        self.written += len(text)
+        self.size += _size(text)
+        if self.parts_chars >= _CHUNK or self.size > self.limit:
+            self.join_parts()
+            if self.size > self.limit:
+                self.trim()
+
+    def join_parts(self) -> None:
+        """Move the small writes into one chunk (lock held)."""
+        if self.parts:
+            self.chunks.append("".join(self.parts))
+            self.parts.clear()
+            self.parts_chars = 0
+
+    def trim(self) -> None:
+        """Drop the oldest text until the log fits its limit (lock held, parts joined)."""
+        excess = self.size - self.limit
+        chunks = self.chunks
+        while excess > 0 and chunks:
+            head = chunks[0]
+            size = _size(head)
+            if size <= excess:
+                chunks.popleft()
+                self.dropped += len(head)
+                self.size -= size
+                excess -= size
+                continue
+            kept = _without_bytes(head, excess)
+            chunks[0] = kept
+            self.dropped += len(head) - len(kept)
+            self.size -= size - _size(kept)
+            return
+
+    def text_from(self, offset: int) -> str:
+        """Return the kept text from character ``offset`` on (lock held, parts joined)."""
+        need = self.written - max(offset, self.dropped)
+        if need <= 0:
+            return ""
+        found: list[str] = []
+        have = 0
+        for chunk in reversed(self.chunks):
+            found.append(chunk)
+            have += len(chunk)
+            if have >= need:
+                break
+        text = "".join(reversed(found))
+        return text[len(text) - need :]
+
+    def tail_text(self) -> tuple[str, bool]:
+        """Return enough of the end for MAX_LINES lines, and whether it is all of it."""
+        found: list[str] = []
+        newlines = 0
+        for chunk in reversed(self.chunks):
+            found.append(chunk)
+            newlines += chunk.count("\n")
+            if newlines > MAX_LINES:
+                return "".join(reversed(found)), False
+        return "".join(reversed(found)), True
+
+
+def _size(text: str) -> int:
+    """Return the UTF-8 size of ``text`` (its length when ASCII: no encoding needed)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
+
+
+def _without_bytes(text: str, count: int) -> str:
+    """Return ``text`` without its first ``count`` UTF-8 bytes (and any split character)."""
+    if text.isascii():
+        return text[count:]
+    return text.encode("utf-8", "replace")[count:].decode("utf-8", "ignore")
 
 
 class CapturedOutput:
-    r"""The bounded tail of what one task wrote, line by line.
+    r"""The bounded log of what one task wrote, and its tail of lines.
 
-    A carriage return starts the current line again (progress bars), and a line
-    longer than :data:`MAX_LINE_CHARS` is cut. As a context manager, it captures
-    what the current thread writes (see :func:`capturing`).
+    The log keeps the last ``max_bytes`` bytes as written (default: the run's
+    ``[worker] log_max_bytes``, see :func:`installed`). The tail (:meth:`lines`) shows
+    it as a terminal would: a carriage return starts the current line again
+    (progress bars), and a line longer than :data:`MAX_LINE_CHARS` is cut. As a
+    context manager, it captures what the current thread writes (see
+    :func:`capturing`).
 
     Examples
     --------
@@ -116,15 +255,25 @@ class CapturedOutput:
     >>> output.write("no newline yet")
     >>> output.lines()
     ('loading', '100%', 'no newline yet')
+    >>> output.delta(), output.delta()
+    (LogDelta(offset=0, text='loading\n50%\r100%\nno newline yet'), None)
+    >>> output.write("!")
+    >>> output.delta()
+    LogDelta(offset=31, text='!')
+    >>> small = CapturedOutput("B_1", max_bytes=8)
+    >>> small.write("0123456789\nabc")
+    >>> small.log()
+    LogText(text='6789\nabc', dropped=6, written=14)
     """
 
     __slots__ = (
         "_ident",
+        "_log",
         "_outer",
         "_owns",
-        "_tail",
         "closed",
         "echo",
+        "max_bytes",
         "reporter",
         "task_id",
     )
@@ -135,39 +284,77 @@ class CapturedOutput:
         *,
         echo: bool = False,
         reporter: Callable[[str, str, Any], object] | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self.task_id = task_id
         #: Also write to the console (tee mode).
         self.echo = echo
-        #: Called as ``reporter(task_id, "output", lines)`` with a snapshot of the
-        #: tail, at most every LIVE_INTERVAL seconds (a task's runtime reporter).
+        #: Called as ``reporter(task_id, "output", LiveOutput(...))`` at most every
+        #: LIVE_INTERVAL seconds while the task writes (a task's runtime reporter).
         self.reporter = reporter
-        #: Set when the task has ended: no more live snapshots.
+        #: Set when the task has ended: no more live reports.
         self.closed = False
+        #: Bytes of the log kept (the newest).
+        self.max_bytes = _CAPTURE.max_bytes if max_bytes is None else max(0, max_bytes)
         # made on the first write, in the task's thread, before anyone else sees it
-        self._tail: _Tail | None = None
+        self._log: _Log | None = None
 
     def write(self, text: str) -> None:
-        """Add ``text`` to the tail."""
-        tail = self._tail
-        if tail is None:
-            tail = self._tail = _Tail()
-        with tail.lock:
-            *complete, partial = (tail.partial + text).split("\n")
-            tail.lines.extend(_clean(line) for line in complete[-MAX_LINES:])
-            tail.partial = _squeeze(partial)
+        """Add ``text`` to the log."""
+        log = self._log
+        if log is None:
+            log = self._log = _Log(self.max_bytes)
+        with log.lock:
+            log.add(text)
         if self.reporter is not None:
             _LIVE.note(self)
 
     def lines(self) -> tuple[str, ...]:
-        """Return the tail: the complete lines, then the line still being written."""
-        tail = self._tail
-        if tail is None:
+        """Return the tail: the last complete lines, then the line still being written."""
+        log = self._log
+        if log is None:
             return ()
-        with tail.lock:
-            if tail.partial:
-                return (*tail.lines, _clean(tail.partial))[-MAX_LINES:]
-            return tuple(tail.lines)
+        with log.lock:
+            log.join_parts()
+            text, whole = log.tail_text()
+            whole = whole and log.dropped == 0
+        found = text.split("\n")
+        if not found[-1]:
+            found.pop()  # the text ends with a newline
+        if not whole and len(found) > 1:
+            found.pop(0)  # the rest of a line that began before
+        return tuple(_clean(line) for line in found[-MAX_LINES:])
+
+    def log(self) -> LogText:
+        """Return the kept log: its text, the characters dropped before, the total."""
+        log = self._log
+        if log is None:
+            return LogText("", 0, 0)
+        with log.lock:
+            log.join_parts()
+            return LogText(log.text_from(0), log.dropped, log.written)
+
+    def delta(self) -> LogDelta | None:
+        """Return what was written since the last delta (None: nothing new).
+
+        Text written and dropped in between (more than the log keeps) is skipped:
+        the delta's offset then starts after a gap.
+        """
+        log = self._log
+        if log is None:
+            return None
+        with log.lock:
+            if log.sent >= log.written:
+                return None
+            log.join_parts()
+            start = max(log.sent, log.dropped)
+            text = log.text_from(start)
+            log.sent = log.written
+        return LogDelta(start, text)
+
+    def live(self) -> LiveOutput:
+        """Return the tail and the newest delta (what a live report carries)."""
+        return LiveOutput(self.lines(), self.delta())
 
     def __enter__(self) -> CapturedOutput:
         """Route the current thread's writes here (the run keeps streams installed)."""
@@ -188,19 +375,6 @@ class CapturedOutput:
             _CAPTURE.outputs[self._ident] = self._outer
         if self._owns:
             _CAPTURE.uninstall()
-
-
-def _squeeze(partial: str) -> str:
-    r"""Keep what a terminal shows of a line still being written, cut short.
-
-    A trailing ``\r`` is kept: the next text starts the line again.
-    """
-    if "\r" not in partial:
-        return partial[:MAX_LINE_CHARS]
-    head, _, rest = partial.rpartition("\r")
-    if rest:
-        return "\r" + rest[:MAX_LINE_CHARS]
-    return head.rpartition("\r")[2][:MAX_LINE_CHARS] + "\r"
 
 
 def _clean(line: str) -> str:
@@ -259,6 +433,8 @@ class _Capture:
         self.streams: tuple[DispatchingStream, DispatchingStream] | None = None
         #: console handlers pointed at a dispatching stream, with their own stream
         self._handlers: list[tuple[logging.StreamHandler[Any], Any]] = []
+        #: Bytes of each run's log kept (set by the run: ``[worker] log_max_bytes``).
+        self.max_bytes = LOG_MAX_BYTES
 
     def install(self) -> None:
         """Put the dispatching streams in place (once for all users)."""
@@ -359,7 +535,7 @@ class _LiveOutputs:
                 if output.closed or send is None:
                     continue
                 try:
-                    send(output.task_id, "output", output.lines())
+                    send(output.task_id, "output", output.live())
                 except Exception:  # a broken pipe to the worker: stop sending
                     logger.warning(
                         "live output of %s could not be sent; it comes at the end",
@@ -374,8 +550,14 @@ _LIVE = _LiveOutputs()
 
 
 @contextlib.contextmanager
-def installed(mode: str) -> Iterator[None]:
-    """Keep the dispatching streams in place for a run (unless ``mode`` is off)."""
+def installed(mode: str, max_bytes: int | None = None) -> Iterator[None]:
+    """Keep the dispatching streams in place for a run (unless ``mode`` is off).
+
+    ``max_bytes``: the bytes of each task's log to keep from now on (``[worker]
+    log_max_bytes``); None leaves the setting as it is.
+    """
+    if max_bytes is not None:
+        _CAPTURE.max_bytes = max(0, max_bytes)
     if mode == "off":
         yield
         return
@@ -386,8 +568,10 @@ def installed(mode: str) -> Iterator[None]:
         _CAPTURE.uninstall()
 
 
-def install_for_process() -> None:
+def install_for_process(max_bytes: int | None = None) -> None:
     """Install the dispatching streams for good (in a process executor's child)."""
+    if max_bytes is not None:
+        _CAPTURE.max_bytes = max(0, max_bytes)
     if _CAPTURE.streams is None:
         _CAPTURE.install()
 

@@ -74,6 +74,7 @@ KNOWN_KEYS: Mapping[str, frozenset[str]] = {
             "max_keep_alive_idle_duration",
             "max_reschedules",
             "no_install_shutdown_handler",
+            "log_max_bytes",
             "ping_interval",
             "retry_external_tasks",
             "send_failure_email",

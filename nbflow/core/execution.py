@@ -27,7 +27,7 @@ import types
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-from nbflow.core.capture import capturing
+from nbflow.core.capture import LogDelta, capturing
 from nbflow.core.claim import claim_path, hold_claim, mark_completed
 from nbflow.core.diagnosis import explain_failure, generator_site
 from nbflow.core.errors import (
@@ -74,6 +74,8 @@ class Outcome(NamedTuple):
     output: tuple[str, ...] = ()
     #: Every frame, nbflow's included.
     full_traceback: str = ""
+    #: What the task wrote since its last live report (streamed to a scheduler server).
+    log: LogDelta | None = None
 
 
 def pack(task: Task) -> bytes:
@@ -124,8 +126,10 @@ def execute(task: Task | bytes, reporter: Any = None, capture: str = "off") -> O
         return _execute(task, reporter)
     with capturing(task.task_id, capture, reporter) as output:
         outcome = _execute(task, reporter)
-    lines = output.lines() if output is not None else ()
-    return outcome._replace(output=lines) if lines else outcome
+    if output is None:
+        return outcome
+    lines, delta = output.lines(), output.delta()
+    return outcome._replace(output=lines, log=delta) if lines or delta else outcome
 
 
 def _execute(task: Task, reporter: Any) -> Outcome:

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nbflow.core.capture import install_for_process
+from nbflow.core.capture import LiveOutput, LogDelta, install_for_process
 from nbflow.core.events import (
     ProgressReported,
     ResourcesDecreased,
@@ -60,6 +60,8 @@ class OutputReported:
     task_id: str
     lines: tuple[str, ...]
     at: float = 0.0
+    #: What it wrote since the last report (streamed to a scheduler server).
+    delta: LogDelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,11 @@ _REPORTS: dict[str, Callable[[str, Any, float], Report | OutputReported]] = {
     "decrease_resources": lambda task_id, value, at: ResourcesDecreased(
         task_id, tuple(dict(value).items()), at
     ),
-    "output": lambda task_id, value, at: OutputReported(task_id, tuple(value), at),
+    "output": lambda task_id, value, at: (
+        OutputReported(task_id, value.lines, at, value.delta)
+        if isinstance(value, LiveOutput)
+        else OutputReported(task_id, tuple(value), at)
+    ),
 }
 
 

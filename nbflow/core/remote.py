@@ -21,6 +21,14 @@ tasks the worker no longer runs, and adding a known task again changes nothing. 
 the server no longer knows the worker (it restarted, or declared the worker gone), the
 client announces it again with its last ``WorkerStarted``.
 
+Task logs: :meth:`ServerScheduler.add_log` takes a running task's log deltas
+(:mod:`nbflow.core.capture`); they wait, joined per task and bounded like the log
+itself (``[worker] log_max_bytes``), for the next call, whose body carries them as
+``logs``: ``[{task_id, offset, text}]``. No call is made for them: the worker's own
+calls and the heartbeat carry them within about a second, and a run's last delta goes
+in the call that reports its end (or one before). A server that does not know the field
+(an older one) is told no more logs.
+
 A heartbeat thread calls every ``[worker] ping_interval`` seconds (1) when nothing
 else did, so a long task run in the worker's own thread does not look like a dead
 worker. What that call brings back waits for the next ``handle``.
@@ -33,8 +41,8 @@ as ``Authorization: Bearer``.
 Threads: calls are serialised by one lock (the worker's thread and the heartbeat
 thread), so events reach the server in the order they were handed in.
 
-Imports: stdlib (urllib, only when a call is made), nbflow.core.{config, errors, events,
-scheduler_node, wire}.
+Imports: stdlib (urllib, only when a call is made), nbflow.core.{capture, config,
+errors, events, scheduler_node, wire}.
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbflow.core import wire
+from nbflow.core.capture import LOG_MAX_BYTES
 from nbflow.core.config import current_settings
 from nbflow.core.errors import NbflowError, SchedulerError
 from nbflow.core.events import (
@@ -75,6 +84,7 @@ from nbflow.core.rpc import SchedulerUrlError
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping, Sequence
 
+    from nbflow.core.capture import LogDelta
     from nbflow.core.config import Settings
     from nbflow.core.events import Action, Notification, SchedulerEvent, Status
     from nbflow.core.scheduler_node import TaskInfo
@@ -310,6 +320,12 @@ class ServerScheduler:
         self._last_call = 0.0
         self._heartbeat: threading.Thread | None = None
         self._closed = threading.Event()
+        #: task id -> (offset, text) log deltas waiting for the next call
+        self._logs: dict[str, list[tuple[int, str]]] = {}
+        self._logs_lock = threading.Lock()
+        self._log_max_bytes = settings.get_int("worker", "log_max_bytes", LOG_MAX_BYTES)
+        #: False once the server refused the ``logs`` field (an older server)
+        self._send_logs = True
 
     def __repr__(self) -> str:
         return f"ServerScheduler({self.url!r}, worker_id={self.worker_id!r})"
@@ -408,6 +424,42 @@ class ServerScheduler:
         if task.task_id != task_id:
             raise RemoteTaskError(task_id, info.family, f"built {task.task_id}")
         return task
+
+    def add_log(self, task_id: str, delta: LogDelta) -> None:
+        """Queue a running task's log delta for the next call (any thread).
+
+        Deltas of one task are joined (in offset order, whatever order they came
+        in); beyond ``[worker] log_max_bytes`` characters waiting, the oldest text
+        is dropped (the offsets say where the rest starts).
+        """
+        if not self._send_logs or not delta.text:
+            return
+        with self._logs_lock:
+            waiting = self._logs.setdefault(task_id, [])
+            waiting.append((delta.offset, delta.text))
+            chars = sum(len(text) for _offset, text in waiting)
+            while chars > self._log_max_bytes and len(waiting) > 1:
+                waiting.sort()
+                chars -= len(waiting.pop(0)[1])
+
+    def _take_logs(self) -> list[dict[str, Any]]:
+        with self._logs_lock:
+            logs, self._logs = self._logs, {}
+        taken: list[dict[str, Any]] = []
+        for task_id, deltas in logs.items():
+            joined: list[list[Any]] = []
+            for offset, text in sorted(deltas):
+                last = joined[-1] if joined else None
+                if last is not None and last[0] + len(last[1]) == offset:
+                    last[1] += text
+                else:
+                    joined.append([offset, text])
+            for offset, text in joined:
+                cut = max(0, len(text) - self._log_max_bytes)
+                taken.append(
+                    {"task_id": task_id, "offset": offset + cut, "text": text[cut:]}
+                )
+        return taken
 
     def has_work(self) -> bool:
         """Return whether the server's last answer said there is work for this worker."""
@@ -515,15 +567,31 @@ class ServerScheduler:
     # --- HTTP -----------------------------------------------------------------------
 
     def _call(self, events: Sequence[SchedulerEvent], wait: float) -> dict[str, Any]:
-        body = {
+        body: dict[str, Any] = {
             "events": [wire.to_json(event) for event in events],
             # a run reported ended in this call still counts as running until then
             "running": sorted({*self.running(), *_reported(events)}),
             "since": self._since,
             "wait": min(max(wait, 0.0), MAX_WAIT),
         }
+        logs = self._take_logs() if self._logs else []
+        if logs:  # only then: an older server refuses fields it does not know
+            body["logs"] = logs
         worker = urllib.parse.quote(self.worker_id, safe=":")
-        return self._request("POST", f"/api/v1/workers/{worker}/calls", body)
+        path = f"/api/v1/workers/{worker}/calls"
+        try:
+            return self._request("POST", path, body)
+        except SchedulerRequestError as error:
+            if not logs or error.status != 400 or "'logs'" not in error.message:  # noqa: PLR2004
+                raise
+        logger.warning(
+            "nbflow scheduler %s: the server does not take task logs (an older "
+            "nbflow server); the logs of tasks run here stay with this worker",
+            self.url,
+        )
+        self._send_logs = False
+        del body["logs"]
+        return self._request("POST", path, body)
 
     def _request(
         self, method: str, path: str, body: dict[str, Any] | None

@@ -23,11 +23,14 @@ threads and the process bridge only put messages on ``_inbox`` (a thread-safe qu
 they never touch the scheduler. Listeners are called from the loop's thread.
 
 Output: while a run goes on, what its tasks print and log is captured per task
-(:mod:`nbflow.core.capture`; ``WorkerOptions.capture_output``). Tasks in this process
-write through the dispatching streams the run keeps installed; a process executor's
-children capture their own and send the tail back. Live snapshots arrive as
-``OutputReported`` messages and are published as ``TaskOutput`` notifications; the
-final tail rides on the task's ``TaskStatusChanged`` to DONE or FAILED.
+(:mod:`nbflow.core.capture`; ``WorkerOptions.capture_output``; each run's log keeps its
+last ``[worker] log_max_bytes``). Tasks in this process write through the dispatching
+streams the run keeps installed; a process executor's children capture their own and
+send the tail back. Live snapshots arrive as ``OutputReported`` messages and are
+published as ``TaskOutput`` notifications; the final tail rides on the task's
+``TaskStatusChanged`` to DONE or FAILED. With a scheduler server, each snapshot's log
+delta (and the last one, on the outcome, before the run's end is reported) goes to the
+server with the worker's next call (:meth:`ServerScheduler.add_log`).
 
 Luigi's event handlers (``Task.event_handler``) for START, SUCCESS, FAILURE,
 PROCESS_FAILURE, TIMEOUT and PROCESSING_TIME run here, in the worker's process, whatever
@@ -55,7 +58,7 @@ import time
 from concurrent.futures import BrokenExecutor, CancelledError, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from nbflow.core.capture import installed
+from nbflow.core.capture import LOG_MAX_BYTES, installed
 from nbflow.core.completeness import CompletenessCheck, ExistenceCheck
 from nbflow.core.config import current_settings
 from nbflow.core.diagnosis import name_frames
@@ -228,7 +231,8 @@ class Worker(ProcessWatch):
             threads) or given up on, and reported cancelled.
         """
         self.prepare()
-        with installed(self.options.capture_output):  # put back on any exit
+        max_bytes = current_settings().get_int("worker", "log_max_bytes", LOG_MAX_BYTES)
+        with installed(self.options.capture_output, max_bytes):  # put back on any exit
             return self._run()
 
     def _run(self) -> bool:
@@ -502,6 +506,9 @@ class Worker(ProcessWatch):
         if isinstance(outcome, BaseException):  # the executor broke: a process died
             self._process_died(returned.task_id, running, outcome)
             return
+        if outcome.log is not None and self._remote is not None:  # before its end
+            for member in members:
+                self._remote.add_log(member, outcome.log)
         if outcome.status == "done":  # a failed run has no processing time (Luigi)
             task.trigger_event(Event.PROCESSING_TIME, task, outcome.elapsed)
             for member in members:
@@ -582,6 +589,8 @@ class Worker(ProcessWatch):
             self.stream.publish(
                 TaskOutput(self._seq, reported.at, member, reported.lines)
             )
+            if reported.delta is not None and self._remote is not None:
+                self._remote.add_log(member, reported.delta)  # sent with the next call
 
     def _suspend(self, task_id: str, refs: tuple[TaskRef, ...]) -> None:
         deps = [_rebuild(ref) for ref in refs]
@@ -682,7 +691,16 @@ class Worker(ProcessWatch):
     # --- runtime reports ------------------------------------------------------------
 
     def _put_report(self, task_id: str, kind: str, value: Any) -> None:
-        self._inbox.put(to_report(task_id, kind, value))
+        report = to_report(task_id, kind, value)
+        remote = self._remote
+        if isinstance(report, OutputReported) and report.delta and remote is not None:
+            # straight to the server's client: the loop may be busy running the task
+            # (the sync executor); a task's own thread reports here (reads are atomic)
+            running = self._inflight.get(self._aliases.get(task_id, task_id))
+            for member in running.members if running is not None else (task_id,):
+                remote.add_log(member, report.delta)
+            report = dataclasses.replace(report, delta=None)
+        self._inbox.put(report)
 
     def _report(self, report: Report) -> None:
         task_id = self._aliases.get(report.task_id, report.task_id)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from nbflow.core import events as _events
 from nbflow.core import wire
 from nbflow.core.events import Status
-from nbflow.server import query
+from nbflow.server import logs, query
 from nbflow.server.handler import ApiError, JsonHandler
 from nbflow.server.openapi import MAX_GRAPH, MAX_LIMIT, MAX_WAIT, PREFIX, TASK_SORTS
 
@@ -388,8 +388,12 @@ class WorkerCallHandler(JsonHandler):
         self.authorize(write=True)
         if not worker_id:
             raise ApiError(400, "the worker id in the path is empty")
-        body = self.json_body(("events", "running", "since", "wait"))
+        body = self.json_body(("events", "running", "since", "wait", "logs"))
         call = _worker_call(body)
+        deltas = logs.parse_deltas(body.get("logs"))
+        keeper = self.context.extras.get("logs")
+        if deltas and keeper is not None:  # before the events: a run's end comes after
+            keeper.receive(worker_id, deltas)
         host = self.context.host
         if call[3] > 0:  # a long poll holds a pool thread while it waits
             reply: Reply = await self.blocking(

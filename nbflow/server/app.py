@@ -29,7 +29,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application
 
 from nbflow.core.errors import NbflowError
-from nbflow.server import api, graph_view, luigi_rpc, openapi, visualiser
+from nbflow.server import api, graph_view, logs, luigi_rpc, openapi, visualiser
 from nbflow.server.auth import TokenAuth
 from nbflow.server.handler import (
     DEFAULT_MAX_BODY,
@@ -140,9 +140,11 @@ def make_app(
     )
     context.extras["openapi"] = openapi.document(version)
     context.extras["metrics"] = ServerMetrics(host, history_writer)
+    context.extras["logs"] = logs.attach(host)
     kwargs = {"context": context}
     routes: list[Any] = [
         *api.routes(context),
+        *logs.routes(context),
         *graph_view.routes(context),
         (rf"{openapi.PREFIX}/events", _StreamHandler, kwargs),
         (r"/api/openapi\.json", _OpenApiHandler, kwargs),
@@ -170,6 +172,7 @@ def close_app(application: Application) -> None:
     """Detach an application from its host (metrics, streams) and stop its threads."""
     context: ServerContext = application.settings["nbflow_context"]
     context.extras["metrics"].close()
+    logs.detach(context)
     broadcaster = context.extras.get("broadcaster")
     if broadcaster is not None:
         broadcaster.close()

@@ -142,8 +142,27 @@ def _schemas() -> JSON:
                 "running": {"type": ["array", "null"], "items": _STRING},
                 "since": {"type": ["integer", "null"], "minimum": 0},
                 "wait": {"type": "number", "minimum": 0, "maximum": MAX_WAIT},
+                "logs": _array(
+                    _object(
+                        {
+                            "task_id": _STRING,
+                            "offset": {"type": "integer", "minimum": 0},
+                            "text": _STRING,
+                        }
+                    )
+                ),
             },
             required=(),
+        ),
+        "TaskLog": _object(
+            {
+                "task_id": _STRING,
+                "run_id": {"type": ["integer", "null"]},
+                "text": _STRING,
+                "dropped": _INTEGER,
+                "offset": _INTEGER,
+                "running": _BOOLEAN,
+            }
         ),
         "WorkerReply": _object(
             {
@@ -422,6 +441,17 @@ def _task_paths() -> JSON:
                 errors=(404,),
             )
         },
+        f"{PREFIX}/tasks/{{task_id}}/log": {
+            "get": _operation(
+                "getTaskLog",
+                "What the task's current or last run printed and logged (the last "
+                "[worker] log_max_bytes; 'dropped' characters before 'text', "
+                "'offset' in all).",
+                "TaskLog",
+                parameters=(_TASK_ID,),
+                errors=(404,),
+            )
+        },
         f"{PREFIX}/tasks/{{task_id}}/graph": {
             "get": _operation(
                 "getTaskGraph",
@@ -609,6 +639,23 @@ def _other_paths() -> JSON:
                 tag="history",
             )
         },
+        f"{PREFIX}/history/runs/{{run_id}}/log": {
+            "get": _operation(
+                "getRunLog",
+                "What one run printed and logged (the last [worker] log_max_bytes).",
+                "TaskLog",
+                parameters=(
+                    {
+                        "name": "run_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": _INTEGER,
+                    },
+                ),
+                errors=(404,),
+                tag="history",
+            )
+        },
         f"{PREFIX}/history/runs/{{run_id}}": {
             "get": _operation(
                 "getRun",
@@ -639,6 +686,13 @@ def _service_paths() -> JSON:
         parameters=(
             _query("since", {"type": "integer", "minimum": 0}, "Last seq seen."),
             _query("token", _STRING, "The token, for browsers' EventSource."),
+            _query(
+                "logs",
+                {"enum": ["0", "1"]},
+                "0: no 'log' events (task log deltas: {task_id, run_id, started, "
+                "offset, text}, no id:).",
+            ),
+            _query("log_task", _STRING, "Only this task's 'log' events (repeatable)."),
         ),
         tag="stream",
     )

@@ -3,8 +3,9 @@
 The scheduler is deterministic, so its state is the log of every event it applied: the
 host appends each group of events and commits before it answers anyone (a state change
 is committed before it is acknowledged), and a restart loads the latest snapshot and
-replays the events after it. Task history (:mod:`nbflow.server.history`) lives in the
-same database, in tables of its own that compaction never touches.
+replays the events after it. Task history (:mod:`nbflow.server.history`) and task logs
+(:mod:`nbflow.server.logs`) live in the same database, in tables of their own that
+compaction never touches.
 
 Back-ends: a SQLite file (the default) or PostgreSQL through psycopg 3. Everything here
 and in history.py is portable SQLAlchemy Core; what differs between the two lives only in
@@ -164,6 +165,36 @@ graph_runs_table = sa.Table(
     sa.Column("state", sa.String),
     sa.Column("counts", sa.Text),
     sa.Index("ix_nbflow_graph_run_started", "started"),
+)
+
+#: What each run of a task printed and logged (nbflow.server.logs): one row per run
+#: that printed something, its text in chunks.
+task_logs_table = sa.Table(
+    "nbflow_task_log",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=False),
+    sa.Column("task_id", sa.String, nullable=False),
+    #: When the run began (the ``started`` of its row in nbflow_task_run).
+    sa.Column("started", sa.Float, nullable=False),
+    sa.Column("worker_id", sa.String),
+    #: The run's id in nbflow_task_run, once the history has written it.
+    sa.Column("run_id", Id),
+    #: Characters written in all, and dropped from the front (over the size limit).
+    sa.Column("written", sa.BigInteger, nullable=False),
+    sa.Column("dropped", sa.BigInteger, nullable=False),
+    #: When the run ended; None while it runs.
+    sa.Column("ended", sa.Float),
+    sa.Index("ix_nbflow_task_log_run", "task_id", "started", unique=True),
+)
+
+#: The text of task logs: chunks keyed by their log and their position in it.
+task_log_chunks_table = sa.Table(
+    "nbflow_task_log_chunk",
+    metadata,
+    sa.Column("log_id", Id, primary_key=True, autoincrement=False),
+    #: Characters of the log before this chunk.
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("text", sa.Text, nullable=False),
 )
 
 

@@ -10,13 +10,21 @@ what happens from now on. When the seq asked for is older than the server still 
 and graph answer carries the ``seq`` it matches) and reads on. A comment line every 15 s
 keeps proxies from closing a quiet stream.
 
+Task logs: the text running tasks print reaches the stream as ``log`` events (``event:
+log``, ``data: {"task_id", "run_id", "started", "offset", "text"}``; no ``id:``, so they
+never move ``Last-Event-ID``), read from the server's
+:class:`~nbflow.server.logs.LogFeed` after the notifications. ``?logs=0`` leaves them
+out; ``?log_task=ID`` (repeatable) keeps only those tasks'. A log event after a gap
+in ``offset`` (the client was away, or fell too far behind) means: read the whole log
+again with ``GET /api/v1/tasks/{task_id}/log``.
+
 How it stays cheap: one subscriber on the host thread does constant work per
 notification (it schedules at most one wake-up on tornado's loop at a time); each open
 stream then reads what is new from the host's feed on the loop, and waits for the
 client to take it (``flush``) before reading more, so a slow client costs memory only
 for what it has not taken yet. No thread is held per client.
 
-Imports: stdlib, tornado, nbflow.core.wire, nbflow.server.handler.
+Imports: stdlib, tornado, nbflow.core.wire, nbflow.server.{handler, logs (types)}.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ if TYPE_CHECKING:
 
     from nbflow.core.events import Notification
     from nbflow.server.host import SchedulerHost
+    from nbflow.server.logs import LogFeed
 
 #: Seconds between keep-alive comments on a quiet stream.
 KEEPALIVE = 15.0
@@ -53,8 +62,10 @@ class Broadcaster:
         self.changed = Condition()
         self._scheduled = False
         self._unsubscribe: Callable[[], None] = host.subscribe(self._on_notification)
+        self._log_feed: LogFeed | None = None
+        self._unwatch_logs: Callable[[], None] | None = None
 
-    def _on_notification(self, _note: Notification) -> None:
+    def _on_notification(self, _note: Notification | None) -> None:
         """Host thread: schedule one wake-up unless one is pending."""
         if not self._scheduled:
             self._scheduled = True
@@ -64,9 +75,17 @@ class Broadcaster:
         self._scheduled = False
         self.changed.notify_all()
 
+    def watch_logs(self, feed: LogFeed) -> None:
+        """Wake the streams when task logs arrive too (once per feed)."""
+        if self._log_feed is None:
+            self._log_feed = feed
+            self._unwatch_logs = feed.listen(lambda: self._on_notification(None))
+
     def close(self) -> None:
         """Stop listening, and wake every stream so it can end."""
         self._unsubscribe()
+        if self._unwatch_logs is not None:
+            self._unwatch_logs()
         self._loop.add_callback(self.changed.notify_all)
 
 
@@ -103,6 +122,10 @@ class EventStreamHandler(JsonHandler):
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("X-Accel-Buffering", "no")
         last = feed.last if requested is None else requested
+        logs = self._log_feed()
+        if logs is not None:
+            broadcaster.watch_logs(logs)
+        log_last = logs.last if logs is not None else 0
         self.write("retry: 2000\n\n")
         if requested is not None and (
             requested < feed.oldest - 1 or requested > feed.last
@@ -119,6 +142,9 @@ class EventStreamHandler(JsonHandler):
                     last = notes[-1].seq
                     await self.flush()
                     continue
+                if logs is not None and logs.last > log_last:
+                    log_last = await self._send_logs(logs, log_last)
+                    continue
                 woke = await broadcaster.changed.wait(
                     timeout=timedelta(seconds=KEEPALIVE)
                 )
@@ -127,6 +153,29 @@ class EventStreamHandler(JsonHandler):
                     await self.flush()
         except StreamClosedError:
             return
+
+    def _log_feed(self) -> LogFeed | None:
+        """Return the server's task log feed, unless ``?logs=0`` or it has none."""
+        if self.get_query_argument("logs", "1") in {"0", "false", "no"}:
+            return None
+        keeper = self.context.extras.get("logs")
+        return None if keeper is None else keeper.feed  # type: ignore[no-any-return]
+
+    async def _send_logs(self, logs: LogFeed, after: int) -> int:
+        """Send the log messages after number ``after``; return the last one's number."""
+        wanted = set(self.get_query_arguments("log_task"))
+        messages = logs.since(after, limit=_CHUNK)
+        if not messages:
+            return logs.last
+        self.write(
+            "".join(
+                f"event: log\ndata: {data}\n\n"
+                for _number, task_id, data in messages
+                if not wanted or task_id in wanted
+            )
+        )
+        await self.flush()
+        return messages[-1][0]
 
 
 def _message(note: Notification) -> str:

@@ -17,6 +17,8 @@ from nbflow.core.capture import (
     MAX_LINE_CHARS,
     MAX_LINES,
     CapturedOutput,
+    LiveOutput,
+    LogDelta,
     capturing,
     installed,
     resolve_mode,
@@ -337,18 +339,22 @@ def test_console_handler_subclasses_are_captured_and_unopened_files_left(
 
 def test_live_snapshots_reach_the_callback_while_the_task_runs(monkeypatch) -> None:
     _console(monkeypatch)
-    seen: list[tuple[str, ...]] = []
+    seen: list[tuple[str, str, LiveOutput]] = []
     arrived = threading.Event()
 
-    def on_output(task_id: str, kind: str, lines: tuple[str, ...]) -> None:
-        seen.append((task_id, kind, lines))
+    def on_output(task_id: str, kind: str, live: LiveOutput) -> None:
+        seen.append((task_id, kind, live))
         arrived.set()
 
     with capturing("A", "capture", on_output):
         print("working")  # noqa: T201
         assert arrived.wait(30)
 
-    assert seen[0] == ("A", "output", ("working",))
+    assert seen[0] == (
+        "A",
+        "output",
+        LiveOutput(("working",), LogDelta(0, "working\n")),
+    )
 
 
 def test_a_failing_live_callback_is_dropped_and_logged(monkeypatch, caplog) -> None:
@@ -356,8 +362,8 @@ def test_a_failing_live_callback_is_dropped_and_logged(monkeypatch, caplog) -> N
     calls: list[int] = []
     done = threading.Event()
 
-    def broken(task_id: str, kind: str, lines: tuple[str, ...]) -> None:
-        calls.append(len(lines))
+    def broken(task_id: str, kind: str, live: LiveOutput) -> None:
+        calls.append(len(live.lines))
         done.set()
         raise BrokenPipeError
 
