@@ -19,6 +19,7 @@
 const SVG_NS = "http://www.w3.org/2000/svg";
 const MIN_FONT_PX = 11;
 const NATURAL = 4 / 3; // graphviz draws in points: 1 pt = 4/3 px
+const STYLE_ATTRIBUTE = /\sstyle\s*=\s*("[^"]*"|'[^']*')/gi;
 const DROPPED = "script, foreignObject, a, style, animate, set, animateMotion, animateTransform, iframe, image, use";
 
 function element(tag, className, text) {
@@ -36,7 +37,9 @@ function svgElement(tag, attributes) {
 
 /** Parse SVG text into an <svg> of this document, dropping anything that could run code. */
 export function parseSvg(text) {
-  const parsed = new DOMParser().parseFromString(text, "image/svg+xml");
+  // style attributes go before parsing: a page whose CSP forbids inline styles would
+  // report each one (nbflow's group nodes carry one; graph.css styles them instead)
+  const parsed = new DOMParser().parseFromString(text.replace(STYLE_ATTRIBUTE, ""), "image/svg+xml");
   const root = parsed.documentElement;
   if (!root || root.nodeName !== "svg") return null;
   for (const bad of root.querySelectorAll(DROPPED)) bad.remove();
