@@ -169,7 +169,7 @@ def graph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphServ
     }
     log = folder / "server.log"
     with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603  (our own interpreter and arguments)
+        process = subprocess.Popen(
             [sys.executable, "-m", "nbflow", "server", "--port", str(port),
              "--db", f"sqlite:///{folder / 'server.db'}"],
             cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT,
@@ -178,7 +178,7 @@ def graph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphServ
     try:
         _wait_healthy(server)
         with (folder / "run.log").open("wb") as output:
-            server.run = subprocess.Popen(  # noqa: S603  (our own interpreter and arguments)
+            server.run = subprocess.Popen(
                 [sys.executable, "-m", "nbflow", "run", "--scheduler-url", server.url,
                  "--module", "graph_page_pipeline", "GraphPageTop", "--workers", "2"],
                 cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT,
