@@ -21,6 +21,7 @@ Imports: stdlib, nbflow.core.{errors, plugins}.
 
 from __future__ import annotations
 
+import _thread
 import ctypes
 import multiprocessing
 import os
@@ -182,6 +183,18 @@ def _raise_in_thread(ident: int, exception: type[BaseException]) -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(
         ctypes.c_ulong(ident), ctypes.py_object(exception)
     )
+
+
+def interrupt_thread(ident: int) -> None:
+    """Raise ``KeyboardInterrupt`` in thread ``ident`` as Ctrl-C would.
+
+    The main thread gets a simulated SIGINT (Python's own handler raises it there);
+    another thread gets the exception at its next Python bytecode.
+    """
+    if ident == threading.main_thread().ident:
+        _thread.interrupt_main()
+    else:
+        _raise_in_thread(ident, KeyboardInterrupt)
 
 
 def end_with_process(pid: int, every: float = 0.5) -> None:

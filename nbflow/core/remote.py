@@ -305,6 +305,10 @@ class ServerScheduler:
         self.running: Callable[[], Collection[str]] = tuple
         #: When true (the worker is stopping), a lost server is not waited for.
         self.stopping = False
+        #: The server asked this worker to cancel its run (``RunCancelRequested``).
+        self.cancel_requested = False
+        #: Called once when that request arrives (set by the worker: its ``cancel``).
+        self.on_cancel: Callable[[], None] | None = None
         self._lock = threading.RLock()
         self._connection: Any = None
         #: whether the server ever answered (before: give up after connect_timeout)
@@ -438,9 +442,10 @@ class ServerScheduler:
             waiting = self._logs.setdefault(task_id, [])
             waiting.append((delta.offset, delta.text))
             chars = sum(len(text) for _offset, text in waiting)
-            while chars > self._log_max_bytes and len(waiting) > 1:
+            if chars > self._log_max_bytes:  # drop what the rest makes too old
                 waiting.sort()
-                chars -= len(waiting.pop(0)[1])
+                while chars - len(waiting[0][1]) >= self._log_max_bytes:
+                    chars -= len(waiting.pop(0)[1])
 
     def _take_logs(self) -> list[dict[str, Any]]:
         with self._logs_lock:
@@ -580,7 +585,7 @@ class ServerScheduler:
         worker = urllib.parse.quote(self.worker_id, safe=":")
         path = f"/api/v1/workers/{worker}/calls"
         try:
-            return self._request("POST", path, body)
+            return self._cancel_if_asked(self._request("POST", path, body))
         except SchedulerRequestError as error:
             if not logs or error.status != 400 or "'logs'" not in error.message:  # noqa: PLR2004
                 raise
@@ -591,7 +596,19 @@ class ServerScheduler:
         )
         self._send_logs = False
         del body["logs"]
-        return self._request("POST", path, body)
+        return self._cancel_if_asked(self._request("POST", path, body))
+
+    def _cancel_if_asked(self, reply: dict[str, Any]) -> dict[str, Any]:
+        if reply.get("cancel") and not self.cancel_requested:
+            self.cancel_requested = True
+            logger.warning(
+                "nbflow scheduler %s: the server asked worker %s to cancel its run",
+                self.url,
+                self.worker_id,
+            )
+            if self.on_cancel is not None:
+                self.on_cancel()
+        return reply
 
     def _request(
         self, method: str, path: str, body: dict[str, Any] | None

@@ -54,6 +54,7 @@ import os
 import queue
 import socket
 import sys
+import threading
 import time
 from concurrent.futures import BrokenExecutor, CancelledError, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -84,6 +85,7 @@ from nbflow.core.execution import Outcome, TaskRef, execute, pack
 from nbflow.core.executor import (
     Interruptible,
     SyncExecutor,
+    interrupt_thread,
     is_in_process,
     make_executor,
 )
@@ -156,6 +158,7 @@ class Worker(ProcessWatch):
             self.id = self.options.worker_id or self._remote.worker_id
             self._remote.worker_id = self.id
             self._remote.running = self._running_ids
+            self._remote.on_cancel = self._cancel_from_server
         self.scheduler: Scheduler | ServerScheduler = (  # not `or`: empty is falsy
             scheduler
             if scheduler is not None
@@ -184,6 +187,8 @@ class Worker(ProcessWatch):
         #: runs given up on (timed out, cancelled) that may still be executing
         self._abandoned = 0
         self._cancelled = False
+        #: the thread running the loop (a sync executor's tasks run in it)
+        self._loop_thread: int | None = None
         #: why running tasks were stopped: "cancelled" (cancel()) or "interrupted"
         self._stop_reason = "interrupted"
         #: identifies this worker's run on the event stream
@@ -236,6 +241,7 @@ class Worker(ProcessWatch):
             return self._run()
 
     def _run(self) -> bool:
+        self._loop_thread = threading.get_ident()
         now = time.time()
         started = WorkerStarted(
             self.id, self.options.workers, at=now, assistant=self.options.assistant
@@ -272,6 +278,21 @@ class Worker(ProcessWatch):
         self._grace = grace
         self._cancelled = True
         self._inbox.put(CancelRequested())
+
+    def _cancel_from_server(self) -> None:
+        """Cancel the run as the server asked (see :meth:`cancel`).
+
+        A task running in the loop's own thread (the sync executor) is interrupted
+        as by Ctrl-C.
+        """
+        self.cancel()
+        thread = self._loop_thread
+        if (
+            thread is not None
+            and self._inflight
+            and isinstance(self._executor, SyncExecutor)
+        ):
+            interrupt_thread(thread)
 
     def stop(self) -> None:
         """Shut down the executor (if this worker made it) and the process bridge.

@@ -380,6 +380,27 @@ def _worker_json(worker: Any) -> dict[str, Any]:
     return found
 
 
+class WorkerCancelHandler(JsonHandler):
+    """POST /api/v1/workers/{worker_id}/cancel."""
+
+    async def post(self, worker_id: str) -> None:
+        """Ask a worker to cancel its run; answer the worker as it is then."""
+        self.authorize(write=True)
+        self.json_body(())
+        host = self.context.host
+        await self.blocking(host.call, None, [_events.RunCancelRequested(worker_id)])
+        for worker in await self.blocking(host.workers):
+            if worker.worker_id == worker_id:
+                self.write_json(_worker_json(worker))
+                return
+        raise ApiError(
+            404,
+            f"no worker {worker_id!r} is connected. Fix: pick one from GET "
+            "/api/v1/workers (a worker that stopped has nothing left to cancel)",
+            "not_found",
+        )
+
+
 class WorkerCallHandler(JsonHandler):
     """POST /api/v1/workers/{worker_id}/calls: nbflow's own workers talk here."""
 
@@ -413,6 +434,7 @@ class WorkerCallHandler(JsonHandler):
                 "has_work": reply.has_work,
                 "seq": reply.seq,
                 "known_worker": reply.known_worker,
+                "cancel": reply.cancel,
                 "dropped": list(reply.dropped),
             }
         )
@@ -565,6 +587,7 @@ def routes(context: ServerContext) -> list[tuple[str, type, dict[str, Any]]]:
         (rf"{PREFIX}/prune", PruneHandler, kwargs),
         (rf"{PREFIX}/workers", WorkersHandler, kwargs),
         (rf"{PREFIX}/workers/{segment}/calls", WorkerCallHandler, kwargs),
+        (rf"{PREFIX}/workers/{segment}/cancel", WorkerCancelHandler, kwargs),
         (rf"{PREFIX}/history/runs", RunsHandler, kwargs),
         (rf"{PREFIX}/history/runs/{segment}", RunsHandler, kwargs),
         (rf"{PREFIX}/history/graphs", GraphRunsHandler, kwargs),

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -394,3 +395,48 @@ def test_remote_stopped_worker_hands_its_running_task_back(
     assert assistant.returncode == 0
     assert server.task("RwSlow__99914b932b")["status"] == "PENDING"
     assert not (folder / "out" / "slow").exists()
+
+
+def _post(server: Server, path: str) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(  # noqa: S310
+        f"{server.url}{path}",
+        data=b"",
+        method="POST",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:  # noqa: S310
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _workers(server: Server) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(f"{server.url}/api/v1/workers", timeout=5) as reply:  # noqa: S310
+        found: list[dict[str, Any]] = json.loads(reply.read())["workers"]
+    return found
+
+
+def test_remote_cancelled_run_stops_its_worker_and_hands_its_task_back(
+    folder: Path, server: Server, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    (folder / "slow").touch()
+    running = client(folder, server, "RwAfterSlow")
+    processes.append(running)
+    wait_for(lambda: runs(folder).get("RwSlow__99914b932b") == 1, "RwSlow to start")
+    (worker_id,) = [w["worker_id"] for w in _workers(server)]
+
+    status, answer = _post(server, f"/api/v1/workers/{worker_id}/cancel")
+    code, err = finish(running)
+
+    assert (status, answer["cancelling"]) == (200, True)
+    assert code != 0
+    assert "asked worker" in err
+    assert "cancel" in err
+    assert not (folder / "out" / "slow").exists()  # stopped mid-write: nothing left
+    assert server.task("RwSlow__99914b932b")["status"] == "PENDING"
+    assert server.task("RwAfterSlow__99914b932b")["status"] == "PENDING"
+    assert _workers(server) == []
+    status, answer = _post(server, f"/api/v1/workers/{worker_id}/cancel")
+    assert status == 404
+    assert "no worker" in answer["error"]["message"]
