@@ -74,6 +74,8 @@ _INTERVAL = 0.25
 _QUEUE_CHARS = 64 * 1024 * 1024
 #: Characters per stored chunk at most (so the oldest kept chunk overshoots little).
 _CHUNK_CHARS = 64 * 1024
+#: Seconds a read waits for its task's queued deltas to be written, at most.
+_READ_WAIT = 5.0
 #: Log messages the event stream's feed keeps, and their characters.
 _FEED_MESSAGES = 10_000
 _FEED_CHARS = 8 * 1024 * 1024
@@ -214,6 +216,8 @@ class TaskLogs:
         )
         self._progress = threading.Condition()
         self._accepted = self._done = 0
+        #: task id -> its deltas queued and not yet written (reads wait for them)
+        self._unwritten: dict[str, int] = {}
         # the writer thread only:
         self._open: dict[tuple[str, float], _Log] = {}
         self._next_id = 1
@@ -268,11 +272,14 @@ class TaskLogs:
             if run is not None:
                 run.logged = True
                 started = run.started
+            with self._progress:
+                self._unwritten[task_id] = self._unwritten.get(task_id, 0) + 1
             self._put(("delta", task_id, started, worker_id, offset, text), len(text))
 
     def _put(self, item: tuple[Any, ...], chars: int) -> None:
         if self._queued_chars + chars > _QUEUE_CHARS:
             self.dropped += 1
+            self._written([item[1]])
             logger.warning(
                 "task logs: %d characters wait to be written; dropped a delta of %s",
                 self._queued_chars,
@@ -304,9 +311,17 @@ class TaskLogs:
                 self._write(work)
             except sa.exc.SQLAlchemyError:
                 logger.exception("task logs: could not write %d deltas", len(work))
+            self._written([each[1] for each in work if each[0] == "delta"])
             with self._progress:
                 self._done += len(work)
                 self._progress.notify_all()
+
+    def _written(self, task_ids: list[str]) -> None:
+        with self._progress:
+            for task_id in task_ids:
+                left = self._unwritten.pop(task_id, 1) - 1
+                if left > 0:
+                    self._unwritten[task_id] = left
 
     def _write(self, items: list[tuple[Any, ...]]) -> None:
         batch = _Batch()
@@ -500,7 +515,13 @@ class TaskLogs:
     # --- reads (any thread but the host's) ------------------------------------------------
 
     def task_log(self, task_id: str) -> dict[str, Any] | None:
-        """Return the log of the task's current or last run (None: no such task)."""
+        """Return the log of the task's current or last run (None: no such task).
+
+        Deltas of the task still queued are written first: a read sees every delta
+        the server had taken before it.
+        """
+        if task_id in self._unwritten:
+            self.flush(timeout=_READ_WAIT)
         logs = task_logs_table.c
         query = (
             sa.select(task_logs_table)
@@ -531,6 +552,8 @@ class TaskLogs:
             ).first()
             if run is None:
                 return None
+            if run.task_id in self._unwritten:
+                self.flush(timeout=_READ_WAIT)
             row = connection.execute(
                 sa.select(task_logs_table).where(
                     logs.task_id == run.task_id, logs.started == run.started
