@@ -158,30 +158,18 @@ async function loadScheduler() {
   drawLogin();
 }
 
+// The counts are read again (at most once a second) rather than added up from the
+// stream: the stream starts "now", which need not be the moment of the first read.
 const reloadScheduler = throttle(loadScheduler, 1000);
-const redrawCounts = throttle(drawCounts, 250);
+const COUNTED = new Set(["TaskAdded", "TaskStatusChanged", "TasksRemoved"]);
 
 function onNotification(note) {
-  switch (note.type) {
-    case "TaskAdded":
-      bar.counts[note.status] = (bar.counts[note.status] || 0) + 1;
-      redrawCounts();
-      break;
-    case "TaskStatusChanged":
-      if (note.previous) bar.counts[note.previous] = Math.max(0, (bar.counts[note.previous] || 0) - 1);
-      bar.counts[note.status] = (bar.counts[note.status] || 0) + 1;
-      redrawCounts();
-      break;
-    case "TasksRemoved":
-      reloadScheduler();
-      break;
-    case "PauseChanged":
-      bar.paused = Boolean(note.paused);
-      drawBanner();
-      drawLogin();
-      break;
-    default:
-      break;
+  if (COUNTED.has(note.type)) {
+    reloadScheduler();
+  } else if (note.type === "PauseChanged") {
+    bar.paused = Boolean(note.paused);
+    drawBanner();
+    drawLogin();
   }
 }
 

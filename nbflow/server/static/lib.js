@@ -144,6 +144,11 @@ let source = null;
 
 function openSource() {
   source = new EventSource(PREFIX + "/events", { withCredentials: true });
+  // The stream starts when it opens: what changed between a page's first read and
+  // then (or while it was reconnecting) is only seen by reading again.
+  source.onopen = () => {
+    for (const listener of [...listeners]) if (listener.onReset) listener.onReset();
+  };
   source.onmessage = (message) => {
     let note;
     try {
@@ -168,7 +173,11 @@ function openSource() {
   });
 }
 
-/** Follow the event stream: onNotification(note) per message; returns close(). */
+/**
+ * Follow the event stream: onNotification(note) per message; onReset() when the page
+ * must read its state again (the stream opened or reopened, or the server said reset).
+ * Returns close().
+ */
 export function events(onNotification, onReset) {
   const listener = { onNotification, onReset };
   listeners.add(listener);
