@@ -606,7 +606,7 @@ def _drop_before(log: _Log, batch: _Batch) -> None:
 
 def _message(log: _Log, offset: int, text: str) -> str:
     """Return the event stream's ``log`` message of new text."""
-    data = {"task_id": log.task_id, "run_id": log.run_id}
+    data: dict[str, Any] = {"task_id": log.task_id, "run_id": log.run_id}
     data.update(started=log.started, offset=offset, text=text)
     return json.dumps(data, separators=(",", ":"))
 

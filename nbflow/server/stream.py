@@ -159,7 +159,7 @@ class EventStreamHandler(JsonHandler):
         if self.get_query_argument("logs", "1") in {"0", "false", "no"}:
             return None
         keeper = self.context.extras.get("logs")
-        return None if keeper is None else keeper.feed  # type: ignore[no-any-return]
+        return None if keeper is None else keeper.feed
 
     async def _send_logs(self, logs: LogFeed, after: int) -> int:
         """Send the log messages after number ``after``; return the last one's number."""

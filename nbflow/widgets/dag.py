@@ -209,10 +209,19 @@ class DagWidget(anywidget.AnyWidget):
         super().__init__(**kwargs)
 
     def _task_detail(self, detail: dict[str, Any]) -> dict[str, Any]:
-        """Add the state in words; keep the tail of the output as one text."""
+        """Add the state in words; keep the captured output as one text.
+
+        The selected task's detail has all of its captured tail (the last lines of
+        its run's log as a terminal shows them, nbflow.core.capture): the view's box
+        shows the last ones and scrolls back to the rest. Details synced ahead of a
+        click keep the last OUTPUT_LINES.
+        """
         if detail:
             detail["state_words"] = self.words.get(detail["state"], detail["state"])
-            detail["output"] = output_tail(detail.get("output") or ())
+            captured = detail.get("output") or ()
+            whole = detail.get("task_id") == self.selected
+            lines = max(OUTPUT_LINES, len(captured)) if whole else OUTPUT_LINES
+            detail["output"] = output_tail(captured, lines)
             detail.setdefault("full_traceback", "")
         return detail
 
