@@ -606,9 +606,10 @@ class SchedulerHost:
 
     def _worker_infos(self, scheduler: Scheduler) -> list[WorkerInfo]:
         running: dict[str, list[str]] = {}
-        for info in scheduler.tasks():
-            if info.status in _RUNNING and info.worker_id:
-                running.setdefault(info.worker_id, []).append(info.task_id)
+        # the nodes, not scheduler.tasks(): no snapshot of every task (0.6 s at 100,000)
+        for node in scheduler.nodes_now():
+            if node.status in _RUNNING and node.worker:
+                running.setdefault(node.worker, []).append(node.id)
         return [
             WorkerInfo(
                 worker_id,
