@@ -463,5 +463,41 @@ def test_visualiser_login_then_retry_and_mark_done(
     )
     _shot(watched, "task-actions")
 
+    page.get_by_role("button", name="Pause").click()
+    page.locator("#banner").filter(has_text="Paused").wait_for()
+    assert visualiser.get("/api/v1/scheduler")["paused"] is True
+    page.locator("#banner").get_by_role("button", name="Resume").click()
+    page.locator("#banner").wait_for(state="hidden")
+    assert visualiser.get("/api/v1/scheduler")["paused"] is False
+
     page.get_by_role("button", name="Log out").click()
     page.get_by_role("link", name="Log in").wait_for()
+
+
+def test_visualiser_cancels_a_workers_run_after_login(
+    visualiser: Visualiser, watched: Watched
+) -> None:
+    page = watched.page
+    (visualiser.folder / "out" / "release").unlink(missing_ok=True)
+    tag = uuid.uuid4().hex[:8]
+    run = visualiser.run("VisualiserSlowAll", "--tag", tag, "--workers", "2")
+    try:
+        _log_in(page, visualiser)
+        page.get_by_role("button", name="Log out").wait_for()
+        page.goto(f"{visualiser.url}/#/workers")
+        card = page.locator("article.card").filter(has_text=tag)
+        card.locator("a.task-link").nth(1).wait_for()
+
+        card.locator("button[data-action=cancel]").click()
+        card.locator("button[data-action=confirm-cancel]").click()
+
+        run.wait(120)  # it stops as on Ctrl-C, long before the tasks would end
+        log = (visualiser.folder / "VisualiserSlowAll.log").read_text()
+        assert "asked worker" in log
+        assert "cancel its run" in log
+        page.locator("article.card").filter(has_text=tag).wait_for(state="detached")
+    finally:
+        (visualiser.folder / "out" / "release").touch()
+        run.wait(120)
+    slow = visualiser.get(f"/api/v1/tasks?family=VisualiserSlow&search={tag}")
+    assert {task["status"] for task in slow["tasks"]} <= {"CANCELLED", "PENDING"}
