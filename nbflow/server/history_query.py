@@ -270,7 +270,7 @@ class History:
 
 
 def _to_family_stats(row: sa.Row[Any]) -> FamilyStats:
-    family, count, failed, done, mean, longest, last = row
+    family, count, failed, done, mean, longest, last = tuple(row)
     return FamilyStats(
         family=family,
         runs=int(count),
