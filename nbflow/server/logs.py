@@ -41,7 +41,7 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -49,12 +49,9 @@ import sqlalchemy as sa
 from nbflow.core.capture import LOG_MAX_BYTES
 from nbflow.core.config import current_settings
 from nbflow.core.events import Status, TaskStatusChanged
+from nbflow.server import log_store
 from nbflow.server.handler import ApiError, JsonHandler
-from nbflow.server.store import (
-    task_log_chunks_table,
-    task_logs_table,
-    task_runs_table,
-)
+from nbflow.server.log_store import LogBatch, RunLog
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -140,49 +137,6 @@ class _Running:
     logged: bool = False
 
 
-@dataclass(slots=True)
-class _Log:
-    """An open run's log (the writer thread only)."""
-
-    id: int
-    task_id: str
-    started: float
-    worker_id: str | None
-    run_id: int | None = None
-    written: int = 0
-    dropped: int = 0
-    ended: float | None = None
-    #: The stored chunks: [position, characters, bytes]
-    chunks: collections.deque[list[int]] = field(default_factory=collections.deque)
-    size: int = 0
-    stored: bool = False
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "task_id": self.task_id,
-            "started": self.started,
-            "worker_id": self.worker_id,
-            "run_id": self.run_id,
-            "written": self.written,
-            "dropped": self.dropped,
-            "ended": self.ended,
-        }
-
-
-@dataclass
-class _Batch:
-    """What one transaction writes."""
-
-    logs: dict[int, _Log] = field(default_factory=dict)
-    chunks: list[dict[str, Any]] = field(default_factory=list)
-    #: log id -> chunks before this position go
-    cuts: dict[int, int] = field(default_factory=dict)
-    #: log id -> [offset, text] new this batch (for the event stream)
-    news: dict[int, list[Any]] = field(default_factory=dict)
-    ended: list[_Log] = field(default_factory=list)
-
-
 # --- The keeper ---------------------------------------------------------------------------
 
 
@@ -219,7 +173,7 @@ class TaskLogs:
         #: task id -> its deltas queued and not yet written (reads wait for them)
         self._unwritten: dict[str, int] = {}
         # the writer thread only:
-        self._open: dict[tuple[str, float], _Log] = {}
+        self._open: dict[tuple[str, float], RunLog] = {}
         self._next_id = 1
 
     # --- life cycle ------------------------------------------------------------------
@@ -277,7 +231,12 @@ class TaskLogs:
             self._put(("delta", task_id, started, worker_id, offset, text), len(text))
 
     def _put(self, item: tuple[Any, ...], chars: int) -> None:
-        if self._queued_chars + chars > _QUEUE_CHARS:
+        with self._progress:
+            full = self._queued_chars + chars > _QUEUE_CHARS
+            if not full:
+                self._queued_chars += chars
+                self._accepted += 1
+        if full:
             self.dropped += 1
             self._written([item[1]])
             logger.warning(
@@ -286,9 +245,6 @@ class TaskLogs:
                 item[1],
             )
             return
-        self._queued_chars += chars
-        with self._progress:
-            self._accepted += 1
         self._queue.put(item)
 
     # --- the writer thread ----------------------------------------------------------------
@@ -324,18 +280,19 @@ class TaskLogs:
                     self._unwritten[task_id] = left
 
     def _write(self, items: list[tuple[Any, ...]]) -> None:
-        batch = _Batch()
+        batch = LogBatch()
         for item in items:
             if item[0] == "delta":
-                self._queued_chars -= len(item[5])
+                with self._progress:
+                    self._queued_chars -= len(item[5])
                 self._on_delta(batch, *item[1:])
             else:
                 self._on_end(batch, *item[1:])
         if not batch.logs:
             return
         with self.store.write() as connection:
-            self._find_run_ids(connection, batch)
-            self._commit(connection, batch)
+            log_store.find_run_ids(connection, batch)
+            log_store.commit(connection, batch)
         for log in batch.logs.values():
             log.stored = True
         for log in batch.ended:
@@ -343,14 +300,14 @@ class TaskLogs:
         self.feed.extend(
             (
                 batch.logs[log_id].task_id,
-                _message(batch.logs[log_id], offset, text),
+                self._message(batch.logs[log_id], offset, text),
             )
             for log_id, (offset, text) in batch.news.items()
         )
 
     def _on_delta(
         self,
-        batch: _Batch,
+        batch: LogBatch,
         task_id: str,
         started: float | None,
         worker_id: str,
@@ -370,7 +327,7 @@ class TaskLogs:
             log.chunks.clear()
             log.size = 0
             log.dropped = log.written = offset
-            _drop_before(log, batch)
+            log_store.drop_before(log, batch)
         news = batch.news.get(log.id)
         if news is None or news[0] + len(news[1]) != offset:
             batch.news[log.id] = [offset, text]
@@ -387,8 +344,10 @@ class TaskLogs:
             log.size += size
         self._trim(log, batch)
         batch.logs[log.id] = log
+        if log.ended is not None and log not in batch.ended:  # it ended meanwhile
+            batch.ended.append(log)
 
-    def _trim(self, log: _Log, batch: _Batch) -> None:
+    def _trim(self, log: RunLog, batch: LogBatch) -> None:
         """Drop whole chunks while the rest still holds ``max_bytes``."""
         cut = False
         while log.chunks and log.size - log.chunks[0][2] >= self.max_bytes:
@@ -397,18 +356,18 @@ class TaskLogs:
             log.dropped = position + chars
             cut = True
         if cut:
-            _drop_before(log, batch)
+            log_store.drop_before(log, batch)
 
     def _log_for(
         self, task_id: str, started: float | None, worker_id: str
-    ) -> _Log | None:
+    ) -> RunLog | None:
         if started is None:  # begun before a restart, or not running any more
             started = self.host.read(lambda s: _started_if_running(s, task_id))
             if started is None:
                 return None
         log = self._open.get((task_id, started))
         if log is None:
-            log = _Log(self._next_id, task_id, started, worker_id)
+            log = RunLog(self._next_id, task_id, started, worker_id)
             self._next_id += 1
             self._open[task_id, started] = log
             run = self._running.get(task_id)
@@ -416,101 +375,29 @@ class TaskLogs:
                 log.ended = time.time()
         return log
 
-    def _on_end(self, batch: _Batch, task_id: str, started: float, at: float) -> None:
+    def _on_end(self, batch: LogBatch, task_id: str, started: float, at: float) -> None:
         log = self._open.get((task_id, started))
         if log is not None:
             log.ended = at
             batch.logs[log.id] = log
             batch.ended.append(log)
 
-    def _find_run_ids(self, connection: sa.Connection, batch: _Batch) -> None:
-        """Fill in the history's run ids the batch's logs lack (when it has them)."""
-        lacking = {log.task_id for log in batch.logs.values() if log.run_id is None}
-        if not lacking:
-            return
-        runs = task_runs_table.c
-        found = {
-            (task_id, started): run_id
-            for run_id, task_id, started in connection.execute(
-                sa.select(runs.id, runs.task_id, runs.started).where(
-                    runs.task_id.in_(sorted(lacking))
-                )
-            )
-        }
-        for log in batch.logs.values():
-            if log.run_id is None:
-                log.run_id = found.get((log.task_id, log.started))
-
-    def _commit(self, connection: sa.Connection, batch: _Batch) -> None:
-        logs, chunks = task_logs_table, task_log_chunks_table
-        new = [log.row() for log in batch.logs.values() if not log.stored]
-        changed = [log.row() for log in batch.logs.values() if log.stored]
-        if new:
-            connection.execute(logs.insert(), new)
-        if changed:
-            columns = ("run_id", "written", "dropped", "ended")
-            update = (
-                logs.update()
-                .where(logs.c.id == sa.bindparam("log_id"))
-                .values({name: sa.bindparam(f"new_{name}") for name in columns})
-            )
-            connection.execute(
-                update,
-                [
-                    {"log_id": row["id"], **{f"new_{n}": row[n] for n in columns}}
-                    for row in changed
-                ],
-            )
-        if batch.cuts:
-            delete = chunks.delete().where(
-                chunks.c.log_id == sa.bindparam("cut_log"),
-                chunks.c.position < sa.bindparam("cut_before"),
-            )
-            connection.execute(
-                delete,
-                [{"cut_log": k, "cut_before": v} for k, v in batch.cuts.items()],
-            )
-        if batch.chunks:
-            connection.execute(chunks.insert(), batch.chunks)
-
     def _load(self) -> None:
         """Read the open logs back (after a restart); close those no longer running."""
-        logs, chunks = task_logs_table.c, task_log_chunks_table.c
         with self.store.engine.connect() as connection:
-            self._next_id = (connection.scalar(sa.func.max(logs.id).select()) or 0) + 1
-            rows = list(
-                connection.execute(
-                    sa.select(task_logs_table).where(logs.ended.is_(None))
-                )
-            )
-            for row in rows:
-                log = _Log(**row._asdict(), stored=True)
-                query = (
-                    sa.select(chunks.position, chunks.text)
-                    .where(chunks.log_id == log.id)
-                    .order_by(chunks.position)
-                )
-                for position, text in connection.execute(query):
-                    size = len(text.encode("utf-8", "replace"))
-                    log.chunks.append([position, len(text), size])
-                    log.size += size
+            self._next_id, found = log_store.load_open(connection)
+        batch = LogBatch()
+        for log in found:
+            run = self._running.get(log.task_id)
+            if run is not None and run.started == log.started:
+                run.logged = True
                 self._open[log.task_id, log.started] = log
-        gone = [
-            log
-            for log in self._open.values()
-            if (run := self._running.get(log.task_id)) is None
-            or run.started != log.started
-        ]
-        if gone:
-            batch = _Batch()
-            for log in gone:
-                self._on_end(batch, log.task_id, log.started, time.time())
+            else:  # it ended while the server was down
+                log.ended = time.time()
+                batch.logs[log.id] = log
+        if batch.logs:
             with self.store.write() as connection:
-                self._commit(connection, batch)
-            for log in gone:
-                del self._open[log.task_id, log.started]
-        for log in self._open.values():
-            self._running[log.task_id].logged = True
+                log_store.commit(connection, batch)
 
     # --- reads (any thread but the host's) ------------------------------------------------
 
@@ -522,115 +409,49 @@ class TaskLogs:
         """
         if task_id in self._unwritten:
             self.flush(timeout=_READ_WAIT)
-        logs = task_logs_table.c
-        query = (
-            sa.select(task_logs_table)
-            .where(logs.task_id == task_id)
-            .order_by(logs.started.desc())
-            .limit(1)
-        )
         running = self._running.get(task_id)
         with self.store.engine.connect() as connection:
-            row = connection.execute(query).first()
+            row = log_store.latest(connection, task_id)
             if row is not None and (running is None or running.started <= row.started):
-                return self._document(connection, row)
+                return log_store.document(connection, row, self.max_bytes)
             if running is None and not self.host.read(lambda s: task_id in s):
                 return None
             started = running.started if running is not None else None
-            run_id = _history_run(connection, task_id, started)
-        empty = {"task_id": task_id, "run_id": run_id, "text": ""}
-        return {**empty, "dropped": 0, "offset": 0, "running": running is not None}
+            run_id = log_store.history_run(connection, task_id, started)
+        return _empty(task_id, run_id, running=running is not None)
 
     def run_log(self, run_id: int) -> dict[str, Any] | None:
         """Return the log of the history's run ``run_id`` (None: no such run)."""
-        runs, logs = task_runs_table.c, task_logs_table.c
         with self.store.engine.connect() as connection:
-            run = connection.execute(
-                sa.select(runs.task_id, runs.started, runs.ended).where(
-                    runs.id == run_id
-                )
-            ).first()
+            run = log_store.history_run_row(connection, run_id)
             if run is None:
                 return None
             if run.task_id in self._unwritten:
                 self.flush(timeout=_READ_WAIT)
-            row = connection.execute(
-                sa.select(task_logs_table).where(
-                    logs.task_id == run.task_id, logs.started == run.started
-                )
-            ).first()
+            row = log_store.of_run(connection, run.task_id, run.started)
             if row is not None:
-                return {**self._document(connection, row), "run_id": run_id}
-        return {
-            "task_id": run.task_id,
-            "run_id": run_id,
-            "text": "",
-            "dropped": 0,
-            "offset": 0,
-            "running": run.ended is None,
-        }
+                found = log_store.document(connection, row, self.max_bytes)
+                return {**found, "run_id": run_id}
+        return _empty(run.task_id, run_id, running=run.ended is None)
 
-    def _document(self, connection: sa.Connection, row: Any) -> dict[str, Any]:
-        chunks = task_log_chunks_table.c
-        texts = connection.scalars(
-            sa.select(chunks.text)
-            .where(chunks.log_id == row.id)
-            .order_by(chunks.position)
-        )
-        whole = "".join(texts)
-        kept = row.written - row.dropped
-        text = whole[len(whole) - kept :] if kept > 0 else ""
-        text = _last_bytes(text, self.max_bytes)
-        run_id = row.run_id
-        if run_id is None:
-            run_id = _history_run(connection, row.task_id, row.started)
-        return {
-            "task_id": row.task_id,
-            "run_id": run_id,
-            "text": text,
-            "dropped": row.written - len(text),
-            "offset": row.written,
-            "running": row.ended is None,
-        }
+    def _message(self, log: RunLog, offset: int, text: str) -> str:
+        """Return the event stream's ``log`` message of new text (its newest part)."""
+        cut = max(0, len(text) - self.max_bytes)
+        data: dict[str, Any] = {"task_id": log.task_id, "run_id": log.run_id}
+        data.update(started=log.started, offset=offset + cut, text=text[cut:])
+        return json.dumps(data, separators=(",", ":"))
 
 
-def _drop_before(log: _Log, batch: _Batch) -> None:
-    """Drop the log's chunks before ``log.dropped``: stored ones, and the batch's."""
-    batch.cuts[log.id] = log.dropped
-    batch.chunks = [
-        chunk
-        for chunk in batch.chunks
-        if chunk["log_id"] != log.id or chunk["position"] >= log.dropped
-    ]
-
-
-def _message(log: _Log, offset: int, text: str) -> str:
-    """Return the event stream's ``log`` message of new text."""
-    data: dict[str, Any] = {"task_id": log.task_id, "run_id": log.run_id}
-    data.update(started=log.started, offset=offset, text=text)
-    return json.dumps(data, separators=(",", ":"))
-
-
-def _last_bytes(text: str, limit: int) -> str:
-    """Return the end of ``text`` that fits ``limit`` UTF-8 bytes."""
-    if len(text) <= limit and text.isascii():
-        return text
-    encoded = text.encode("utf-8", "replace")
-    if len(encoded) <= limit:
-        return text
-    return encoded[len(encoded) - limit :].decode("utf-8", "ignore")
-
-
-def _history_run(
-    connection: sa.Connection, task_id: str, started: float | None
-) -> int | None:
-    if started is None:
-        return None
-    runs = task_runs_table.c
-    found: int | None = connection.scalar(
-        sa.select(runs.id).where(runs.task_id == task_id, runs.started == started)
-    )
-    return found
+def _empty(task_id: str, run_id: int | None, *, running: bool) -> dict[str, Any]:
+    """Return the log document of a run that printed nothing (yet)."""
+    return {
+        "task_id": task_id,
+        "run_id": run_id,
+        "text": "",
+        "dropped": 0,
+        "offset": 0,
+        "running": running,
+    }
 
 
 def _running_now(scheduler: Scheduler) -> list[tuple[str, float, str | None]]:
