@@ -62,10 +62,12 @@ function durationScale(durations, top, bottom) {
   return { marks, at: (d) => bottom - ((Math.log10(Math.max(d, 10 ** low)) - low) / (high - low)) * (bottom - top) };
 }
 
-function timeLabel(seconds, span) {
+function timeLabel(seconds, step) {
   const date = new Date(seconds * 1000);
-  if (span > 2 * 86400) return date.toLocaleDateString(undefined, { month: "short", day: "numeric" });
-  return date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hour12: false });
+  if (step >= 86400) return date.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  const parts = { hour: "2-digit", minute: "2-digit", hour12: false };
+  if (step < 60) parts.second = "2-digit";
+  return date.toLocaleTimeString(undefined, parts);
 }
 
 /** An SVG chart of runs: x the start, y the duration; one dot per run. */
@@ -90,10 +92,12 @@ export function runsChart(runs) {
       svg("line", { class: "grid", x1: left, x2: width - right, y1: y(value), y2: y(value) }),
       svg("text", { class: "axis-label", x: left - 6, y: y(value) + 4, "text-anchor": "end" }, duration(value)));
   }
-  for (const value of timeTicks(x0, x1, 6)) {
+  const marks = timeTicks(x0, x1, 6);
+  const step = marks.length > 1 ? marks[1] - marks[0] : 60;
+  for (const value of marks) {
     chart.append(
       svg("line", { class: "grid", x1: x(value), x2: x(value), y1: top, y2: height - bottom }),
-      svg("text", { class: "axis-label", x: x(value), y: height - bottom + 16, "text-anchor": "middle" }, timeLabel(value, x1 - x0)));
+      svg("text", { class: "axis-label", x: x(value), y: height - bottom + 16, "text-anchor": "middle" }, timeLabel(value, step)));
   }
   for (const run of ended) {
     const took = run.ended - run.started;
