@@ -501,3 +501,47 @@ def test_visualiser_cancels_a_workers_run_after_login(
         run.wait(120)
     slow = visualiser.get(f"/api/v1/tasks?family=VisualiserSlow&search={tag}")
     assert {task["status"] for task in slow["tasks"]} <= {"CANCELLED", "PENDING"}
+
+
+# --- the shared helpers ----------------------------------------------------------------
+
+
+def test_visualiser_lib_builds_text_and_refuses_unsafe_links(
+    visualiser: Visualiser, watched: Watched
+) -> None:
+    page = watched.page
+    page.goto(f"{visualiser.url}/#/workers")
+    page.get_by_role("heading", name=re.compile("Workers")).wait_for()
+
+    found = page.evaluate(
+        """async (xss) => {
+        const lib = await import("/static/lib.js");
+        const box = lib.el("div", { class: "x", "data-a": "1" }, xss, ["b", 2]);
+        const bad = lib.el("a", { href: "javascript:alert(5)" }, "no");
+        const outside = lib.el("a", { href: "//evil.example/" }, "no");
+        let refused = "";
+        try {
+            lib.el("img", { onerror: "alert(6)" });
+        } catch (error) {
+            refused = error.message;
+        }
+        return {
+            html: box.innerHTML,
+            text: box.textContent,
+            badHref: bad.hasAttribute("href"),
+            outsideHref: outside.hasAttribute("href"),
+            refused,
+            link: lib.taskLink("a/b?c#d").getAttribute("href"),
+            durations: [0.25, 12.34, 125, 7322].map(lib.duration),
+        };
+    }""",
+        XSS,
+    )
+
+    assert found["html"] == "&lt;img src=x onerror=alert(1)&gt;b2"
+    assert found["text"] == f"{XSS}b2"
+    assert found["badHref"] is False
+    assert found["outsideHref"] is False
+    assert "onerror is not allowed" in found["refused"]
+    assert found["link"] == "#/task/a%2Fb%3Fc%23d"
+    assert found["durations"] == ["250 ms", "12 s", "2 min 05 s", "2 h 02 min"]
