@@ -197,6 +197,7 @@ def document(connection: sa.Connection, row: Any, max_bytes: int) -> dict[str, A
         "run_id": run_id,
         "text": text,
         "dropped": row.written - len(text),
+        "truncated": row.written > len(text),
         "offset": row.written,
         "running": row.ended is None,
     }

@@ -449,6 +449,7 @@ def _empty(task_id: str, run_id: int | None, *, running: bool) -> dict[str, Any]
         "run_id": run_id,
         "text": "",
         "dropped": 0,
+        "truncated": False,
         "offset": 0,
         "running": running,
     }

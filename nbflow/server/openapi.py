@@ -160,6 +160,7 @@ def _schemas() -> JSON:
                 "run_id": {"type": ["integer", "null"]},
                 "text": _STRING,
                 "dropped": _INTEGER,
+                "truncated": _BOOLEAN,
                 "offset": _INTEGER,
                 "running": _BOOLEAN,
             }

@@ -78,6 +78,7 @@ def test_logs_are_kept_per_run_once_each_and_served_with_the_history_run(
     assert running["running"] is True
     assert ended["text"] == "one\ntwo\nthree\n"
     assert (ended["offset"], ended["dropped"], ended["running"]) == (14, 0, False)
+    assert ended["truncated"] is False
     assert server.writer.flush(timeout=30)
     runs = server.get("/api/v1/history/runs?task_id=a").json()["runs"]
     assert ended["run_id"] == runs[0]["id"]
@@ -113,6 +114,7 @@ def test_logs_keep_the_last_megabyte_of_five_and_count_the_rest(
 
     assert found["text"] == text[-MEGABYTE:]
     assert found["dropped"] == 4 * MEGABYTE
+    assert found["truncated"] is True
     assert found["offset"] == 5 * MEGABYTE
 
 
