@@ -104,6 +104,8 @@ _MAX_BACKOFF = 5.0
 _FEW = 50
 #: The server answers a long poll after at most this many seconds.
 MAX_WAIT = 30.0
+#: Characters of task logs one call carries at most (the rest go with the next).
+LOGS_PER_CALL = 4 * 1024 * 1024
 
 
 class SchedulerUnreachableError(SchedulerError, ConnectionError):
@@ -448,22 +450,26 @@ class ServerScheduler:
                     chars -= len(waiting.pop(0)[1])
 
     def _take_logs(self) -> list[dict[str, Any]]:
+        """Take the deltas waiting, joined per task; beyond LOGS_PER_CALL, the rest wait.
+
+        The limit keeps a call far below the server's request size limit however
+        many tasks print at once.
+        """
         with self._logs_lock:
             logs, self._logs = self._logs, {}
         taken: list[dict[str, Any]] = []
+        chars = 0
         for task_id, deltas in logs.items():
-            joined: list[list[Any]] = []
-            for offset, text in sorted(deltas):
-                last = joined[-1] if joined else None
-                if last is not None and last[0] + len(last[1]) == offset:
-                    last[1] += text
-                else:
-                    joined.append([offset, text])
-            for offset, text in joined:
+            if chars >= LOGS_PER_CALL:  # the next call takes them
+                with self._logs_lock:
+                    self._logs.setdefault(task_id, []).extend(deltas)
+                continue
+            for offset, text in _joined(deltas):
                 cut = max(0, len(text) - self._log_max_bytes)
                 taken.append(
                     {"task_id": task_id, "offset": offset + cut, "text": text[cut:]}
                 )
+                chars += len(text) - cut
         return taken
 
     def has_work(self) -> bool:
@@ -745,6 +751,23 @@ def _reported(events: Sequence[SchedulerEvent]) -> set[str]:
         for event in events
         if isinstance(event, (TaskSucceeded, TaskFailed, TaskHandedBack))
     }
+
+
+def _joined(deltas: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    r"""Return log deltas in offset order, those that follow each other joined.
+
+    Examples
+    --------
+    >>> _joined([(4, "two"), (0, "one\n"), (9, "gap")])
+    [(0, 'one\ntwo'), (9, 'gap')]
+    """
+    joined: list[tuple[int, str]] = []
+    for offset, text in sorted(deltas):
+        if joined and joined[-1][0] + len(joined[-1][1]) == offset:
+            joined[-1] = (joined[-1][0], joined[-1][1] + text)
+        else:
+            joined.append((offset, text))
+    return joined
 
 
 def _decode_info(encoded: dict[str, Any]) -> TaskInfo:

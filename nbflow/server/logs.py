@@ -224,6 +224,8 @@ class TaskLogs:
             run = self._running.get(task_id)
             started = None
             if run is not None:
+                if run.worker_id and run.worker_id != worker_id:
+                    continue  # a late delta from a worker that no longer runs it
                 run.logged = True
                 started = run.started
             with self._progress:

@@ -7,7 +7,7 @@ import threading
 from typing import TYPE_CHECKING
 
 import nbflow
-from nbflow.core import capture
+from nbflow.core import capture, remote
 from nbflow.core.capture import (
     LOG_MAX_BYTES,
     CapturedOutput,
@@ -200,3 +200,17 @@ def test_server_client_keeps_at_most_the_log_limit_waiting() -> None:
     assert client._take_logs() == [
         {"task_id": "A_1", "offset": 6, "text": "6789abcdef"}
     ]
+
+
+def test_server_client_leaves_logs_beyond_a_calls_share_for_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(remote, "LOGS_PER_CALL", 5)
+    client = ServerScheduler("http://127.0.0.1:9", worker_id="w")
+    client.add_log("A_1", LogDelta(0, "aaaaaa"))
+    client.add_log("B_1", LogDelta(0, "bb"))
+
+    first, second = client._take_logs(), client._take_logs()
+
+    assert first == [{"task_id": "A_1", "offset": 0, "text": "aaaaaa"}]
+    assert second == [{"task_id": "B_1", "offset": 0, "text": "bb"}]

@@ -227,6 +227,18 @@ def test_logs_reach_the_event_stream_as_log_events(server: LiveServer) -> None:
     assert lines[2] == b"\n"
 
 
+def test_logs_from_a_worker_that_does_not_run_the_task_are_ignored(
+    server: LiveServer,
+) -> None:
+    submit(server, "w1", chain_specs("a"))
+
+    reply = server.call("w2", [], logs=[{"task_id": "a", "offset": 0, "text": "x"}])
+    _send(server, ("a", 0, "mine\n"))
+
+    assert reply.status == 200
+    assert _log(server, "a")["text"] == "mine\n"
+
+
 def test_logs_calls_without_the_field_still_work(server: LiveServer) -> None:
     first = submit(server, "w1", chain_specs("a", "b"))
 
