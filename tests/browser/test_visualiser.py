@@ -113,9 +113,11 @@ class VisualiserSlow(nbflow.Task):
 
     def run(self):
         flag = OUT / "release"
-        for _ in range(600):
+        for step in range(600):
             if flag.exists():
                 break
+            if step % 5 == 0:
+                print(f"tick {{step // 5}}", flush=True)
             self.set_status_message("waiting for the test")
             time.sleep(0.1)
         with self.output().open("w") as out:
@@ -397,6 +399,16 @@ def test_visualiser_workers_page_shows_what_runs_and_resources(
         page.locator("tr[data-resource=db]").filter(has_text="2 / 2").wait_for()
         assert page.locator("button[data-action=cancel]").count() == 0  # not logged in
         _shot(watched, "workers")
+
+        card.locator("a.task-link").first.click()
+        log = page.get_by_test_id("task-log")
+        log.filter(has_text="tick 0").wait_for()
+        ticks = [int(n) for n in re.findall(r"tick (\d+)", log.inner_text())]
+        log.filter(
+            has_text=f"tick {max(ticks) + 2}"
+        ).wait_for()  # live: never read again
+        shown = re.findall(r"tick (\d+)", log.inner_text())
+        assert shown == [str(n) for n in range(len(shown))]  # each once, in order
     finally:
         release.touch()
         run.wait(120)

@@ -141,14 +141,22 @@ export function el(tag, attrs, ...children) {
 
 const listeners = new Set();
 let source = null;
+let sourceUrl = "";
 
-function openSource() {
-  source = new EventSource(PREFIX + "/events", { withCredentials: true });
+function handOn(note) {
+  for (const listener of [...listeners]) listener.onNotification(note);
+}
+
+function resetAll() {
+  for (const listener of [...listeners]) if (listener.onReset) listener.onReset();
+}
+
+function openSource(url) {
+  source = new EventSource(url, { withCredentials: true });
+  sourceUrl = url;
   // The stream starts when it opens: what changed between a page's first read and
   // then (or while it was reconnecting) is only seen by reading again.
-  source.onopen = () => {
-    for (const listener of [...listeners]) if (listener.onReset) listener.onReset();
-  };
+  source.onopen = resetAll;
   source.onmessage = (message) => {
     let note;
     try {
@@ -156,9 +164,9 @@ function openSource() {
     } catch (_error) {
       return;
     }
-    for (const listener of [...listeners]) listener.onNotification(note);
+    handOn(note);
   };
-  // task logs may arrive as named "log" events: handed on as {type: "log", ...data}
+  // task logs arrive as named "log" events: handed on as {type: "log", ...data}
   source.addEventListener("log", (message) => {
     let data;
     try {
@@ -166,28 +174,45 @@ function openSource() {
     } catch (_error) {
       return;
     }
-    for (const listener of [...listeners]) listener.onNotification({ ...data, type: "log" });
+    handOn({ ...data, type: "log" });
   });
-  source.addEventListener("reset", () => {
-    for (const listener of [...listeners]) if (listener.onReset) listener.onReset();
-  });
+  source.addEventListener("reset", resetAll);
+}
+
+/** The stream's URL: only the logs some page follows (none: ?logs=0). */
+function streamUrl() {
+  const ids = new Set();
+  for (const listener of listeners) for (const id of listener.logs) ids.add(id);
+  const query = new URLSearchParams();
+  for (const id of [...ids].sort()) query.append("log_task", id);
+  if (!ids.size) query.set("logs", "0");
+  return `${PREFIX}/events?${query}`;
+}
+
+function follow() {
+  const url = listeners.size ? streamUrl() : "";
+  if (source !== null && url === sourceUrl) return;
+  if (source !== null) {
+    source.close();
+    source = null;
+    sourceUrl = "";
+  }
+  if (url) openSource(url);
 }
 
 /**
  * Follow the event stream: onNotification(note) per message; onReset() when the page
  * must read its state again (the stream opened or reopened, or the server said reset).
- * Returns close().
+ * ``options.logs``: task ids whose log text the page wants (``{type: "log", task_id,
+ * run_id, started, offset, text}`` notes); other logs are not sent. Returns close().
  */
-export function events(onNotification, onReset) {
-  const listener = { onNotification, onReset };
+export function events(onNotification, onReset, options = {}) {
+  const listener = { onNotification, onReset, logs: [...(options.logs || [])] };
   listeners.add(listener);
-  if (source === null) openSource();
+  follow();
   return () => {
     listeners.delete(listener);
-    if (listeners.size === 0 && source !== null) {
-      source.close();
-      source = null;
-    }
+    follow();
   };
 }
 

@@ -17,6 +17,7 @@ const ACTIONS = [
   ["mark-done", "Mark done", null, true],
 ];
 const NOT_MARKABLE = new Set(["RUNNING", "BATCH_RUNNING", "DONE"]);
+const RUNNING = new Set(["RUNNING", "BATCH_RUNNING"]);
 const TASK_NOTES = new Set(["TaskStatusChanged", "TaskProgressed", "TaskMessage", "TaskTrackingUrl", "TaskAdded"]);
 
 function pathOf(id) {
@@ -69,7 +70,9 @@ function runsTable(runs) {
 
 export function render(root, params, ctx) {
   const taskId = params.id || "";
-  const view = { closed: false, controller: null, confirming: false, logText: "", task: null };
+  // logEnd: characters the run has written up to the end of what is shown (null:
+  // the log was not read yet, live text waits for it)
+  const view = { closed: false, controller: null, confirming: false, logText: "", logEnd: null, task: null };
 
   const heading = el("h1", { class: "task-id" }, taskId);
   const summary = el("div");
@@ -206,17 +209,31 @@ export function render(root, params, ctx) {
     if (stick) logBox.scrollTop = logBox.scrollHeight;
   }
 
+  /** Add a live piece of the log at its place (offset: characters written before it). */
+  function onLogText(note) {
+    if (view.logEnd === null || typeof note.offset !== "number") return;
+    const text = note.text || "";
+    if (note.offset > view.logEnd) {
+      reloadLog(); // a gap: something was missed
+    } else if (note.offset + text.length > view.logEnd) {
+      appendLog(text.slice(view.logEnd - note.offset)); // past what is shown
+      view.logEnd = note.offset + text.length;
+    }
+  }
+
   async function loadLog() {
     try {
       const log = await api(`${pathOf(taskId)}/log`);
       if (view.closed) return;
       const text = (log && log.text) || "";
+      view.logEnd = log && typeof log.offset === "number" ? log.offset : text.length;
       const notes = [];
       if (!text) notes.push("No log.");
       if (log && log.truncated) notes.push("The beginning was cut: only the end of the log is kept.");
       showLog(text, notes.join(" "));
     } catch (error) {
       if (view.closed) return;
+      view.logEnd = null;
       const absent = error instanceof ApiError && (error.status === 404 || error.status === 405);
       showLog("", absent ? "No log." : `The log could not be read: ${error.message}`);
     }
@@ -237,20 +254,23 @@ export function render(root, params, ctx) {
   }
 
   const refresh = throttle(load, 500);
+  const reloadLog = throttle(loadLog, 1000);
   const refreshRuns = throttle(loadRuns, 2000);
   const close = events((note) => {
     if (note.task_id !== taskId && !(note.task_ids || []).includes(taskId)) return;
     if (TASK_NOTES.has(note.type)) {
       refresh();
       if (note.type === "TaskStatusChanged") refreshRuns();
-    } else if (note.type === "TaskOutput") {
-      appendLog((note.lines || []).map((line) => (line.endsWith("\n") ? line : `${line}\n`)).join(""));
-    } else if (note.type === "log" || note.type === "TaskLog") {
-      appendLog(note.text || "");
+      if (note.type === "TaskStatusChanged" && RUNNING.has(note.status)) {
+        view.logEnd = 0; // a new run: its log starts empty
+        showLog("", "No log yet.");
+      }
+    } else if (note.type === "log") {
+      onLogText(note);
     } else if (note.type === "TasksRemoved") {
       load();
     }
-  }, () => { load(); loadLog(); });
+  }, () => { load(); loadLog(); }, { logs: [taskId] });
 
   showLog("", "Loading the log…");
   load();
@@ -261,6 +281,7 @@ export function render(root, params, ctx) {
     view.closed = true;
     refresh.cancel();
     refreshRuns.cancel();
+    reloadLog.cancel();
     if (view.controller) view.controller.abort();
     close();
   };
