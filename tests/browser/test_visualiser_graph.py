@@ -326,3 +326,48 @@ def test_graph_page_directions_and_hide_done(
         "Downstream"
     )
     _shot(page, "downstream-hide-done")
+
+
+#: SVG that tries every way to run code or load something; parseSvg must drop it all.
+HOSTILE_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" onload="alert(1)">'
+    "<script>alert(2)</script>"
+    '<g class="node DONE"><title>a</title>'
+    '<rect x="0" y="0" width="5" height="5" onclick="alert(3)" style="fill:red"/>'
+    '<a href="javascript:alert(4)"><text>x</text></a>'
+    "<foreignObject><div>hi</div></foreignObject>"
+    '<use href="#a"/><image href="https://example.org/x.png"/>'
+    '<animate attributeName="href" to="javascript:alert(5)"/></g>'
+    '<rect x="1"/onmouseover="alert(6)"/><text x="1"STYLE="fill:red">y</text></svg>'
+)
+#: What is left of an SVG parsed by the renderer: elements, and suspicious attributes.
+PARSED = """async (text) => {
+  const { parseSvg } = await import("/static/shared/graph.js");
+  const svg = parseSvg(text);
+  const elements = [svg, ...svg.querySelectorAll("*")];
+  return {
+    tags: [...new Set(elements.map((node) => node.localName))].sort(),
+    attributes: elements.flatMap((node) => [...node.attributes].map((a) => a.name))
+      .filter((name) => /^on|href|style/i.test(name)),
+  };
+}"""
+
+
+def test_graph_renderer_drops_scripts_links_and_handlers(
+    graph_server: GraphServer, browser: Browser
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(f"{graph_server.url}/#/tasks")
+    page.locator("table.tasks").wait_for()
+
+    # (the parser reports the handlers to the CSP, which blocks them: no page watch)
+    parsed = page.evaluate(PARSED, HOSTILE_SVG)
+    page.wait_for_timeout(300)  # any handler left would have run by now
+    context.close()
+
+    assert parsed["tags"] == ["g", "rect", "svg", "text", "title"]
+    assert parsed["attributes"] == []
+    assert dialogs == []

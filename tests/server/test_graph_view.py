@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import html
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -194,3 +196,19 @@ def test_drawing_is_in_the_openapi_document(server: LiveServer) -> None:
 
     assert operation["operationId"] == "getTaskDrawing"
     assert "Drawing" in document["components"]["schemas"]
+
+
+def test_drawing_large_is_gzipped_for_clients_that_accept_it(
+    server: LiveServer,
+) -> None:
+    submit(server, "w1", _fan_in(400))
+    path = "/api/v1/tasks/join/drawing?group_above=1000"
+
+    zipped = server.get(path, headers={"Accept-Encoding": "gzip"})
+    plain = server.get(path)
+
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert json.loads(gzip.decompress(zipped.body)) == plain.json()
+    assert "content-encoding" not in plain.headers
+    assert len(plain.json()["node_of"]) == 402
+    assert plain.json()["engine"] == "fallback"  # more nodes than dot is given
