@@ -21,7 +21,7 @@ const MIN_FONT_PX = 11;
 const NATURAL = 4 / 3; // graphviz draws in points: 1 pt = 4/3 px
 const STYLE_ATTRIBUTE = /\sstyle\s*=\s*("[^"]*"|'[^']*')/gi;
 const SUSPECT_ATTRIBUTE = /[\s/"'](on|style)|href/i;
-const LARGE = 2000; // nodes above which nodes neither fade nor pulse (graph.css)
+const LARGE = 500; // nodes above which nodes neither fade nor pulse (graph.css); the widget draws <= 300
 const DROPPED = "script, foreignObject, a, style, animate, set, animateMotion, animateTransform, iframe, image, use";
 
 function element(tag, className, text) {
