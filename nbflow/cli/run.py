@@ -57,7 +57,7 @@ exit codes (the [retcode] section of the config changes them; highest wins):
       requires() or complete() raised (scheduling_error)
   2   command-line, parameter, task-definition or config-file error
   4   an unexpected error inside nbflow (unhandled_exception)
-  130 interrupted (Ctrl-C)
+  130 interrupted (Ctrl-C), or the run cancelled by the scheduler server
 
 differences from luigi: a failed task exits with 1, not 0 (Luigi's default
 task_failed = 0 hides failures from cron and CI), and so does a scheduling error.

@@ -69,6 +69,8 @@ CATEGORIES = {
 SUMMARY_LOGGER = "nbflow-interface"
 #: Exit code when a task's definition is wrong (as for other definition errors).
 DEFINITION_ERROR_EXIT = 2
+#: Exit code of a run cancelled before its end (as Ctrl-C: 128 + SIGINT).
+CANCELLED_EXIT = 130
 
 
 @dataclass
@@ -84,6 +86,8 @@ class RunResult:
     worker: Any = None
     #: Failed or unschedulable tasks whose error is in their definition (exit code 2).
     definition_errors: list[str] = field(default_factory=list)
+    #: The run was cancelled before its end (``Run.cancel()``, or by a scheduler server).
+    cancelled: bool = False
 
     @property
     def one_line_summary(self) -> str:
@@ -104,6 +108,8 @@ class RunResult:
             candidates.append(codes.not_run)
         if self.definition_errors:
             candidates.append(DEFINITION_ERROR_EXIT)
+        if self.cancelled:
+            candidates.append(CANCELLED_EXIT)
         return max(candidates)
 
 
@@ -170,6 +176,12 @@ def summarize(
     failed = bool(
         groups.get("failed") or groups.get("disabled") or groups.get("scheduling_error")
     )
+    # a worker a server cancelled handed its tasks back: they are pending, not cancelled
+    cancelled = (
+        bool(groups.get("cancelled")) or getattr(worker, "state", "") == "cancelled"
+    )
+    if cancelled and not failed and status is not RunStatus.MISSING_EXT:
+        status = RunStatus.CANCELLED
     result = RunResult(
         status=status,
         scheduling_succeeded=not failed,
@@ -179,6 +191,7 @@ def summarize(
         },
         worker=worker,
         definition_errors=_definition_errors(groups, scheduling_errors),
+        cancelled=cancelled,
     )
     result.summary_text = _render(
         infos, groups, result.one_line_summary, scheduling_errors
