@@ -142,15 +142,16 @@ def _schemas() -> JSON:
                 "running": {"type": ["array", "null"], "items": _STRING},
                 "since": {"type": ["integer", "null"], "minimum": 0},
                 "wait": {"type": "number", "minimum": 0, "maximum": MAX_WAIT},
-                "logs": _array(
-                    _object(
+                "logs": {
+                    "type": ["array", "null"],
+                    "items": _object(
                         {
                             "task_id": _STRING,
                             "offset": {"type": "integer", "minimum": 0},
                             "text": _STRING,
                         }
-                    )
-                ),
+                    ),
+                },
             },
             required=(),
         ),

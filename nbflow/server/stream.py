@@ -101,7 +101,7 @@ class EventStreamHandler(JsonHandler):
 
     def _start_seq(self) -> int | None:
         text = self.get_query_argument("since", None)
-        if text in (None, ""):
+        if text is None:
             text = self.request.headers.get("Last-Event-ID") or None
         if text is None:
             return None
@@ -117,12 +117,12 @@ class EventStreamHandler(JsonHandler):
         """Stream notifications until the client leaves."""
         self.authorize(write=False, query_token=True)
         requested = self._start_seq()
+        logs = self._log_feed()
         feed = self.context.host.feed
         broadcaster: Broadcaster = self.context.extras["broadcaster"]
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("X-Accel-Buffering", "no")
         last = feed.last if requested is None else requested
-        logs = self._log_feed()
         if logs is not None:
             broadcaster.watch_logs(logs)
         log_last = logs.last if logs is not None else 0
@@ -156,7 +156,13 @@ class EventStreamHandler(JsonHandler):
 
     def _log_feed(self) -> LogFeed | None:
         """Return the server's task log feed, unless ``?logs=0`` or it has none."""
-        if self.get_query_argument("logs", "1") in {"0", "false", "no"}:
+        wanted = self.get_query_argument("logs", "1")
+        if wanted not in {"0", "1"}:
+            raise ApiError(
+                400,
+                f"logs={wanted!r}: expected 0 (no task log events) or 1 (the default)",
+            )
+        if wanted == "0":
             return None
         keeper = self.context.extras.get("logs")
         return None if keeper is None else keeper.feed
