@@ -376,3 +376,17 @@ def test_graph_renderer_drops_scripts_links_and_handlers(
     assert parsed["tags"] == ["g", "rect", "svg", "text", "title"]
     assert parsed["attributes"] == []
     assert dialogs == []
+
+
+def test_graph_page_of_an_unknown_task_says_so(
+    graph_server: GraphServer, watched: Watched
+) -> None:
+    page = watched.page
+    page.goto(f"{graph_server.url}/#/graph/{urllib.parse.quote('<b>nope</b>')}")
+
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+
+    assert alert.inner_text() == "The scheduler has no task <b>nope</b>."
+    assert page.locator(".graph-page b").count() == 0
+    assert not page.locator(".graph-canvas").is_visible()

@@ -146,7 +146,7 @@ export function render(root, params, _ctx) {
   addStylesheet();
   root.classList.add("graph-page");
   const { bar, status } = controls(id, options);
-  const canvas = el("div", { class: "graph-canvas" });
+  const canvas = el("div", { class: "graph-canvas", hidden: true }); // until drawn
   const side = el("aside", { class: "graph-side", hidden: true, "aria-label": "selected node" });
   const message = el("div", { class: "graph-message" });
   root.append(
@@ -329,7 +329,8 @@ export function render(root, params, _ctx) {
   };
   const describe = (drawing) => {
     const nodes = new Set(model.nodeOf.values()).size;
-    const parts = [`${model.nodeOf.size.toLocaleString()} tasks`, `${nodes.toLocaleString()} nodes`, `layout: ${drawing.engine}`];
+    const count = (n, word) => `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+    const parts = [count(model.nodeOf.size, "task"), count(nodes, "node"), `layout: ${drawing.engine}`];
     if (drawing.hidden) parts.push(`${drawing.hidden.toLocaleString()} done hidden`);
     status.textContent = parts.join(" · ");
     replace(message, drawing.truncated
@@ -350,6 +351,7 @@ export function render(root, params, _ctx) {
       load(model, drawing);
       pendingStates = {}; // of the drawing before: the new one is newer
       pendingGroups.clear();
+      canvas.hidden = false;
       if (!sameSvg) view.draw(drawing.svg);
       view.setShares(drawing.shares);
       view.setStates(drawing.states);
