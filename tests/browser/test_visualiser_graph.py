@@ -83,6 +83,18 @@ class GraphPageTop(nbflow.Task):
     def run(self):
         with self.output().open("w") as out:
             out.write("top")
+
+
+class GraphPageLater(nbflow.Task):
+    def requires(self):
+        return GraphPageTop()
+
+    def output(self):
+        return nbflow.LocalTarget(str(OUT / "later.txt"))
+
+    def run(self):
+        with self.output().open("w") as out:
+            out.write("later")
 """
 NODES = ".graph-page g.node"
 
@@ -97,6 +109,16 @@ class GraphServer:
     log: Path
     run: subprocess.Popen[bytes] | None = None
     ids: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def start_run(self, task: str) -> subprocess.Popen[bytes]:
+        """Start ``nbflow run`` of ``task`` (2 workers) against the server."""
+        with (self.folder / f"{task}.log").open("wb") as output:
+            return subprocess.Popen(  # our own interpreter and arguments
+                [sys.executable, "-m", "nbflow", "run", "--scheduler-url", self.url,
+                 "--module", "graph_page_pipeline", task, "--workers", "2"],
+                cwd=self.folder, env=self.env, stdout=output, stderr=subprocess.STDOUT,
+            )  # fmt: skip
 
     def get(self, path: str) -> Any:
         """GET a JSON document of the API (local reads need no token)."""
@@ -174,15 +196,10 @@ def graph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphServ
              "--db", f"sqlite:///{folder / 'server.db'}"],
             cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    server = GraphServer(f"http://127.0.0.1:{port}", folder, process, log)
+    server = GraphServer(f"http://127.0.0.1:{port}", folder, process, log, env=env)
     try:
         _wait_healthy(server)
-        with (folder / "run.log").open("wb") as output:
-            server.run = subprocess.Popen(
-                [sys.executable, "-m", "nbflow", "run", "--scheduler-url", server.url,
-                 "--module", "graph_page_pipeline", "GraphPageTop", "--workers", "2"],
-                cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        server.run = server.start_run("GraphPageTop")
         for family in ("GraphPageTop", "GraphPageGate"):
             server.ids[family] = server.task_id(family)
         server.wait_status(server.ids["GraphPageGate"], "RUNNING")
@@ -390,3 +407,26 @@ def test_graph_page_of_an_unknown_task_says_so(
     assert alert.inner_text() == "The scheduler has no task <b>nope</b>."
     assert page.locator(".graph-page b").count() == 0
     assert not page.locator(".graph-canvas").is_visible()
+
+
+def test_graph_page_draws_a_task_that_joins_the_graph(
+    graph_server: GraphServer, watched: Watched
+) -> None:
+    page = watched.page
+    top = graph_server.ids["GraphPageTop"]
+    (graph_server.folder / "out" / "release").touch()
+    graph_server.wait_status(top, "DONE")
+    _open(page, graph_server, top, "?direction=downstream")
+    assert page.locator(NODES).count() == 1
+
+    later = graph_server.start_run("GraphPageLater")
+    try:
+        # a task the drawing does not know: the page fetches the drawing again
+        page.wait_for_selector(f"{NODES}[data-id^='GraphPageLater_']", timeout=30_000)
+        assert later.wait(60) == 0
+    finally:
+        _stop(later)
+
+    page.wait_for_selector(f"{NODES}[data-id^='GraphPageLater_'].DONE", timeout=30_000)
+    assert page.locator(NODES).count() == 2
+    _shot(page, "grown")
