@@ -3,7 +3,8 @@
 A real ``nbflow server`` (subprocess, SQLite file, a token) and a real ``nbflow run``
 of a pipeline whose ``GraphGate`` task waits for a file the test writes: the page
 paints while the gate runs, the gate and the top task turn done live when the test
-releases it, a click opens the side panel, and family groups expand and collapse.
+releases it, a click opens the side panel, family groups expand and collapse, and a
+task that a second run adds is drawn. The renderer's sanitiser gets hostile SVG.
 Every page is watched for script errors and Content-Security-Policy reports.
 Screenshots: ``test-artifacts/visualiser-graph-*.png``.
 """
