@@ -166,8 +166,8 @@ class Administration:
     def _on_run_cancel_requested(
         self: SchedulerCore, event: RunCancelRequested
     ) -> None:
-        worker_id = event.worker_id
-        if worker_id not in self._workers.cancelling and self._workers.cancel(worker_id):
+        worker_id, workers = event.worker_id, self._workers
+        if worker_id not in workers.cancelling and workers.cancel(worker_id):
             self._notify(RunCancelling(next(self._seq), self._now, worker_id))
 
     def _on_tasks_pruned(self: SchedulerCore, event: TasksPruned) -> None:

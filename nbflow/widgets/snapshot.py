@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nbflow.core.dot import COLOURS, DotNode
-from nbflow.core.progress import FAILED_STATES, STATE_WORDS, format_seconds, last_line
 from nbflow.core.layout import GROUP_ABOVE, GROUP_PREFIX, lay_out
+from nbflow.core.progress import FAILED_STATES, STATE_WORDS, format_seconds, last_line
 from nbflow.widgets.progress import SHOWN_FAILURES, output_tail, percent_done
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from nbflow.core.dot import DotNode
 from nbflow.core import layout
+from nbflow.core.dot import DotNode
 from nbflow.core.layout import (
     group_by_family,
     lay_out,
