@@ -1,0 +1,2 @@
+import '../../nbflow/static/graph.css';
+import './base.css';
