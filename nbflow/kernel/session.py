@@ -36,6 +36,7 @@ from nbflow.core.registry import REGISTRY
 from nbflow.core.run import Run, RunOptions, start_run, worker_options
 from nbflow.core.task import Task
 from nbflow.kernel import display as _display
+from nbflow.kernel.board import publish
 from nbflow.kernel.errors import (
     RunCancelledError,
     RunFailedError,
@@ -303,6 +304,7 @@ class Session:
             if follow and mode == "text":
                 follower = _display.TextFollower(record)
             self.runs.append(record)
+            publish(record)  # JupyterLab's panel reads the kernel's runs from its board
             if mode == "widgets":
                 self._attach_view(record, show=False)
             made.append((record, follower))
