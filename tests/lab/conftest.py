@@ -77,7 +77,7 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
 @pytest.fixture(scope="session")
 def kernel(jupyter: Jupyter) -> Iterator[Kernel]:
     """A kernel of ``work/pipeline.ipynb``, started by the server, nbflow loaded."""
-    from jupyter_client import BlockingKernelClient
+    from jupyter_client.blocking.client import BlockingKernelClient
 
     reply = jupyter.request(
         "POST",

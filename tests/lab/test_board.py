@@ -6,7 +6,7 @@ test reads the board file meanwhile, as the server extension does.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -48,10 +48,11 @@ class LabBoardBroken(nbflow.Task):
 """
 
 
-def _run(board: dict | None, number: int) -> dict | None:
+def _run(board: dict[str, Any] | None, number: int) -> dict[str, Any] | None:
     for run in (board or {}).get("runs", ()):
         if run["number"] == number:
-            return run
+            found: dict[str, Any] = run
+            return found
     return None
 
 
@@ -68,15 +69,16 @@ def test_board_shows_a_running_run_live_then_its_end(
 
     sent = kernel.send(f"%nbflow run LabBoardGated --gate {gate} --text")
 
-    def gated_running() -> dict | None:
+    def gated_running() -> dict[str, Any] | None:
         run = _run(kernel.read_board(), number)
         if run is None:
             return None
         task = next(
             (t for t in run["tasks"].values() if t["family"] == "LabBoardGated"), None
         )
-        ok = task and task["state"] == "RUNNING" and task["status_message"]
-        return run if ok and "waiting 299" in task["log"] else None
+        if task is None or task["state"] != "RUNNING" or not task["status_message"]:
+            return None
+        return run if "waiting 299" in task["log"] else None
 
     live = wait_for("the board to show the gated task running", gated_running)
     gate.write_text("open")
@@ -114,6 +116,7 @@ def test_board_shows_a_running_run_live_then_its_end(
 def test_board_keeps_a_failure_and_its_traceback(kernel: Kernel) -> None:
     outputs = kernel.execute("%nbflow run LabBoardBroken --text")
     board = kernel.read_board()
+    assert board is not None
 
     assert "board boom" in outputs["stderr"] + outputs["stdout"] + str(outputs["error"])
     run = board["runs"][-1]
@@ -133,4 +136,6 @@ def test_board_file_is_written_atomically_in_the_runtime_dir(
 
     assert f"kernel-{kernel.kernel_id}.json" in names
     assert not [name for name in names if name.endswith(".tmp")]
-    assert kernel.read_board()["kernel_id"] == kernel.kernel_id
+    board = kernel.read_board()
+    assert board is not None
+    assert board["kernel_id"] == kernel.kernel_id
