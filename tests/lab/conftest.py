@@ -11,15 +11,16 @@ driven over its connection file with jupyter_client. The server is stopped by it
 from __future__ import annotations
 
 import os
+import queue
 import secrets
 import subprocess
 import sys
 from typing import TYPE_CHECKING
 
 import pytest
+from jupyter_client.blocking.client import BlockingKernelClient
 
 from tests.lab.lab_server import (
-    PATIENCE,
     REPOSITORY,
     Jupyter,
     Kernel,
@@ -77,8 +78,6 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
 @pytest.fixture(scope="session")
 def kernel(jupyter: Jupyter) -> Iterator[Kernel]:
     """A kernel of ``work/pipeline.ipynb``, started by the server, nbflow loaded."""
-    from jupyter_client.blocking.client import BlockingKernelClient
-
     reply = jupyter.request(
         "POST",
         "/api/sessions",
@@ -96,10 +95,25 @@ def kernel(jupyter: Jupyter) -> Iterator[Kernel]:
     client.load_connection_file(str(connection))
     client.start_channels()
     try:
-        client.wait_for_ready(timeout=PATIENCE)
+        wait_for("the kernel to answer", lambda: _answers(client))
         live = Kernel(kernel_id, client, jupyter.runtime / "nbflow" / connection.name)
         setup = live.execute("%load_ext nbflow\nimport nbflow, os, pathlib, time")
         assert setup["status"] == "ok", setup
         yield live
     finally:
         client.stop_channels()
+
+
+def _answers(client: BlockingKernelClient) -> bool:
+    """Ask for the kernel's info; return whether it answered within 2 s.
+
+    (``wait_for_ready`` takes a heartbeat not yet beating for a dead kernel.)
+    """
+    asked = client.kernel_info()
+    try:
+        while True:
+            reply = client.get_shell_msg(timeout=2)
+            if reply["parent_header"].get("msg_id") == asked:
+                return True
+    except queue.Empty:
+        return False
