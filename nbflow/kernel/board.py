@@ -30,6 +30,7 @@ Imports: stdlib, nbflow.core.progress; ipykernel and jupyter_core lazily.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import getpass
 import json
@@ -106,8 +107,8 @@ class Board:
         self.path = path
         self.kernel_id = kernel_id
         self._lock = threading.Lock()
-        #: run number -> its latest document
-        self._runs: dict[int, dict[str, Any]] = {}
+        #: run number -> its latest document, as JSON text (a write joins them)
+        self._runs: dict[int, str] = {}
         #: who runs the kernel (shown with each run)
         self.user = _user()
 
@@ -117,23 +118,29 @@ class Board:
 
     def put(self, document: dict[str, Any]) -> None:
         """Replace one run's document and rewrite the file (any thread)."""
+        text = json.dumps(document, separators=(",", ":"), default=str)
         with self._lock:
-            self._runs[document["number"]] = document
+            self._runs[document["number"]] = text
             for number in sorted(self._runs)[:-KEPT_RUNS]:
                 del self._runs[number]
             self._write()
 
+    def remove(self) -> None:
+        """Remove the board's file (the kernel is shutting down)."""
+        with self._lock, contextlib.suppress(OSError):
+            self.path.unlink()
+
     def _write(self) -> None:
-        board = {
+        head = {
             "version": BOARD_VERSION,
             "kernel_id": self.kernel_id,
             "pid": os.getpid(),
             "cwd": str(Path.cwd()),
             "user": self.user,
             "updated": time.time(),
-            "runs": [self._runs[number] for number in sorted(self._runs)],
         }
-        text = json.dumps(board, separators=(",", ":"), default=str)
+        runs = ",".join(self._runs[number] for number in sorted(self._runs))
+        text = json.dumps(head, separators=(",", ":"))[:-1] + f',"runs":[{runs}]}}'
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(
             prefix=".kernel-", suffix=".tmp", dir=self.path.parent
@@ -336,6 +343,7 @@ def kernel_board() -> Board | None:
                 folder = None
             if folder is not None:
                 _BOARD = Board(folder / f"kernel-{kernel_id}.json", kernel_id)
+                atexit.register(_BOARD.remove)  # a kernel shut down leaves no board
     return _BOARD
 
 

@@ -11,21 +11,19 @@ driven over its connection file with jupyter_client. The server is stopped by it
 from __future__ import annotations
 
 import os
-import queue
 import secrets
 import subprocess
 import sys
 from typing import TYPE_CHECKING
 
 import pytest
-from jupyter_client.blocking.client import BlockingKernelClient
 
 from tests.lab.lab_server import (
     REPOSITORY,
     Jupyter,
     Kernel,
     free_port,
-    wait_for,
+    open_kernel,
     wait_ready,
 )
 
@@ -78,42 +76,5 @@ def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
 @pytest.fixture(scope="session")
 def kernel(jupyter: Jupyter) -> Iterator[Kernel]:
     """A kernel of ``work/pipeline.ipynb``, started by the server, nbflow loaded."""
-    reply = jupyter.request(
-        "POST",
-        "/api/sessions",
-        {
-            "path": "work/pipeline.ipynb",
-            "type": "notebook",
-            "kernel": {"name": "python3"},
-        },
-    )
-    assert reply.status == 201, reply.body
-    kernel_id = reply.json()["kernel"]["id"]
-    connection = jupyter.runtime / f"kernel-{kernel_id}.json"
-    wait_for("the kernel's connection file", connection.exists)
-    client = BlockingKernelClient()
-    client.load_connection_file(str(connection))
-    client.start_channels()
-    try:
-        wait_for("the kernel to answer", lambda: _answers(client))
-        live = Kernel(kernel_id, client, jupyter.runtime / "nbflow" / connection.name)
-        setup = live.execute("%load_ext nbflow\nimport nbflow, os, pathlib, time")
-        assert setup["status"] == "ok", setup
+    with open_kernel(jupyter, "work/pipeline.ipynb") as live:
         yield live
-    finally:
-        client.stop_channels()
-
-
-def _answers(client: BlockingKernelClient) -> bool:
-    """Ask for the kernel's info; return whether it answered within 2 s.
-
-    (``wait_for_ready`` takes a heartbeat not yet beating for a dead kernel.)
-    """
-    asked = client.kernel_info()
-    try:
-        while True:
-            reply = client.get_shell_msg(timeout=2)
-            if reply["parent_header"].get("msg_id") == asked:
-                return True
-    except queue.Empty:
-        return False

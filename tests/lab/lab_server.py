@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import http.client
 import json
+import queue
 import socket
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from jupyter_client.blocking.client import BlockingKernelClient
 
 if TYPE_CHECKING:
     import subprocess
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 #: The checkout under test.
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -95,6 +98,8 @@ class Kernel:
     client: Any
     board: Path
     pending: list[str] = field(default_factory=list)
+    #: the server's session of the kernel's notebook
+    session_id: str = ""
 
     def execute(self, code: str, timeout: float = PATIENCE) -> dict[str, Any]:
         """Run ``code``; return its stdout, stderr, results and errors."""
@@ -158,6 +163,47 @@ def wait_ready(server: Jupyter, process: subprocess.Popen[bytes]) -> None:
     wait_for("the jupyter server to answer", ready)
 
 
+@contextmanager
+def open_kernel(jupyter: Jupyter, path: str) -> Iterator[Kernel]:
+    """Start a notebook session for ``path`` on the server; yield its kernel."""
+    reply = jupyter.request(
+        "POST",
+        "/api/sessions",
+        {"path": path, "type": "notebook", "kernel": {"name": "python3"}},
+    )
+    assert reply.status == 201, reply.body
+    kernel_id = reply.json()["kernel"]["id"]
+    connection = jupyter.runtime / f"kernel-{kernel_id}.json"
+    wait_for("the kernel's connection file", connection.exists)
+    client = BlockingKernelClient()
+    client.load_connection_file(str(connection))
+    client.start_channels()
+    try:
+        wait_for("the kernel to answer", lambda: _answers(client))
+        live = Kernel(kernel_id, client, jupyter.runtime / "nbflow" / connection.name)
+        live.session_id = reply.json()["id"]
+        setup = live.execute("%load_ext nbflow\nimport nbflow, os, pathlib, time")
+        assert setup["status"] == "ok", setup
+        yield live
+    finally:
+        client.stop_channels()
+
+
+def _answers(client: BlockingKernelClient) -> bool:
+    """Ask for the kernel's info; return whether it answered within 2 s.
+
+    (``wait_for_ready`` takes a heartbeat not yet beating for a dead kernel.)
+    """
+    asked = client.kernel_info()
+    try:
+        while True:
+            reply = client.get_shell_msg(timeout=2)
+            if reply["parent_header"].get("msg_id") == asked:
+                return True
+    except queue.Empty:
+        return False
+
+
 __all__ = [
     "PATIENCE",
     "REPOSITORY",
@@ -165,6 +211,7 @@ __all__ = [
     "Kernel",
     "Reply",
     "free_port",
+    "open_kernel",
     "wait_for",
     "wait_ready",
 ]

@@ -174,3 +174,24 @@ def test_board_of_a_kernel_started_later_shows_up(
         return any(run["number"] == number for run in entry["runs"])
 
     assert wait_for("the new run in the list", listed)
+
+
+def test_a_kernel_shut_down_leaves_no_board_and_leaves_the_list(
+    jupyter: Jupyter,
+) -> None:
+    from tests.lab.lab_server import open_kernel
+
+    with open_kernel(jupyter, "work/other.ipynb") as other:
+        other.execute(PIPELINE.split("class LabApiReport", maxsplit=1)[0])
+        other.execute("%nbflow run LabApiRaw --text")
+        kernels = jupyter.get("/nbflow/api/runs").json()["kernels"]
+        listed = next(k for k in kernels if k["kernel_id"] == other.kernel_id)
+
+        deleted = jupyter.request("DELETE", f"/api/sessions/{other.session_id}")
+        wait_for("the board's removal", lambda: not other.board.exists())
+        after = jupyter.get("/nbflow/api/runs").json()["kernels"]
+
+    assert listed["path"] == "work/other.ipynb"
+    assert [run["state"] for run in listed["runs"]] == ["succeeded"]
+    assert deleted.status == 204
+    assert other.kernel_id not in [k["kernel_id"] for k in after]
