@@ -72,7 +72,8 @@ function activate(
       return;
     }
     const source: GraphSource = { kind: 'kernel', kernelId, number };
-    showGraph(source, title || `run #${number}`);
+    const path = panel.pathOf(kernelId);
+    showGraph(source, title || `${path ? `${path} ` : ''}#${number}`);
   };
   const showGraph = (source: GraphSource, title: string) => {
     const content = new RunGraph(app, source, {

@@ -34,6 +34,7 @@ export class RunsPanel extends Widget {
   private readonly status = element('div', 'nbflow-lab-message');
   private timer = 0;
   private shown = '';
+  private readonly paths = new Map<string, string>();
 
   constructor(options: PanelOptions) {
     super();
@@ -47,6 +48,11 @@ export class RunsPanel extends Widget {
   dispose(): void {
     window.clearTimeout(this.timer);
     super.dispose();
+  }
+
+  /** The notebook of a kernel, as last listed ('' if unknown). */
+  pathOf(kernelId: string): string {
+    return this.paths.get(kernelId) || '';
   }
 
   protected onAfterShow(): void {
@@ -91,6 +97,9 @@ export class RunsPanel extends Widget {
       return;
     }
     this.shown = key;
+    for (const kernel of runs.kernels) {
+      this.paths.set(kernel.kernel_id, kernel.path || '');
+    }
     const sections: HTMLElement[] = [];
     const kernels = runs.kernels.filter(kernel => kernel.runs.length > 0);
     for (const kernel of kernels) {
