@@ -116,13 +116,12 @@ class Board:
         """Publish ``record`` from now on: written as it changes and at its end."""
         _RunWriter(self, record).start()
 
-    def put(self, document: dict[str, Any]) -> None:
-        """Replace one run's document and rewrite the file (any thread)."""
-        text = json.dumps(document, separators=(",", ":"), default=str)
+    def put(self, number: int, document: str) -> None:
+        """Replace run ``number``'s document (JSON text); rewrite the file (any thread)."""
         with self._lock:
-            self._runs[document["number"]] = text
-            for number in sorted(self._runs)[:-KEPT_RUNS]:
-                del self._runs[number]
+            self._runs[number] = document
+            for old in sorted(self._runs)[:-KEPT_RUNS]:
+                del self._runs[old]
             self._write()
 
     def remove(self) -> None:
@@ -162,13 +161,16 @@ class _RunWriter:
         self.board = board
         self.record = record
         self._last = 0.0
+        #: seconds until the next write may happen (longer after a slow write)
+        self._pause = WRITE_INTERVAL
         self._dirty = False
         #: task id -> its outputs and executed notebook (looked up once)
         self._outputs: dict[str, tuple[list[str], str | None]] = {}
+        #: task id -> (its deps, the JSON of what never changes: label, deps, ...)
+        self._fixed: dict[str, tuple[tuple[str, ...], str]] = {}
 
     def start(self) -> None:
-        self.board.put(self._document())  # the run shows at once, before it starts
-        self._last = time.monotonic()
+        self._write()  # the run shows at once, before it starts
         self.record.run.watch(self, interval=WRITE_INTERVAL)
 
     def __call__(self, changes: Changes) -> None:
@@ -179,28 +181,59 @@ class _RunWriter:
         run = self.record.run
         ending = run.progress is not None and run.progress.finished is not None
         ending = ending or run.error is not None
-        now = time.monotonic()
-        if not ending and (not self._dirty or now - self._last < WRITE_INTERVAL):
+        if not ending and (
+            not self._dirty or time.monotonic() - self._last < self._pause
+        ):
             return
-        self._dirty, self._last = False, now
-        self.board.put(self._document())
+        self._dirty = False
+        self._write()
 
-    def _document(self) -> dict[str, Any]:
+    def _write(self) -> None:
+        began = time.monotonic()
+        self.board.put(self.record.number, self._document())
+        self._last = time.monotonic()
+        # a huge run's writes take long: keep them to a fifth of the view thread's time
+        self._pause = max(WRITE_INTERVAL, 5 * (self._last - began))
+
+    def _document(self) -> str:
+        """Return the run's document as JSON text (details as JSON, the rest joined)."""
         record, run = self.record, self.record.run
         with run.lock:
             progress = record.progress
             document = run_document(record, progress, user=self.board.user)
             detailed = _detailed(progress)
-            tasks = {
-                task_id: _task_entry(state, detailed=task_id in detailed)
-                for task_id, state in progress.tasks.items()
+            entries = {
+                task_id: _task_entry(progress.tasks[task_id], detailed=True)
+                for task_id in detailed
             }
-        for task_id in detailed:
-            entry = tasks.get(task_id)
-            if entry is not None:
-                entry["outputs"], entry["notebook"] = self._outputs_of(task_id, entry)
-        document["tasks"] = tasks
-        return document
+            light = [
+                (task_id, state.state, state)
+                for task_id, state in progress.tasks.items()
+                if task_id not in detailed
+            ]
+        for task_id, entry in entries.items():
+            entry["outputs"], entry["notebook"] = self._outputs_of(task_id, entry)
+        words: dict[str, str] = {}  # drawn state -> its JSON (a dozen at most)
+        parts = [
+            self._fixed_json(task_id, state)
+            + (words.get(drawn) or words.setdefault(drawn, _dumps(drawn)))
+            + "}"
+            for task_id, drawn, state in light
+        ]
+        if entries:
+            parts.append(_dumps(entries)[1:-1])
+        head = _dumps(document)[:-1]
+        return f'{head},"tasks":{{{",".join(parts)}}}}}'
+
+    def _fixed_json(self, task_id: str, state: TaskState) -> str:
+        """Return ``"id":{"label":...,"state":``: all but the task's state, as JSON."""
+        kept = self._fixed.get(task_id)
+        if kept is None or kept[0] is not state.deps:  # a task can gain deps
+            fixed = _task_entry(state, detailed=False)
+            del fixed["state"]
+            kept = (state.deps, f'{_dumps(task_id)}:{_dumps(fixed)[:-1]},"state":')
+            self._fixed[task_id] = kept
+        return kept[1]
 
     def _outputs_of(
         self, task_id: str, entry: dict[str, Any]
@@ -239,6 +272,10 @@ def run_document(
         "percent": round(100.0 * progress.done / total, 1) if total else 0.0,
         "user": user,
     }
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
 
 
 def _detailed(progress: RunProgress) -> set[str]:

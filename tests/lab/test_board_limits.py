@@ -95,7 +95,7 @@ def test_the_board_keeps_the_last_runs(tmp_path: Path) -> None:
     board = Board(tmp_path / "nbflow" / "kernel-k.json", "k")
 
     for number in range(1, KEPT_RUNS + 6):
-        board.put({"number": number, "tasks": {}})
+        board.put(number, json.dumps({"number": number, "tasks": {}}))
 
     kept = json.loads(board.path.read_text())
     assert [run["number"] for run in kept["runs"]] == list(range(6, KEPT_RUNS + 6))
