@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 #: Layouts kept.
 CACHED_LAYOUTS = 16
 #: Families ``expand`` may name.
-MAX_EXPANDED = 200
+MAX_EXPANDED = 10_000
 
 __all__ = ["CACHED_LAYOUTS", "MAX_EXPANDED", "DrawingCache", "draw_run"]
 
