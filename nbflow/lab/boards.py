@@ -2,10 +2,10 @@
 
 Each kernel with nbflow loaded writes ``<runtime_dir>/nbflow/kernel-<id>.json``
 (:mod:`nbflow.kernel.board`). :class:`BoardReader` reads them (a file is parsed again
-only when it changed) and keeps the boards of kernels this server runs, or whose
-process still runs; :func:`run_summary` and :func:`run_detail` shape one run for the
-API, resolving the local paths a task names against Lab's root directory
-(``lab_path``: the path relative to it, or None outside it).
+only when it changed) and keeps the boards whose kernel process still runs;
+:func:`run_summary` and :func:`run_detail` shape one run for the API, resolving the
+local paths a task names against Lab's root directory (``lab_path``: the path relative
+to it, or None outside it).
 
 Threads: called on a pool thread (files are read there, never on tornado's loop); the
 reader's cache has its own lock.
@@ -50,8 +50,12 @@ class BoardReader:
         self._lock = threading.Lock()
         self._parsed: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
 
-    def boards(self, known: set[str]) -> list[dict[str, Any]]:
-        """Return the boards of kernels in ``known`` or of processes still running."""
+    def boards(self) -> list[dict[str, Any]]:
+        """Return the boards whose kernel process still runs.
+
+        A kernel that crashed leaves its board behind; restarted, it has the same id
+        and a new process, so the old board's runs are not shown as its own.
+        """
         try:
             paths = sorted(self.folder.glob("kernel-*.json"))
         except OSError:
@@ -61,7 +65,7 @@ class BoardReader:
             board = self._read(path)
             if board is None:
                 continue
-            if board.get("kernel_id") in known or _is_running(board.get("pid")):
+            if _is_running(board.get("pid")):
                 found.append(board)
         return found
 

@@ -126,7 +126,7 @@ class RunsHandler(_Handler):
     async def get(self) -> None:
         """List the kernels' runs and the nbflow server's state."""
         known = await self.kernels()
-        boards = await self.blocking(self.context.reader.boards, set(known))
+        boards = await self.blocking(self.context.reader.boards)
         kernels = []
         for board in boards:
             kernel_id = str(board.get("kernel_id"))

@@ -195,3 +195,27 @@ def test_a_kernel_shut_down_leaves_no_board_and_leaves_the_list(
     assert [run["state"] for run in listed["runs"]] == ["succeeded"]
     assert deleted.status == 204
     assert other.kernel_id not in [k["kernel_id"] for k in after]
+
+
+def test_boards_of_dead_processes_are_left_out(jupyter: Jupyter) -> None:
+    import json
+    import os
+    import subprocess
+
+    gone = subprocess.Popen(["true"])  # noqa: S607
+    gone.wait()
+    folder = jupyter.runtime / "nbflow"
+    folder.mkdir(exist_ok=True)
+    for name, pid in (("dead", gone.pid), ("elsewhere", os.getpid())):
+        board = {"version": 1, "kernel_id": name, "pid": pid, "runs": []}
+        (folder / f"kernel-{name}.json").write_text(json.dumps(board))
+    try:
+        kernels = jupyter.get("/nbflow/api/runs").json()["kernels"]
+    finally:
+        for name in ("dead", "elsewhere"):
+            (folder / f"kernel-{name}.json").unlink()
+
+    listed = {entry["kernel_id"]: entry for entry in kernels}
+    assert "dead" not in listed
+    assert listed["elsewhere"]["alive"] is False
+    assert listed["elsewhere"]["path"] is None
