@@ -55,8 +55,17 @@ class LabRequestError(NbflowError, ValueError):
         )
 
 
-class LabAnswer:
-    """The answer to one request, shown as an ``application/json`` result."""
+class LabAnswer(dict[str, Any]):
+    """The answer to one request: a dict, shown as an ``application/json`` result.
+
+    Examples
+    --------
+    >>> answer = LabAnswer(ok=False, message="nbflow: no run 9")
+    >>> answer
+    {'ok': False, 'message': 'nbflow: no run 9', 'run': None, 'why': None}
+    >>> sorted(answer._repr_mimebundle_())
+    ['application/json', 'text/plain']
+    """
 
     def __init__(
         self,
@@ -66,22 +75,10 @@ class LabAnswer:
         run: int | None = None,
         why: str | None = None,
     ) -> None:
-        self.ok, self.message, self.run, self.why = ok, message, run, why
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the answer as the panel reads it."""
-        return {
-            "ok": self.ok,
-            "message": self.message,
-            "run": self.run,
-            "why": self.why,
-        }
+        super().__init__(ok=ok, message=message, run=run, why=why)
 
     def _repr_mimebundle_(self, **_kwargs: Any) -> dict[str, Any]:
-        return {"application/json": self.to_json(), "text/plain": self.message}
-
-    def __repr__(self) -> str:
-        return f"<nbflow lab answer ok={self.ok}: {self.message}>"
+        return {"application/json": dict(self), "text/plain": self["message"]}
 
 
 def act(request: str | dict[str, Any]) -> LabAnswer:
