@@ -22,6 +22,8 @@ import { act, Action, connectKernel, isBusy } from './kernel';
 /** The server lays out in groups above this many tasks (nbflow.core.layout). */
 const SERVER_GROUP_ABOVE = 300;
 const GROUP_PREFIX = 'family:';
+/** A server graph is asked again while one of its nodes is in one of these states. */
+const UNFINISHED = new Set(['PENDING', 'RUNNING', 'BATCH_RUNNING']);
 
 export interface ViewOptions {
   pollMs: () => number;
@@ -125,7 +127,10 @@ export class RunGraph extends Widget {
 
   private schedule(): void {
     window.clearTimeout(this.timer);
-    const live = this.source.kind === 'server' || this.run?.state === 'running';
+    const live =
+      this.source.kind === 'server'
+        ? Object.values(this.drawing?.states || {}).some(state => UNFINISHED.has(state))
+        : this.run?.state === 'running';
     if (this.isDisposed || !live || !this.isVisible) {
       return;
     }

@@ -55,6 +55,7 @@ export async function execute(
   code: string
 ): Promise<Executed> {
   const executed: Executed = { json: null, text: '', error: null };
+  let stderr = '';
   const future = kernel.requestExecute({
     code,
     silent: false,
@@ -71,13 +72,22 @@ export async function execute(
         executed.text += data['text/plain'];
       }
     } else if (type === 'stream') {
-      executed.text += (message.content as KernelMessage.IStreamMsg['content']).text;
+      const content = message.content as KernelMessage.IStreamMsg['content'];
+      if (content.name === 'stderr') {
+        stderr += content.text;
+      } else {
+        executed.text += content.text;
+      }
     } else if (type === 'error') {
       const content = message.content as KernelMessage.IErrorMsg['content'];
       executed.error = `${content.ename}: ${content.evalue}`;
     }
   };
-  await future.done;
+  const reply = await future.done;
+  if (reply.content.status !== 'ok' && !executed.error) {
+    // IPython prints a UsageError (a wrong magic line) instead of raising it
+    executed.error = stderr.trim() || `the kernel answered ${reply.content.status}`;
+  }
   return executed;
 }
 

@@ -14,12 +14,17 @@ in Lab from its detail. Screenshots go to ``test-artifacts/lab_ext_*.png``.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.browser.conftest import _serve
+from tests.browser.conftest import REPOSITORY, _serve
 from tests.browser.live_run import open_notebook, write_cells
 
 if TYPE_CHECKING:
@@ -298,6 +303,18 @@ def test_lab_extension_panel_graph_run_from_here_and_executed_notebook(
             ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell", timeout=30_000
         )
         page.screenshot(path=artifacts / "lab_ext_executed_notebook.png")
+
+        # "nbflow: Run task..." runs in the current notebook's kernel, in the background
+        page.get_by_role("tab", name="lab_ext.ipynb", exact=True).click()
+        page.evaluate(
+            "() => { window.jupyterapp.commands.execute('nbflow:run-task'); }"
+        )
+        page.locator(".jp-Dialog input").fill("LabStats --force LabStats")
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+        page.wait_for_selector(
+            ".nbflow-lab-run[data-number='3'].nbflow-lab-run-succeeded", timeout=30_000
+        )
+        assert _marks(root)["LabStats"] == 2
         assert errors == []
     except Exception:
         page.screenshot(path=artifacts / "lab_ext_failure.png")
@@ -321,5 +338,120 @@ def test_lab_extension_panel_graph_run_from_here_and_executed_notebook(
             f"page errors: {errors}\nmarks: {marks}\nruns: {runs}\n"
             f"notebook:\n{notebook[-3000:]}\nserver log:\n{log}"
         )
+    finally:
+        page.close()
+
+
+#: A pipeline an nbflow server schedules (run by ``nbflow run --scheduler-url``).
+SERVER_PIPELINE = """\
+import nbflow
+
+
+class LabServerLeaf(nbflow.Task):
+    def output(self):
+        return nbflow.LocalTarget("out/leaf.txt")
+
+    def run(self):
+        with self.output().open("w") as out:
+            out.write("ok")
+
+
+class LabServerRoot(nbflow.Task):
+    def requires(self):
+        return LabServerLeaf()
+
+    def output(self):
+        return nbflow.LocalTarget("out/root.txt")
+
+    def run(self):
+        with self.output().open("w") as out:
+            out.write("ok")
+"""
+SERVER_TOKEN = "lab-extension-test-token-0123456789"  # noqa: S105
+
+
+@pytest.fixture(scope="module")
+def nbflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An nbflow server (SQLite, a token) that ran LabServerRoot once; its URL."""
+    folder = tmp_path_factory.mktemp("nbflow_server")
+    (folder / "lab_server_pipeline.py").write_text(SERVER_PIPELINE)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "NBFLOW_TOKEN": SERVER_TOKEN,
+        "PYTHONPATH": os.pathsep.join([str(folder), str(REPOSITORY)]),
+    }
+    log = folder / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "nbflow", "server", "--port", str(port),
+             "--db", f"sqlite:///{folder / 'server.db'}"],
+            cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2):  # noqa: S310
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(
+                        f"nbflow server did not start:\n{log.read_text()[-3000:]}"
+                    )
+                time.sleep(0.2)
+        ran = subprocess.run(
+            [sys.executable, "-m", "nbflow", "run", "--scheduler-url", url,
+             "--module", "lab_server_pipeline", "LabServerRoot"],
+            cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+        yield url
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def test_lab_extension_connects_to_an_nbflow_server_and_draws_its_run(
+    browser: Browser, nbflow_lab: Server, nbflow_server: str, artifacts: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"{error.message}\n{error.stack}"))
+    try:
+        page.goto(nbflow_lab.page_url("lab") + "&reset")
+        page.wait_for_function(
+            "() => window.jupyterapp?.commands.hasCommand('nbflow:connect-server')",
+            timeout=45_000,
+        )
+        page.evaluate(
+            "() => { window.jupyterapp.commands.execute('nbflow:open-runs'); }"
+        )
+        # "nbflow: Connect to server...": the URL, then the token
+        page.evaluate(
+            "() => { window.jupyterapp.commands.execute('nbflow:connect-server'); }"
+        )
+        page.locator(".jp-Dialog input").fill(nbflow_server)
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+        page.locator(".jp-Dialog input[type='password']").fill(SERVER_TOKEN)
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+
+        page.wait_for_selector(
+            f".nbflow-lab-server :text('{nbflow_server} (connected)')", timeout=30_000
+        )
+        server_text = page.inner_text(".nbflow-lab-server")
+        assert "2 tasks" in server_text
+        assert "2 done" in server_text
+        page.locator(".nbflow-lab-server .nbflow-lab-run").first.click()
+        _wait_states(page, {"LabServerLeaf": "DONE", "LabServerRoot": "DONE"})
+        page.screenshot(path=artifacts / "lab_ext_server.png")
+        assert errors == []
+    except Exception:
+        page.screenshot(path=artifacts / "lab_ext_server_failure.png")
+        log = nbflow_lab.log.read_text(errors="replace")[-3000:]
+        pytest.fail(f"page errors: {errors}\nLab's log:\n{log}")
     finally:
         page.close()
