@@ -124,6 +124,15 @@ def test_run_from_here_runs_exactly_the_task_and_its_downstream_again(
     assert answer["ok"] is True, answer
     assert answer["run"] > first_run
     assert ended["state"] == "succeeded"
+    states = {task["family"]: task["state"] for task in ended["tasks"].values()}
+    assert states == {
+        "LabActA": "complete",
+        "LabActB": "DONE",
+        "LabActC": "DONE",
+        "LabActSide": "complete",
+        "LabActTop": "DONE",
+    }
+    assert ended["counts"] == {"DONE": 3, "complete": 2}
     after = runs_of(jupyter, "act")
     ran = {family for family in FAMILIES if after[family] > before[family]}
     assert ran == {"LabActB", "LabActC", "LabActTop"}
