@@ -24,6 +24,8 @@ const SERVER_GROUP_ABOVE = 300;
 const GROUP_PREFIX = 'family:';
 /** A server graph is asked again while one of its nodes is in one of these states. */
 const UNFINISHED = new Set(['PENDING', 'RUNNING', 'BATCH_RUNNING']);
+/** A request the kernel has not taken after this long waits behind other work. */
+const QUEUED_AFTER_MS = 500;
 
 export interface ViewOptions {
   pollMs: () => number;
@@ -298,8 +300,14 @@ export class RunGraph extends Widget {
       say(this.detail, 'The kernel of this run is not running any more.');
       return;
     }
-    say(this.detail, isBusy(kernel) ? 'queued (the kernel is busy)…' : 'asking the kernel…');
-    const answer = await act(kernel, action, number, taskId);
+    const queued = 'queued (the kernel is busy)…';
+    say(this.detail, isBusy(kernel) ? queued : 'asking the kernel…');
+    // a busy kernel does not even say it got the request: no word soon means queued
+    const waiting = window.setTimeout(() => say(this.detail, queued), QUEUED_AFTER_MS);
+    const answer = await act(kernel, action, number, taskId, () =>
+      window.clearTimeout(waiting)
+    );
+    window.clearTimeout(waiting);
     if (action === 'why' && answer.ok) {
       say(this.detail, answer.why || answer.message, true);
       return;

@@ -24,21 +24,24 @@ interface Executed {
 }
 
 const connections = new Map<string, Kernel.IKernelConnection>();
+const busy = new Map<string, boolean>();
 
 /** A connection to the running kernel `kernelId`, or null if Lab runs no such kernel. */
 export async function connectKernel(
   app: JupyterFrontEnd,
   kernelId: string
 ): Promise<Kernel.IKernelConnection | null> {
-  const kept = connections.get(kernelId);
-  if (kept && !kept.isDisposed && kept.status !== 'dead') {
-    return kept;
-  }
   const kernels = app.serviceManager.kernels;
   await kernels.refreshRunning();
   const model = [...kernels.running()].find(k => k.id === kernelId);
   if (!model) {
     return null;
+  }
+  // the server's view: a fresh connection learns of a busy kernel only when it is idle
+  busy.set(kernelId, model.execution_state === 'busy');
+  const kept = connections.get(kernelId);
+  if (kept && !kept.isDisposed && kept.status !== 'dead') {
+    return kept;
   }
   const connection = kernels.connectTo({ model });
   connections.set(kernelId, connection);
@@ -47,12 +50,13 @@ export async function connectKernel(
 
 /** Whether the kernel is busy now (a request would wait its turn). */
 export const isBusy = (kernel: Kernel.IKernelConnection): boolean =>
-  kernel.status === 'busy';
+  kernel.status === 'busy' || busy.get(kernel.id) === true;
 
 /** Execute `code` in `kernel` (not stored in its history); collect what it answers. */
 export async function execute(
   kernel: Kernel.IKernelConnection,
-  code: string
+  code: string,
+  onStarted: () => void = () => undefined
 ): Promise<Executed> {
   const executed: Executed = { json: null, text: '', error: null };
   let stderr = '';
@@ -61,7 +65,12 @@ export async function execute(
     silent: false,
     store_history: false
   });
+  let started = false;
   future.onIOPub = (message: KernelMessage.IIOPubMessage) => {
+    if (!started) {
+      started = true; // the kernel took the request (it says busy first)
+      onStarted();
+    }
     const type = message.header.msg_type;
     if (type === 'execute_result' || type === 'display_data') {
       const data = (message.content as KernelMessage.IExecuteResultMsg['content'])
@@ -99,13 +108,14 @@ export async function act(
   kernel: Kernel.IKernelConnection,
   action: Action,
   run: number,
-  taskId: string
+  taskId: string,
+  onStarted: () => void = () => undefined
 ): Promise<ActAnswer> {
   const request = JSON.stringify({ action, run, task_id: taskId });
   const code =
     'import nbflow.kernel.lab as _nbflow_lab; ' +
     `_nbflow_lab.act(${pythonString(request)})`;
-  const executed = await execute(kernel, code);
+  const executed = await execute(kernel, code, onStarted);
   if (executed.error) {
     return { ok: false, message: executed.error, run: null, why: null };
   }

@@ -249,7 +249,18 @@ def test_lab_extension_panel_graph_run_from_here_and_executed_notebook(
         assert "lab_ext.ipynb" in panel_text
         page.screenshot(path=artifacts / "lab_ext_running.png")
 
+        # the kernel is busy with the foreground run: a question waits its turn
+        page.get_by_role("button", name="Why would it run?").click()
+        page.wait_for_selector(
+            f"{GRAPH} .nbflow-lab-answer :text('queued (the kernel is busy)')",
+            timeout=10_000,
+        )
         (root / "gate").write_text("open")
+        answer = page.wait_for_selector(
+            f"{GRAPH} .nbflow-lab-detail .nbflow-lab-answer pre", timeout=60_000
+        )
+        assert answer is not None
+        assert "LabReport" in answer.inner_text()
         _wait_states(page, dict.fromkeys(FAMILIES[:5], "DONE"), timeout=60_000)
         page.wait_for_selector(
             ".nbflow-lab-run[data-number='1'].nbflow-lab-run-succeeded", timeout=30_000
