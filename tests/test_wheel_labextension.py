@@ -8,6 +8,7 @@ Builds a wheel of this checkout with ``pip wheel --no-deps`` into a temporary di
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -67,3 +68,13 @@ def test_wheel_labextension_ships_it_once(wheel_names: list[str]) -> None:
     ]
 
     assert inside_package == []
+
+
+def test_wheel_labextension_is_enabled_in_this_environment() -> None:
+    listed = subprocess.run(
+        [sys.executable, "-m", "jupyter", "labextension", "list"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    text = re.sub(r"\x1b\[[0-9;]*m", "", listed.stdout + listed.stderr)  # no colours
+
+    assert re.search(r"@nbflow/labextension v\S+ enabled OK", text), text
