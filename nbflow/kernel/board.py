@@ -164,6 +164,8 @@ class _RunWriter:
         #: seconds until the next write may happen (longer after a slow write)
         self._pause = WRITE_INTERVAL
         self._dirty = False
+        #: whether the last document written showed the run ended
+        self._ended = False
         #: task id -> its outputs and executed notebook (looked up once)
         self._outputs: dict[str, tuple[list[str], str | None]] = {}
         #: task id -> (its deps, the JSON of what never changes: label, deps, ...)
@@ -172,6 +174,16 @@ class _RunWriter:
     def start(self) -> None:
         self._write()  # the run shows at once, before it starts
         self.record.run.watch(self, interval=WRITE_INTERVAL)
+        threading.Thread(
+            target=self._await_end, name="nbflow-board", daemon=True
+        ).start()
+
+    def _await_end(self) -> None:
+        """Write the run's end if no view call did (a run that stopped on an error)."""
+        with contextlib.suppress(Exception):  # the run reports its own failure
+            self.record.run.wait()
+        if not self._ended:
+            self._write()
 
     def __call__(self, changes: Changes) -> None:
         """Write the run's document if it changed and the last write is old enough."""
@@ -190,13 +202,18 @@ class _RunWriter:
 
     def _write(self) -> None:
         began = time.monotonic()
-        self.board.put(self.record.number, self._document())
+        document, state = self._document()
+        self.board.put(self.record.number, document)
+        self._ended = state != "running"
         self._last = time.monotonic()
         # a huge run's writes take long: keep them to a fifth of the view thread's time
         self._pause = max(WRITE_INTERVAL, 5 * (self._last - began))
 
-    def _document(self) -> str:
-        """Return the run's document as JSON text (details as JSON, the rest joined)."""
+    def _document(self) -> tuple[str, str]:
+        """Return the run's document as JSON text, and its state.
+
+        Details go through ``json.dumps``; the rest is joined from cached JSON.
+        """
         record, run = self.record, self.record.run
         with run.lock:
             progress = record.progress
@@ -223,7 +240,7 @@ class _RunWriter:
         if entries:
             parts.append(_dumps(entries)[1:-1])
         head = _dumps(document)[:-1]
-        return f'{head},"tasks":{{{",".join(parts)}}}}}'
+        return f'{head},"tasks":{{{",".join(parts)}}}}}', document["state"]
 
     def _fixed_json(self, task_id: str, state: TaskState) -> str:
         """Return ``"id":{"label":...,"state":``: all but the task's state, as JSON."""

@@ -7,11 +7,14 @@ A :class:`~nbflow.core.progress.RunProgress` fed notifications stands for a big 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pytest
 
 import nbflow
 from nbflow.core.events import Status, TaskAdded, TaskOutput, TaskStatusChanged
 from nbflow.core.progress import RunProgress
+from nbflow.core.run import Run
 from nbflow.kernel import board as board_module
 from nbflow.kernel.board import (
     DETAILED_TASKS,
@@ -25,11 +28,10 @@ from nbflow.kernel.board import (
     kernel_board,
 )
 from nbflow.kernel.session import Session
+from tests.lab.lab_server import wait_for
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    import pytest
 
 
 def big_progress(size: int) -> RunProgress:
@@ -154,3 +156,33 @@ def test_a_notebook_tasks_executed_notebook_and_outputs_are_absolute(
     assert notebook is not None
     assert notebook.startswith(str(tmp_path / "executed" / "LabLimitsNotebook") + "/")
     assert notebook.endswith(".ipynb")
+
+
+class LabLimitsNever(nbflow.Task):
+    def run(self) -> None:
+        pass
+
+
+def test_a_run_that_stops_on_an_error_ends_failed_on_the_board(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbflow.core.worker import Worker
+
+    board = Board(tmp_path / "kernel-e.json", "e")
+    monkeypatch.setattr(board_module, "_BOARD", board)
+    monkeypatch.setattr(board_module, "_LOOKED", True)
+
+    def broken_add(self: Worker, roots: object) -> None:
+        raise RuntimeError("the graph could not be expanded")
+
+    monkeypatch.setattr(Worker, "add", broken_add)
+    run = Session().run(LabLimitsNever(), display="text", background=True)
+    assert isinstance(run, Run)
+    with pytest.raises(RuntimeError):
+        run.wait(30)
+
+    def ended() -> dict[str, Any] | None:
+        (found,) = json.loads(board.path.read_text())["runs"]
+        return found if found["state"] != "running" else None
+
+    assert wait_for("the run's end on the board", ended)["state"] == "failed"
