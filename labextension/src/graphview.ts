@@ -154,7 +154,13 @@ export class RunGraph extends Widget {
     }
     this.applyStates(run);
     this.showHeader(run.command, run.state, run.counts, run.total, run.started, run.user);
-    if (this.selected && !this.view.isGroup(this.selected)) {
+    if (this.selected && !this.view.has(this.selected)) {
+      this.selected = null; // an opened group is drawn no more
+      delete this.detail.dataset.task;
+      this.detail.replaceChildren(
+        element('div', 'nbflow-lab-muted', 'Click a task to see its details.')
+      );
+    } else if (this.selected && !this.view.isGroup(this.selected)) {
       this.showSelected();
     }
   }

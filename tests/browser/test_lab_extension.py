@@ -466,3 +466,82 @@ def test_lab_extension_connects_to_an_nbflow_server_and_draws_its_run(
         pytest.fail(f"page errors: {errors}\nLab's log:\n{log}")
     finally:
         page.close()
+
+
+#: A run of 321 tasks: drawn with its 320-task family as one group node.
+WIDE_TASKS = """\
+import nbflow
+
+
+class LabWide(nbflow.Task):
+    i = nbflow.IntParameter()
+
+    def complete(self):
+        return getattr(self, "_done", False)
+
+    def run(self):
+        self._done = True
+
+
+class LabWideRoot(nbflow.WrapperTask):
+    def requires(self):
+        return [LabWide(i=i) for i in range(320)]
+"""
+
+
+def test_lab_extension_group_opens_on_double_click_in_the_dark_theme(
+    browser: Browser, nbflow_lab: Server, artifacts: Path
+) -> None:
+    path = write_cells(
+        nbflow_lab.root, "lab_ext_wide.ipynb", ["%load_ext nbflow", WIDE_TASKS]
+    )
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"{error.message}\n{error.stack}"))
+    try:
+        open_notebook(page, nbflow_lab, f"lab/tree/{path}")
+        page.evaluate(
+            "() => window.jupyterapp.commands.execute("
+            "'apputils:change-theme', {theme: 'JupyterLab Dark'})"
+        )
+        page.evaluate(
+            "() => window.jupyterapp.commands.execute('notebook:run-all-cells')"
+        )
+        # nbflow: Run task... in this notebook's kernel
+        page.evaluate(
+            "() => { window.jupyterapp.commands.execute('nbflow:run-task'); }"
+        )
+        page.locator(".jp-Dialog input").fill("LabWideRoot")
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+        row = page.locator(
+            ".nbflow-lab-kernel:has-text('lab_ext_wide.ipynb') .nbflow-lab-run-succeeded"
+        )
+        row.wait_for(timeout=60_000)
+        row.click()
+        group = page.locator(f"{GRAPH} g.node[data-id='family:LabWide']")
+        group.wait_for(timeout=30_000)
+        group.click()
+        page.wait_for_selector(f"{GRAPH} .nbflow-lab-detail :text('320 done')")
+        page.screenshot(path=artifacts / "lab_ext_group_dark.png")
+
+        group.dblclick()
+        page.wait_for_function(
+            f"""() => document.querySelectorAll(
+                "{GRAPH} g.node[data-id^='LabWide_']").length === 320""",
+            timeout=30_000,
+        )
+        assert page.locator(f"{GRAPH} g.node[data-id='family:LabWide']").count() == 0
+        # the group is drawn no more: its detail gives way to the hint
+        page.wait_for_selector(f"{GRAPH} .nbflow-lab-detail :text('Click a task')")
+        page.screenshot(path=artifacts / "lab_ext_group_opened_dark.png")
+        assert errors == []
+    except Exception:
+        page.screenshot(path=artifacts / "lab_ext_group_failure.png")
+        log = nbflow_lab.log.read_text(errors="replace")[-3000:]
+        pytest.fail(f"page errors: {errors}\nLab's log:\n{log}")
+    finally:
+        page.evaluate(
+            "() => window.jupyterapp.commands.execute("
+            "'apputils:change-theme', {theme: 'JupyterLab Light'})"
+        )
+        page.close()
