@@ -210,6 +210,10 @@ class ServerProxyHandler(_Handler):
         await self._forward("POST", path, self.request.body)
 
     async def _forward(self, method: str, path: str, body: bytes | None) -> None:
+        # the path as sent (still percent-encoded: a task id may hold a '/')
+        marker = "/nbflow/api/server/"
+        raw = self.request.path
+        path = raw[raw.index(marker) + len(marker) :] if marker in raw else path
         query = self.request.query
         try:
             status, content_type, answer = await forward(
@@ -217,9 +221,30 @@ class ServerProxyHandler(_Handler):
             )
         except ProxyError as exc:
             raise LabApiError(exc.status, str(exc)) from None
+        if status >= 400 and content_type.startswith("application/json"):  # noqa: PLR2004
+            answer = _with_message(answer)
         self.set_status(status)
         self.set_header("Content-Type", content_type)
         self.finish(answer)
+
+
+def _with_message(body: bytes) -> bytes:
+    """Add the nbflow server's ``error.message`` as ``message``, as Jupyter's errors say.
+
+    Examples
+    --------
+    >>> _with_message(b'{"error": {"message": "no task", "kind": "not_found"}}')
+    b'{"error": {"message": "no task", "kind": "not_found"}, "message": "no task"}'
+    """
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body
+    error = document.get("error") if isinstance(document, dict) else None
+    if not isinstance(error, dict) or "message" in document:
+        return body
+    document["message"] = str(error.get("message", ""))
+    return json.dumps(document).encode()
 
 
 def install(serverapp: Any) -> LabContext:

@@ -7,7 +7,12 @@ import importlib
 
 import pytest
 
-MODULES = ["nbflow.kernel.lab", "nbflow.kernel.board", "nbflow.lab.boards"]
+MODULES = [
+    "nbflow.kernel.lab",
+    "nbflow.kernel.board",
+    "nbflow.lab.boards",
+    "nbflow.lab.handlers",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -129,3 +129,11 @@ def test_settings_refuse_a_url_that_is_not_http(jupyter: Jupyter) -> None:
     assert reply.status == 400
     assert "not an http(s) URL" in reply.json()["message"]
     assert jupyter.get("/nbflow/api/settings").json()["server_url"] is None
+
+
+def test_proxy_keeps_a_percent_encoded_task_id(connected: Jupyter) -> None:
+    reply = connected.get("/nbflow/api/server/api/v1/tasks/Odd%2Fid%3F")
+
+    assert reply.status == 404
+    assert "'Odd/id?'" in reply.json()["error"]["message"]
+    assert reply.json()["message"] == reply.json()["error"]["message"]
