@@ -1,14 +1,22 @@
 """nbflow's JupyterLab extension in a real JupyterLab 4, driven by Debian's chromium.
 
-One scenario, on a Lab of its own (its runtime directory, where kernels publish their
-run boards, is a temporary one): a notebook runs a five-task graph in the foreground
-with ``%nbflow run`` (one task waits for a gate file, so the run stays live); the
-nbflow panel in the left sidebar lists the run, a click opens its graph view, whose
-node states follow the run (some done, one running, then all done). "Run from here"
-from a node's context menu runs that node and everything downstream of it again in
-the run's kernel (marker files count each task's runs: exactly those ran again), "Why
-would it run?" answers in the detail, and the NotebookTask's executed notebook opens
-in Lab from its detail. Screenshots go to ``test-artifacts/lab_ext_*.png``.
+All scenarios share a Lab of its own (its runtime directory, where kernels publish their
+run boards, is a temporary one); screenshots go to ``test-artifacts/lab_ext_*.png``.
+
+- A notebook runs a five-task graph in the foreground with ``%nbflow run`` (one task
+  waits for a gate file, so the run stays live): the nbflow panel lists the run, a click
+  opens its graph view, whose node states follow the run (some done, one running, then
+  all done). "Why would it run?" asked while the kernel is busy says "queued", then
+  answers. "Run from here" from a node's context menu runs that node and everything
+  downstream of it again in the run's kernel (marker files count each task's runs:
+  exactly those ran again) and opens the new run's graph; the NotebookTask's executed
+  notebook opens in Lab from its detail; "nbflow: Run task..." starts a run in the
+  notebook's kernel.
+- "nbflow: Connect to server..." connects the panel to a real ``nbflow server`` (a
+  token, SQLite) that ran a two-task graph: its state and its graph run show, and the
+  run's graph draws.
+- In the dark theme, a 321-task run is drawn with its big family as one group node,
+  which a double-click opens into its tasks.
 """
 
 from __future__ import annotations
