@@ -317,11 +317,11 @@ def _task_entry(state: TaskState, *, detailed: bool) -> dict[str, Any]:
         "family": state.family,
         "state": state.state,
         "deps": list(state.deps),
-        "params": dict(state.params),
     }
-    if not detailed:
+    if not detailed:  # what the graph needs (the label names the parameters)
         return entry
     entry.update(
+        params=dict(state.params),
         status_message=state.message,
         progress=state.percentage,
         tracking_url=state.url,

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 BOARD_VERSION = 1
 #: What a task without kept details says (a run of more than 2,000 tasks).
 _NO_DETAILS: dict[str, Any] = {
+    "params": {},
     "status_message": "",
     "progress": None,
     "tracking_url": "",

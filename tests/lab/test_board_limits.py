@@ -90,7 +90,7 @@ def test_a_tasks_log_keeps_its_last_lines() -> None:
     light = _task_entry(progress.tasks["T_0"], detailed=False)
 
     assert entry["log"].splitlines() == list(lines[-LOG_LINES:])
-    assert set(light) == {"label", "family", "state", "deps", "params"}
+    assert set(light) == {"label", "family", "state", "deps"}
 
 
 def test_the_board_keeps_the_last_runs(tmp_path: Path) -> None:
