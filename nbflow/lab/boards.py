@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 #: The board format read here (nbflow.kernel.board.BOARD_VERSION; the layers keep
 #: nbflow.lab and nbflow.kernel apart, so the number is written in both).
 BOARD_VERSION = 1
-#: What a task without kept details says (a run of more than 2,000 tasks).
-_NO_DETAILS: dict[str, Any] = {
+#: The fields of a task with details, for a board that left one out.
+_DETAILS: dict[str, Any] = {
     "params": {},
     "status_message": "",
     "progress": None,
@@ -49,7 +49,7 @@ class BoardReader:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._lock = threading.Lock()
-        self._parsed: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+        self._parsed: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
 
     def boards(self) -> list[dict[str, Any]]:
         """Return the boards whose kernel process still runs.
@@ -81,7 +81,11 @@ class BoardReader:
             status = path.stat()
         except OSError:
             return None
-        stamp = (status.st_mtime_ns, status.st_size)
+        stamp = (
+            status.st_ino,
+            status.st_mtime_ns,
+            status.st_size,
+        )  # a write: a new file
         with self._lock:
             kept = self._parsed.get(path)
         if kept is not None and kept[0] == stamp:
@@ -138,11 +142,17 @@ def run_summary(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_detail(run: dict[str, Any], root: str) -> dict[str, Any]:
-    """Return the run with every task's fields, local paths resolved against ``root``."""
+    """Return the run with its tasks, local paths resolved against ``root``.
+
+    A task whose details the board kept has every field (``detailed``: true); the
+    others (in a run of more than 2,000 tasks) only label, family, state and deps.
+    """
     tasks = {}
     for task_id, entry in (run.get("tasks") or {}).items():
-        task = {**_NO_DETAILS, **entry}
-        task["detailed"] = "log" in entry
+        if "log" not in entry:
+            tasks[task_id] = {**entry, "detailed": False}
+            continue
+        task = {**_DETAILS, **entry, "detailed": True}
         task["outputs"] = [
             {"path": path, "lab_path": lab_path(path, root)}
             for path in entry.get("outputs") or ()

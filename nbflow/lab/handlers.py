@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+from collections import OrderedDict
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,10 +34,12 @@ from nbflow.lab.drawing import MAX_EXPANDED, DrawingCache, draw_run
 from nbflow.lab.proxy import LabSettings, ProxyError, forward
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Hashable
 
 __all__ = ["LabApiError", "LabContext", "install"]
 
+#: Answers (a run's detail or drawing) kept until their board changes.
+CACHED_ANSWERS = 32
 _KERNEL = r"(?P<kernel_id>[A-Za-z0-9_.-]+)"
 _NUMBER = r"(?P<number>[0-9]{1,9})"
 
@@ -49,6 +53,23 @@ class LabContext:
         self.root = str(Path(serverapp.root_dir).expanduser())
         self.settings = LabSettings.from_env()
         self.drawings = DrawingCache()
+        #: the last answers, each with the board's run it was made from
+        self._answers: OrderedDict[Hashable, tuple[object, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def answer(self, key: Hashable, run: object, make: Callable[[], Any]) -> bytes:
+        """Return the JSON of ``make()``, kept until the run's board changes (any thread)."""
+        with self._lock:
+            kept = self._answers.get(key)
+        if kept is not None and kept[0] is run:
+            return kept[1]
+        body = json.dumps(make(), allow_nan=False, default=str).encode()
+        with self._lock:
+            self._answers[key] = (run, body)
+            self._answers.move_to_end(key)
+            while len(self._answers) > CACHED_ANSWERS:
+                self._answers.popitem(last=False)
+        return body
 
 
 class LabApiError(tornado.web.HTTPError):
@@ -77,6 +98,10 @@ class _Handler(APIHandler):
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(document, allow_nan=False, default=str))
+
+    def reply_body(self, body: bytes) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.finish(body)
 
     async def blocking(self, call: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(
@@ -108,9 +133,10 @@ class _Handler(APIHandler):
                 "%load_ext nbflow and a run in that kernel, or pick a kernel from "
                 "GET nbflow/api/runs",
             )
+        run: dict[str, Any]
         for run in board.get("runs") or ():
             if str(run.get("number")) == number:
-                return dict(run)
+                return run  # read only: kept by the reader while the file stays
         numbers = [run.get("number") for run in board.get("runs") or ()]
         raise LabApiError(
             404,
@@ -151,7 +177,13 @@ class RunHandler(_Handler):
     async def get(self, kernel_id: str, number: str) -> None:
         """Return one run with its tasks."""
         run = await self.run_of(kernel_id, number)
-        self.reply(await self.blocking(run_detail, run, self.context.root))
+        body = await self.blocking(
+            self.context.answer,
+            ("run", kernel_id, number),
+            run,
+            lambda: run_detail(run, self.context.root),
+        )
+        self.reply_body(body)
 
 
 class DrawingHandler(_Handler):
@@ -169,8 +201,13 @@ class DrawingHandler(_Handler):
                 f"{MAX_EXPANDED}. Fix: expand fewer families",
             )
         run = await self.run_of(kernel_id, number)
-        document = await self.blocking(draw_run, run, expand, self.context.drawings)
-        self.reply(document)
+        body = await self.blocking(
+            self.context.answer,
+            ("drawing", kernel_id, number, expand),
+            run,
+            lambda: draw_run(run, expand, self.context.drawings),
+        )
+        self.reply_body(body)
 
 
 class SettingsHandler(_Handler):
