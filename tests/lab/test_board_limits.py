@@ -186,3 +186,42 @@ def test_a_run_that_stops_on_an_error_ends_failed_on_the_board(
         return found if found["state"] != "running" else None
 
     assert wait_for("the run's end on the board", ended)["state"] == "failed"
+
+
+class LabLimitsLeaf(nbflow.Task):
+    n = nbflow.IntParameter()
+
+    def run(self) -> None:
+        if self.n == 7:
+            raise ValueError("leaf seven")
+
+
+class LabLimitsMany(nbflow.WrapperTask):
+    def requires(self) -> list[LabLimitsLeaf]:
+        return [LabLimitsLeaf(n=n) for n in range(DETAILED_TASKS + 100)]
+
+
+def test_a_real_run_over_the_limit_keeps_details_of_the_failure_and_the_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    board = Board(tmp_path / "kernel-m.json", "m")
+    monkeypatch.setattr(board_module, "_BOARD", board)
+    monkeypatch.setattr(board_module, "_LOOKED", True)
+
+    Session().run(LabLimitsMany(), display="text", check=False)
+
+    (run,) = json.loads(board.path.read_text())["runs"]
+    tasks = run["tasks"]
+    detailed = {task["label"] for task in tasks.values() if "log" in task}
+    assert run["state"] == "failed"
+    assert run["total"] == DETAILED_TASKS + 101
+    assert len(tasks) == run["total"]
+    assert "LabLimitsLeaf(n=7)" in detailed
+    assert len(detailed) <= 1 + RECENT_FINISHED
+    seven = next(
+        task for task in tasks.values() if task["label"] == "LabLimitsLeaf(n=7)"
+    )
+    assert "leaf seven" in seven["error"]
+    assert all(
+        set(task) >= {"label", "family", "state", "deps"} for task in tasks.values()
+    )
