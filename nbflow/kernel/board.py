@@ -408,5 +408,10 @@ def publish(record: RunRecord) -> None:
         return
     try:
         board.add(record)
-    except OSError as exc:  # a read-only runtime dir: the panel misses this run
-        logger.warning("nbflow: the run board %s could not be written: %s", board, exc)
+    except Exception:  # like a listener that raises: logged, and the run goes on
+        logger.exception(
+            "nbflow: run %s is not on the run board %s (JupyterLab's panel will "
+            "miss it)",
+            record.number,
+            board.path,
+        )

@@ -225,3 +225,19 @@ def test_a_real_run_over_the_limit_keeps_details_of_the_failure_and_the_last(
     assert all(
         set(task) >= {"label", "family", "state", "deps"} for task in tasks.values()
     )
+
+
+def test_a_board_that_cannot_be_written_does_not_fail_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    board = Board(blocker / "nbflow" / "kernel-r.json", "r")
+    monkeypatch.setattr(board_module, "_BOARD", board)
+    monkeypatch.setattr(board_module, "_LOOKED", True)
+
+    result = Session().run(LabLimitsPart(), display="text")
+
+    assert not isinstance(result, Run)
+    assert result.status.name == "SUCCESS"
+    assert "is not on the run board" in caplog.text
