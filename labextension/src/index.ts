@@ -125,7 +125,8 @@ function activate(
         current.groupThreshold = Number(settings.get('groupThreshold').composite) || 300;
         current.pollInterval = Number(settings.get('pollInterval').composite) || 1;
         const changed = `${current.serverUrl}\n${current.token}` !== before;
-        if (current.serverUrl && (changed || first)) {
+        // at start only a configured server; later any change (empty: disconnect)
+        if (first ? Boolean(current.serverUrl) : changed) {
           void saveServer(current.serverUrl, current.token || null).catch(error =>
             void showErrorMessage('nbflow: the server settings were not saved', error));
         }
