@@ -53,6 +53,8 @@ export interface TaskDetail {
   log: string | string[] | null;
   outputs: OutputFile[];
   notebook: OutputFile | null;
+  /** False for a task of a big run whose details the kernel did not keep. */
+  detailed?: boolean;
 }
 
 export interface RunDocument extends RunSummary {

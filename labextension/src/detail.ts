@@ -63,6 +63,15 @@ export function showTask(
   }
   const facts = element('div', 'nbflow-lab-facts');
   row(facts, 'state', STATE_WORDS[task.state] || task.state);
+  if (task.detailed === false) {
+    box.append(
+      element(
+        'div',
+        'nbflow-lab-muted',
+        'A big run keeps the details of its failed, running and last finished tasks only.'
+      )
+    );
+  }
   if (task.progress !== null && task.progress !== undefined) {
     row(facts, 'progress', `${Math.round(Number(task.progress))} %`);
   }

@@ -24,6 +24,8 @@ const SERVER_GROUP_ABOVE = 300;
 const GROUP_PREFIX = 'family:';
 /** A server graph is asked again while one of its nodes is in one of these states. */
 const UNFINISHED = new Set(['PENDING', 'RUNNING', 'BATCH_RUNNING']);
+/** Longest list of families asked for in one drawing's URL (else: groups stay). */
+const MAX_EXPAND_CHARS = 6000;
 /** A request the kernel has not taken after this long waits behind other work. */
 const QUEUED_AFTER_MS = 500;
 
@@ -189,7 +191,10 @@ export class RunGraph extends Widget {
   private families(run: RunDocument): string[] {
     const total = Object.keys(run.tasks).length;
     if (total > SERVER_GROUP_ABOVE && total <= this.options.groupThreshold()) {
-      return [...new Set(Object.values(run.tasks).map(task => task.family))];
+      const all = [...new Set(Object.values(run.tasks).map(task => task.family))];
+      if (all.join(',').length <= MAX_EXPAND_CHARS) {
+        return all;
+      }
     }
     return [...this.expanded];
   }
