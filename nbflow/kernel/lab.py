@@ -12,10 +12,11 @@ run of this kernel's session by its number and one of its tasks by id:
   again (``--force``);
 - ``{"action": "why", "run": N, "task_id": ID}``: the text of ``%nbflow why`` for it.
 
-Runs start in the background through the session (:meth:`Session.run`), so the kernel
-is free again at once and the new run reaches the panel through the run board
-(:mod:`nbflow.kernel.board`). A wrong request is answered, not raised: ``ok`` false
-and a message saying what was wrong and how to fix it.
+Tasks are made from their classes as the notebook defines them now (a cell re-run
+since the run counts). Runs start in the background through the session
+(:meth:`Session.run`), so the kernel is free again at once and the new run reaches the
+panel through the run board (:mod:`nbflow.kernel.board`). A wrong request is answered,
+not raised: ``ok`` false and a message saying what was wrong and how to fix it.
 
 Imports: stdlib, nbflow.core.{errors, planning, config}, nbflow.kernel.session.
 """
@@ -142,10 +143,11 @@ def _act(request: tuple[str, int, str]) -> LabAnswer:
         text = planning.why([task], planning.PlanOptions(mode=mode))
         return LabAnswer(ok=True, message=f"why {record.label(task_id)}", why=text)
     if action == "run":
-        new = _start(session, [task], ())
+        new = _start(session, [_current(session, task)], ())
         verb = f"started {record.label(task_id)}"
     else:
-        new = _start(session, list(record.run.roots), (task,))
+        roots = [_current(session, root) for root in record.run.roots]
+        new = _start(session, roots, (_current(session, task),))
         verb = f"started run {number} again from {record.label(task_id)}"
     return LabAnswer(ok=True, message=f"nbflow run {new}: {verb}", run=new)
 
@@ -155,6 +157,18 @@ def _start(session: Session, roots: list[Task], force: tuple[Task, ...]) -> int:
     options: dict[str, Any] = {"force": force} if force else {}
     session.run(roots, background=True, display="text", **options)
     return len(session.runs)
+
+
+def _current(session: Session, task: Task) -> Task:
+    """Return ``task`` made from its class as the notebook defines it now.
+
+    A cell re-run since the run replaced the class: the new code is what runs, as
+    ``%nbflow run`` would run it.
+    """
+    cls = session.find_class(task.get_task_family())
+    if cls is None or cls is type(task):
+        return task
+    return task.clone(cls)
 
 
 def _task_of(record: RunRecord, task_id: str) -> Task:

@@ -189,3 +189,28 @@ def test_unknown_run_or_task_is_answered_with_the_fix(
     assert "Fix:" in no_task["message"]
     assert no_action["ok"] is False
     assert "run, run_from_here, why" in no_action["message"]
+
+
+def test_run_from_here_runs_the_code_of_a_cell_run_again(
+    kernel: Kernel, jupyter: Jupyter, first_run: int
+) -> None:
+    kernel.execute(
+        "class LabActTop(LabActStep):\n"
+        "    def requires(self):\n"
+        "        return [LabActC(), LabActSide()]\n"
+        "    def run(self):\n"
+        "        with open('act/marks/LabActTop', 'a') as marks:\n"
+        "            marks.write('edited\\n')\n"
+        "        with self.output().open('w') as out:\n"
+        "            out.write('x')\n"
+    )
+    top_id = task_id(jupyter, kernel, first_run, "LabActTop")
+
+    answer = act(
+        kernel, {"action": "run_from_here", "run": first_run, "task_id": top_id}
+    )
+    ended = wait_until_ended(jupyter, kernel, answer["run"])
+
+    assert ended["state"] == "succeeded"
+    marks = (jupyter.root / "work" / "act" / "marks" / "LabActTop").read_text()
+    assert marks.splitlines()[-1] == "edited"
