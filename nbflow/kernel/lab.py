@@ -140,7 +140,7 @@ def _act(request: tuple[str, int, str]) -> LabAnswer:
     task = _task_of(record, task_id)
     if action == "why":
         mode = completeness_mode(current_settings())
-        text = planning.why([task], planning.PlanOptions(mode=mode))
+        text = planning.why([_current(session, task)], planning.PlanOptions(mode=mode))
         return LabAnswer(ok=True, message=f"why {record.label(task_id)}", why=text)
     if action == "run":
         new = _start(session, [_current(session, task)], ())
