@@ -111,6 +111,8 @@ class Board:
         self._runs: dict[int, str] = {}
         #: who runs the kernel (shown with each run)
         self.user = _user()
+        #: writes so far (each file says which it is)
+        self._serial = 0
 
     def add(self, record: RunRecord) -> None:
         """Publish ``record`` from now on: written as it changes and at its end."""
@@ -130,8 +132,10 @@ class Board:
             self.path.unlink()
 
     def _write(self) -> None:
-        head = {
+        self._serial += 1
+        head = {  # version and serial first: a reader sees a new write at the start
             "version": BOARD_VERSION,
+            "serial": self._serial,
             "kernel_id": self.kernel_id,
             "pid": os.getpid(),
             "cwd": str(Path.cwd()),

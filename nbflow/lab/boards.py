@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 #: The board format read here (nbflow.kernel.board.BOARD_VERSION; the layers keep
 #: nbflow.lab and nbflow.kernel apart, so the number is written in both).
 BOARD_VERSION = 1
+#: Bytes at the start of a board that name its write (version, serial, kernel id).
+STAMP_BYTES = 96
 #: The fields of a task with details, for a board that left one out.
 _DETAILS: dict[str, Any] = {
     "params": {},
@@ -49,7 +51,7 @@ class BoardReader:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._lock = threading.Lock()
-        self._parsed: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+        self._parsed: dict[Path, tuple[bytes, dict[str, Any]]] = {}
 
     def boards(self) -> list[dict[str, Any]]:
         """Return the boards whose kernel process still runs.
@@ -78,20 +80,17 @@ class BoardReader:
 
     def _read(self, path: Path) -> dict[str, Any] | None:
         try:
-            status = path.stat()
-        except OSError:
+            with path.open("rb") as board_file:  # one file, even if replaced meanwhile
+                # the board's start names its write ("serial"): file times are too
+                # coarse to tell two writes a few milliseconds apart
+                stamp = board_file.read(STAMP_BYTES)
+                with self._lock:
+                    kept = self._parsed.get(path)
+                if kept is not None and kept[0] == stamp:
+                    return kept[1]
+                board = json.loads(stamp + board_file.read())
+        except FileNotFoundError:
             return None
-        stamp = (
-            status.st_ino,
-            status.st_mtime_ns,
-            status.st_size,
-        )  # a write: a new file
-        with self._lock:
-            kept = self._parsed.get(path)
-        if kept is not None and kept[0] == stamp:
-            return kept[1]
-        try:
-            board = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             logger.warning(
                 "nbflow: skipping the unreadable run board %s: %s", path, exc

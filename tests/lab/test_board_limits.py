@@ -241,3 +241,21 @@ def test_a_board_that_cannot_be_written_does_not_fail_the_run(
     assert not isinstance(result, Run)
     assert result.status.name == "SUCCESS"
     assert "is not on the run board" in caplog.text
+
+
+def test_the_reader_sees_every_write_however_close(tmp_path: Path) -> None:
+    from nbflow.lab.boards import BoardReader
+
+    board = Board(tmp_path / "kernel-w.json", "w")
+    reader = BoardReader(tmp_path)
+    seen = []
+
+    for letter in "abcdef":  # same size, a few microseconds apart
+        board.put(1, json.dumps({"number": 1, "letter": letter}))
+        read = reader.board("w")
+        assert read is not None
+        seen.append(read["runs"][0]["letter"])
+
+    assert seen == list("abcdef")
+    assert reader.board("nobody") is None
+    assert reader.board("../w") is None
