@@ -133,14 +133,14 @@ class Board:
 
     def _write(self) -> None:
         self._serial += 1
-        head = {  # version and serial first: a reader sees a new write at the start
+        head = {  # what tells writes apart first: readers compare a board's start
             "version": BOARD_VERSION,
             "serial": self._serial,
-            "kernel_id": self.kernel_id,
             "pid": os.getpid(),
+            "updated": time.time(),
+            "kernel_id": self.kernel_id,
             "cwd": str(Path.cwd()),
             "user": self.user,
-            "updated": time.time(),
         }
         runs = ",".join(self._runs[number] for number in sorted(self._runs))
         text = json.dumps(head, separators=(",", ":"))[:-1] + f',"runs":[{runs}]}}'

@@ -27,8 +27,8 @@ logger = logging.getLogger(__name__)
 #: The board format read here (nbflow.kernel.board.BOARD_VERSION; the layers keep
 #: nbflow.lab and nbflow.kernel apart, so the number is written in both).
 BOARD_VERSION = 1
-#: Bytes at the start of a board that name its write (version, serial, kernel id).
-STAMP_BYTES = 96
+#: Bytes at the start of a board that name its write (version, serial, pid, time).
+STAMP_BYTES = 80
 #: The fields of a task with details, for a board that left one out.
 _DETAILS: dict[str, Any] = {
     "params": {},
