@@ -303,8 +303,10 @@ def test_lab_extension_panel_graph_run_from_here_and_executed_notebook(
             timeout=15_000,
         )
         _wait_states(
-            page, dict.fromkeys(("LabClean", "LabReport", "LabSummary"), "DONE")
+            page,
+            dict.fromkeys(("LabClean", "LabReport", "LabSummary", "LabAll"), "DONE"),
         )
+        page.wait_for_timeout(600)  # the picture after graph.css's colour transition
         page.screenshot(path=artifacts / "lab_ext_rerun.png")
 
         # the NotebookTask's executed notebook opens in Lab from its detail
