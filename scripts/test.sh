@@ -20,6 +20,8 @@ command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # PostgreSQL: the scheduler server's tests run against a real one next to SQLite
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+# Node.js: `pip install -e .` builds the JupyterLab extension with jlpm
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
