@@ -86,15 +86,17 @@ def board_dir() -> Path:
 
 
 def _kernel_id() -> str | None:
-    """Return this kernel's id (its connection file's name), or None if not a kernel."""
-    if "ipykernel" not in sys.modules:  # no kernel ever imported it: not a kernel
-        return None
-    from ipykernel.connect import get_connection_file  # noqa: PLC0415
+    """Return this kernel's id (its connection file's name), or None if not a kernel.
 
-    try:
-        name = Path(get_connection_file()).name
-    except (RuntimeError, OSError):  # not in a running kernel
+    Only a process where ipykernel's kernel app already runs is a kernel; nothing of
+    ipykernel is imported here (importing its kernel modules replaces ``comm``'s
+    factory, which would silence the widgets of a plain IPython shell).
+    """
+    module = sys.modules.get("ipykernel.kernelapp")
+    app = getattr(module, "IPKernelApp", None)
+    if app is None or not app.initialized():
         return None
+    name = Path(str(app.instance().connection_file or "")).name
     if not (name.startswith("kernel-") and name.endswith(".json")):
         return None
     return name.removeprefix("kernel-").removesuffix(".json")

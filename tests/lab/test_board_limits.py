@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import comm
 import pytest
 
 import nbflow
@@ -108,8 +109,11 @@ def test_the_board_keeps_the_last_runs(tmp_path: Path) -> None:
 def test_no_board_outside_a_jupyter_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(board_module, "_BOARD", None)
     monkeypatch.setattr(board_module, "_LOOKED", False)
+    made_comms_with = comm.create_comm
 
     assert kernel_board() is None
+    # nothing of ipykernel's kernel was imported: a shell's widgets keep their comms
+    assert comm.create_comm is made_comms_with
 
 
 class LabLimitsPart(nbflow.Task):
