@@ -491,7 +491,11 @@ class SchedulerHost:
         if worker_id is not None and call.running is not None:
             # a task the call reports on was running until just now: not lost
             reported = {e.task_id for e in events if isinstance(e, _TASK_REPORTS)}
-            events[:0] = self._reconcile(worker_id, {*call.running, *reported}, now)
+            listed = {*call.running, *reported}
+            events[:0] = self._reconcile(worker_id, listed, now)
+            stops = [i for i, e in enumerate(events) if isinstance(e, WorkerStopped)]
+            if stops:  # tasks handed to it that it never started go back, not fail
+                events[stops[0] : stops[0]] = self._unstarted(worker_id, listed, now)
         return events, dropped
 
     def _problem(  # noqa: PLR0911  (one return per rule)
@@ -525,6 +529,18 @@ class SchedulerHost:
         if worker_id in self._confirmed:
             return []
         self._confirmed.add(worker_id)
+        return self._unstarted(worker_id, running, now)
+
+    def _unstarted(
+        self, worker_id: str, running: Collection[str], now: float
+    ) -> list[SchedulerEvent]:
+        """Hand back the tasks the scheduler gave ``worker_id`` that it does not run.
+
+        On a worker's first contact (tasks handed out just before a restart), and when
+        it says it stops: a task dispatched to it in the moment it decided to stop
+        (its last answer said "no work"; the task became ready just after) was never
+        started, and goes back to PENDING for another worker instead of failing.
+        """
         listed = set(running)
         return [
             TaskHandedBack(info.task_id, at=now)

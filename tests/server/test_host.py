@@ -20,6 +20,7 @@ from nbflow.core.events import (
     TaskSucceeded,
     Tick,
     WorkerStarted,
+    WorkerStopped,
 )
 from nbflow.server.host import (
     EventRejectedError,
@@ -299,3 +300,32 @@ def test_host_prunes_finished_tasks_after_the_remove_delay(log) -> None:
         host.stop()
 
     assert left == ["x", "y"]
+
+
+def test_host_hands_back_a_task_given_to_a_worker_as_it_stops(host) -> None:
+    # w2 owns "b" too, and its last answer said it had nothing to do; "b" becomes
+    # ready and is handed to w2 just as w2 decides to stop: it never started it
+    host.call("w1", [WorkerStarted("w1", 1), chain("a", "b")], running=[])
+    host.call("w2", [WorkerStarted("w2", 1), chain("a", "b")], running=[])
+    w1_turn = host.call("w1", [TaskSucceeded("a")], running=["a"])
+    given_to = "w1" if w1_turn.actions else "w2"
+    assert host.read(lambda s: s.status("b")) is Status.RUNNING
+
+    host.call(given_to, [WorkerStopped(given_to)], running=[])
+
+    info = host.read(lambda s: s.task_info("b"))
+    # not FAILED "worker stopped": back to pending, and at once given to the other
+    assert (info.status, info.worker_id) == (
+        Status.RUNNING, "w2" if given_to == "w1" else "w1"
+    )  # fmt: skip
+    assert info.failures == 0
+
+
+def test_host_still_fails_a_task_a_stopping_worker_says_it_runs(host) -> None:
+    host.call("w1", [WorkerStarted("w1", 1), chain("a")], running=[])
+
+    host.call("w1", [WorkerStopped("w1")], running=["a"])
+
+    info = host.read(lambda s: s.task_info("a"))
+    assert info.status is Status.FAILED
+    assert "worker stopped" in info.error
