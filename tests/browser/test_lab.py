@@ -301,14 +301,17 @@ def test_lab_narrow_window_keeps_labels_readable_and_shows_task_output(
         )
         page.screenshot(path=artifacts / "lab_task_output.png")
         text = output.text_content() or ""
-        scroll = output.evaluate(
-            "box => ({top: box.scrollTop, height: box.scrollHeight, "
-            "client: box.clientHeight})"
-        )
-        # the selected task's whole captured output, shown from its last lines
+        # the selected task's whole captured output, shown from its last lines (the
+        # box is scrolled after each redraw: wait for the one after the last line)
         assert "downloaded chunk 0 of 2024-06-01" in text
-        assert scroll["height"] > scroll["client"], scroll
-        assert scroll["top"] + scroll["client"] >= scroll["height"] - 2, scroll
+        page.wait_for_function(
+            """() => {
+              const box = document.querySelector('.nbflow-detail pre.nbflow-output');
+              return box && box.scrollHeight > box.clientHeight
+                && box.scrollHeight - box.scrollTop - box.clientHeight < 4;
+            }""",
+            timeout=10_000,
+        )
         assert page.inner_text(".nbflow-detail-title").endswith("(day=2024-06-01)")
         assert errors == []
     except Exception:
