@@ -290,20 +290,20 @@ def test_lab_narrow_window_keeps_labels_readable_and_shows_task_output(
         page.locator(f"{NODES}[data-id^='DownloadTheDaily']").filter(
             has_text="(day=2024-06-01)"
         ).click()
-        output = page.wait_for_selector(".nbflow-detail pre.nbflow-output")
+        page.wait_for_selector(".nbflow-detail pre.nbflow-output")
         page.wait_for_function(
             "document.querySelector('.nbflow-output')?.textContent.includes("
             "'downloaded chunk 79 of 2024-06-01')",
             timeout=15_000,
         )
-        page.evaluate(
-            "document.querySelector('.nbflow-detail').scrollIntoView({block: 'end'})"
+        # details synced ahead of a click hold the last 50 lines; the kernel's answer
+        # to the click, the selected task's whole captured output, follows
+        page.wait_for_function(
+            "document.querySelector('.nbflow-output')?.textContent.includes("
+            "'downloaded chunk 0 of 2024-06-01')",
+            timeout=15_000,
         )
-        page.screenshot(path=artifacts / "lab_task_output.png")
-        text = output.text_content() or ""
-        # the selected task's whole captured output, shown from its last lines (the
-        # box is scrolled after each redraw: wait for the one after the last line)
-        assert "downloaded chunk 0 of 2024-06-01" in text
+        # shown from its last lines (the box is scrolled after each redraw)
         page.wait_for_function(
             """() => {
               const box = document.querySelector('.nbflow-detail pre.nbflow-output');
@@ -312,6 +312,10 @@ def test_lab_narrow_window_keeps_labels_readable_and_shows_task_output(
             }""",
             timeout=10_000,
         )
+        page.evaluate(
+            "document.querySelector('.nbflow-detail').scrollIntoView({block: 'end'})"
+        )
+        page.screenshot(path=artifacts / "lab_task_output.png")
         assert page.inner_text(".nbflow-detail-title").endswith("(day=2024-06-01)")
         assert errors == []
     except Exception:
