@@ -159,6 +159,10 @@ def test_widget_run_is_replaced_by_its_snapshot_when_it_ends(sent, gate) -> None
 
     with pytest.raises(nbflow.NbflowError):
         session.run(OutputGated(fail=True, day="d6"), display="widgets")
+    # the snapshot replaces the view from the run's view thread as it ends
+    deadline = time.monotonic() + 10
+    while len(sent) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
 
     [(first, live, live_id), (second, final, final_id)] = sent
     assert (first, second, live_id) == ("display", "update", final_id)
