@@ -126,26 +126,57 @@ def group_by_family(
 
     ``families`` maps task ids to families; without it the family is read from labels.
     """
-    node_of: dict[str, str] = {}
-    members: dict[str, list[DotNode]] = defaultdict(list)
+    known = families or {}
+    return group_except(
+        nodes,
+        {
+            node.task_id: known.get(node.task_id) or family_of_label(node.label)
+            for node in nodes
+        },
+        frozenset(),
+    )
+
+
+def group_except(
+    nodes: list[DotNode], families: Mapping[str, str], expand: frozenset[str]
+) -> tuple[list[DotNode], dict[str, str]]:
+    """Return one node per family, except the tasks of ``expand``, and task -> node.
+
+    Examples
+    --------
+    >>> nodes = [DotNode("a1", "A(i=1)", "DONE", ()), DotNode("a2", "A(i=2)", "DONE", ()),
+    ...          DotNode("b", "B()", "PENDING", ("a1", "a2"))]
+    >>> drawn, node_of = group_except(nodes, {"a1": "A", "a2": "A", "b": "B"},
+    ...                               frozenset({"B"}))
+    >>> [(node.task_id, node.deps) for node in drawn]
+    [('family:A', ()), ('b', ('family:A',))]
+    """
+    node_of = {
+        node.task_id: node.task_id
+        if families[node.task_id] in expand
+        else GROUP_PREFIX + families[node.task_id]
+        for node in nodes
+    }
+    members: dict[str, list[DotNode]] = {}
     for node in nodes:
-        family = (families or {}).get(node.task_id) or family_of_label(node.label)
-        node_of[node.task_id] = GROUP_PREFIX + family
-        members[family].append(node)
-    grouped = []
-    for family, group in members.items():
-        group_id = GROUP_PREFIX + family
+        members.setdefault(node_of[node.task_id], []).append(node)
+    drawn = []
+    for node_id, group in members.items():
         deps = {node_of[dep] for node in group for dep in node.deps if dep in node_of}
-        deps.discard(group_id)
-        grouped.append(
+        deps.discard(node_id)
+        if node_id == group[0].task_id:  # a task of its own
+            drawn.append(group[0]._replace(deps=tuple(sorted(deps))))
+            continue
+        family = node_id.removeprefix(GROUP_PREFIX)
+        drawn.append(
             DotNode(
-                group_id,
+                node_id,
                 f"{family} \N{MULTIPLICATION SIGN}{len(group)}",
                 group_state(node.state for node in group),
                 tuple(sorted(deps)),
             )
         )
-    return grouped, node_of
+    return drawn, node_of
 
 
 def count_states(
@@ -184,8 +215,22 @@ def lay_out(
         grouped, node_of = group_by_family(nodes, families)
         shares = count_states(nodes, node_of)
         nodes = grouped
+    return draw_nodes(nodes, node_of, shares, dot_above=group_above)
+
+
+def draw_nodes(
+    nodes: list[DotNode],
+    node_of: dict[str, str],
+    shares: dict[str, dict[str, int]],
+    *,
+    dot_above: int,
+) -> Layout:
+    """Draw nodes already grouped: ``dot`` up to ``dot_above`` of them, else layered.
+
+    Labels are shortened; each group gets its bar of ``shares``.
+    """
     shown = [node._replace(label=short_label(node.label)) for node in nodes]
-    svg = dot_svg(shown) if len(shown) <= group_above else None
+    svg = dot_svg(shown) if len(shown) <= dot_above else None
     engine = "dot"
     if svg is None:
         svg, engine = layered_svg(shown), "fallback"

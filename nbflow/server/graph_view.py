@@ -2,7 +2,7 @@
 
 The graph around a task (:func:`nbflow.server.query.task_graph`, read on the host
 thread like ``GET .../graph``) is laid out here, in Python, on a pool thread (never the
-host thread, never tornado's loop), with :func:`nbflow.core.layout.lay_out`: graphviz
+host thread, never tornado's loop), with :func:`nbflow.core.drawing.lay_out_drawing`: graphviz
 ``dot`` for small drawings, the pure-Python layered layout beyond. Above
 ``group_above`` tasks, each family is drawn as one group node (id ``family:<Family>``)
 with a bar of the share of each state; ``expand`` names families whose tasks are
@@ -12,7 +12,7 @@ drawn one by one while the rest stay grouped. The browser draws the SVG once
 
 The SVG's classes are the states when it was laid out; ``states`` and ``shares`` are
 the states now. A layout depends only on which tasks are drawn and how, so the last
-few are kept (:class:`LayoutCache`): reloading the page while a run progresses
+few are kept (:class:`~nbflow.core.drawing.LayoutCache`): reloading the page while a run progresses
 recolours the same drawing without laying it out again.
 
 Imports: stdlib, tornado, nbflow.core, nbflow.server.{handler, openapi, query}.
@@ -22,32 +22,18 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbflow.core.dot import DotNode
-from nbflow.core.layout import (
-    GROUP_ABOVE,
-    GROUP_PREFIX,
-    Layout,
-    count_states,
-    dot_svg,
-    draw_shares,
-    group_state,
-    lay_out,
-    layered_svg,
-    short_label,
-)
+from nbflow.core.drawing import LayoutCache, lay_out_drawing
+from nbflow.core.layout import GROUP_ABOVE, count_states, group_state
 from nbflow.core.progress import task_label
 from nbflow.server import query
 from nbflow.server.handler import ApiError, JsonHandler
 from nbflow.server.openapi import MAX_GRAPH, PREFIX
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable
-
     from nbflow.core.scheduler_node import TaskInfo
     from nbflow.server.handler import ServerContext
 
@@ -57,8 +43,6 @@ DRAWING_LIMIT = 20_000
 CACHED_LAYOUTS = 8
 #: Families ``expand`` may name.
 MAX_EXPANDED = 200
-#: Largest drawing ``dot`` lays out; larger ones use the pure-Python layout.
-DOT_NODES = GROUP_ABOVE
 _DIRECTIONS = ("upstream", "downstream", "both")
 #: Drawings larger than this (characters of SVG) are gzipped on a pool thread.
 _COMPRESS_ABOVE = 100_000
@@ -73,97 +57,6 @@ class DrawingOptions:
     expand: frozenset[str] = frozenset()
     group_above: int = GROUP_ABOVE
     limit: int = DRAWING_LIMIT
-
-
-class LayoutCache:
-    """The last few layouts, by what they were laid out from (thread-safe LRU)."""
-
-    def __init__(self, size: int = CACHED_LAYOUTS) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-        self._layouts: OrderedDict[Hashable, Layout] = OrderedDict()
-        #: Layouts made (misses), for tests and metrics.
-        self.made = 0
-
-    def get(self, key: Hashable) -> Layout | None:
-        """Return the layout kept for ``key`` (now the most recent), or None."""
-        with self._lock:
-            layout = self._layouts.get(key)
-            if layout is not None:
-                self._layouts.move_to_end(key)
-            return layout
-
-    def put(self, key: Hashable, layout: Layout) -> None:
-        """Keep ``layout`` for ``key``, dropping the oldest beyond the size."""
-        with self._lock:
-            self.made += 1
-            self._layouts[key] = layout
-            self._layouts.move_to_end(key)
-            while len(self._layouts) > self._size:
-                self._layouts.popitem(last=False)
-
-
-def group_except(
-    nodes: list[DotNode], families: dict[str, str], expand: frozenset[str]
-) -> tuple[list[DotNode], dict[str, str]]:
-    """Return one node per family, except the tasks of ``expand``, and task -> node.
-
-    Examples
-    --------
-    >>> nodes = [DotNode("a1", "A(i=1)", "DONE", ()), DotNode("a2", "A(i=2)", "DONE", ()),
-    ...          DotNode("b", "B()", "PENDING", ("a1", "a2"))]
-    >>> drawn, node_of = group_except(nodes, {"a1": "A", "a2": "A", "b": "B"},
-    ...                               frozenset({"B"}))
-    >>> [(node.task_id, node.deps) for node in drawn]
-    [('family:A', ()), ('b', ('family:A',))]
-    """
-    node_of = {
-        node.task_id: node.task_id
-        if families[node.task_id] in expand
-        else GROUP_PREFIX + families[node.task_id]
-        for node in nodes
-    }
-    members: dict[str, list[DotNode]] = {}
-    for node in nodes:
-        members.setdefault(node_of[node.task_id], []).append(node)
-    drawn = []
-    for node_id, group in members.items():
-        deps = {node_of[dep] for node in group for dep in node.deps if dep in node_of}
-        deps.discard(node_id)
-        if node_id == group[0].task_id:  # a task of its own
-            drawn.append(group[0]._replace(deps=tuple(sorted(deps))))
-            continue
-        family = node_id.removeprefix(GROUP_PREFIX)
-        drawn.append(
-            DotNode(
-                node_id,
-                f"{family} \N{MULTIPLICATION SIGN}{len(group)}",
-                group_state(node.state for node in group),
-                tuple(sorted(deps)),
-            )
-        )
-    return drawn, node_of
-
-
-def lay_out_drawing(
-    nodes: list[DotNode], families: dict[str, str], options: DrawingOptions
-) -> Layout:
-    """Lay ``nodes`` out: grouped by family above ``group_above``, but ``expand``.
-
-    ``dot`` draws at most :data:`DOT_NODES` nodes, whatever ``group_above`` says.
-    """
-    if len(nodes) <= options.group_above and len(nodes) <= DOT_NODES:
-        return lay_out(nodes, families=families, group_above=options.group_above)
-    every = len(nodes) <= options.group_above  # draw every task, without dot
-    expand = frozenset(families.values()) if every else options.expand
-    drawn, node_of = group_except(nodes, families, expand)
-    shares = count_states(nodes, node_of)
-    shown = [node._replace(label=short_label(node.label)) for node in drawn]
-    svg = dot_svg(shown) if len(shown) <= DOT_NODES else None
-    engine = "dot"
-    if svg is None:
-        svg, engine = layered_svg(shown), "fallback"
-    return Layout(draw_shares(svg, shares), engine, node_of, shares)
 
 
 def _drawn_tasks(graph: query.Graph, root: str, *, hide_done: bool) -> list[TaskInfo]:
@@ -197,7 +90,7 @@ def draw_graph(
     key = (root, options, frozenset(drawn), edges)
     layout = cache.get(key)
     if layout is None:
-        layout = lay_out_drawing(nodes, families, options)
+        layout = lay_out_drawing(nodes, families, options.expand, options.group_above)
         cache.put(key, layout)
     node_of = layout.node_of
     members: dict[str, list[str]] = {}
@@ -293,7 +186,7 @@ class DrawingHandler(JsonHandler):
                 f"the scheduler has no task {task_id!r}. Fix: list tasks with GET "
                 "/api/v1/tasks; percent-encode the id in the path",
             )
-        cache = self.context.extras.setdefault("layouts", LayoutCache())
+        cache = self.context.extras.setdefault("layouts", LayoutCache(CACHED_LAYOUTS))
         document = await self.blocking(draw_graph, graph, task_id, options, cache)
         accepted = self.request.headers.get("Accept-Encoding", "")
         compress = "gzip" in accepted and len(document["svg"]) > _COMPRESS_ABOVE
@@ -314,10 +207,7 @@ __all__ = [
     "DRAWING_LIMIT",
     "DrawingHandler",
     "DrawingOptions",
-    "LayoutCache",
     "draw_graph",
     "drawing_options",
-    "group_except",
-    "lay_out_drawing",
     "routes",
 ]

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from nbflow.server.graph_view import LayoutCache
+    from nbflow.core.drawing import LayoutCache
 
 pytestmark = pytest.mark.server
 
