@@ -57,6 +57,8 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: Alembic's version table, named so it never meets another application's.
 VERSION_TABLE = "nbflow_alembic_version"
+#: The schema revision this nbflow writes (the newest migration; tests compare it).
+SCHEMA_REVISION = "0003"
 #: The command that upgrades a database (named by the schema errors).
 UPGRADE_COMMAND = "nbflow server db upgrade --db"
 #: Rows fetched per round trip when replaying the log.
@@ -195,6 +197,45 @@ task_log_chunks_table = sa.Table(
     #: Characters of the log before this chunk.
     sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("text", sa.Text, nullable=False),
+)
+
+
+#: Schedules the trigger knows (nbflow.server.trigger): the last interval each fired,
+#: and the definitions of those added through the API.
+schedules_table = sa.Table(
+    "nbflow_schedule",
+    metadata,
+    sa.Column("name", sa.String, primary_key=True),
+    #: "config" or "api".
+    sa.Column("source", sa.String, nullable=False),
+    #: The definition as JSON (for an API schedule, the one that counts).
+    sa.Column("definition", sa.Text, nullable=False),
+    #: Paused or resumed through the API; None: as the definition says.
+    sa.Column("paused", sa.Boolean),
+    sa.Column("created", sa.Float, nullable=False),
+    #: The cron time of the last interval claimed (fired or skipped); None: none yet.
+    sa.Column("last_fire", sa.Float),
+)
+
+#: Every fire of a schedule, claimed before its run is launched.
+schedule_fires_table = sa.Table(
+    "nbflow_schedule_fire",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("schedule", sa.String, nullable=False),
+    #: The cron time fired (the end of the interval), and the value filled in.
+    sa.Column("fire_time", sa.Float, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    #: claimed, running, succeeded, failed, not_started or lost.
+    sa.Column("state", sa.String, nullable=False),
+    sa.Column("claimed", sa.Float, nullable=False),
+    sa.Column("started", sa.Float),
+    sa.Column("ended", sa.Float),
+    sa.Column("exit_code", sa.Integer),
+    sa.Column("pid", sa.Integer),
+    sa.Column("log_path", sa.Text, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Index("ix_nbflow_schedule_fire_once", "schedule", "fire_time", unique=True),
 )
 
 

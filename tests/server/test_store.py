@@ -17,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 
 from nbflow.server.store import (
     MIGRATIONS,
+    SCHEMA_REVISION,
     VERSION_TABLE,
     ConcurrentWriterError,
     SchemaOutdatedError,
@@ -57,19 +58,23 @@ def revisions(url: str) -> tuple[str, ...]:
         engine.dispose()
 
 
+#: A revision after this nbflow's newest.
+NEXT = "9999"
+
+
 def migrations_with_0003(tmp_path: Path) -> Path:
-    """nbflow's migrations plus a real revision 0003 that adds a column."""
+    """nbflow's migrations plus a real revision NEXT that adds a column."""
     copy = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    (copy / "versions" / "0003_graph_run_note.py").write_text(
+    (copy / "versions" / f"{NEXT}_graph_run_note.py").write_text(
         textwrap.dedent(
             '''
             """Add a note to graph runs."""
             import sqlalchemy as sa
             from alembic import op
 
-            revision = "0003"
-            down_revision = "0002"
+            revision = "NEXT"
+            down_revision = "HEAD"
             branch_labels = None
             depends_on = None
 
@@ -80,7 +85,7 @@ def migrations_with_0003(tmp_path: Path) -> Path:
 
             def downgrade():
                 op.drop_column("nbflow_graph_run", "note")
-            '''
+            '''.replace("NEXT", NEXT).replace("HEAD", SCHEMA_REVISION)
         )
     )
     return copy
@@ -99,7 +104,7 @@ def test_store_open_creates_an_empty_database_at_the_head_revision(db_url: str) 
         )
         differences = compare_metadata(context, metadata)
     engine.dispose()
-    assert revisions(db_url) == ("0002",)
+    assert revisions(db_url) == (SCHEMA_REVISION,)
     assert differences == []
 
 
@@ -117,20 +122,20 @@ def test_store_open_twice_keeps_the_schema_and_data(db_url: str) -> None:
 def test_store_refuses_an_older_schema_until_it_is_upgraded(
     db_url: str, tmp_path: Path
 ) -> None:
-    Store.open(db_url).close()  # revision 0002
+    Store.open(db_url).close()  # revision SCHEMA_REVISION
     newer_code = migrations_with_0003(tmp_path)
 
     with pytest.raises(SchemaOutdatedError) as refused:
         Store.open(db_url, migrations=newer_code)
-    assert refused.value.current == "0002"
-    assert refused.value.head == "0003"
+    assert refused.value.current == SCHEMA_REVISION
+    assert refused.value.head == NEXT
     message = str(refused.value)
-    assert "older than this nbflow (got revision 0002)" in message
-    assert "Expected revision 0003" in message
+    assert f"older than this nbflow (got revision {SCHEMA_REVISION})" in message
+    assert f"Expected revision {NEXT}" in message
     assert "Fix: back it up, then run `nbflow server db upgrade --db " in message
     assert "***" in message or db_url.startswith("sqlite")  # no password in messages
 
-    assert upgrade(db_url, migrations=newer_code) == "0003"
+    assert upgrade(db_url, migrations=newer_code) == NEXT
     upgraded = Store.open(db_url, migrations=newer_code)
     columns = {
         c["name"] for c in sa.inspect(upgraded.engine).get_columns("nbflow_graph_run")
@@ -148,8 +153,8 @@ def test_store_refuses_a_schema_newer_than_the_code(
         Store.open(db_url)
 
     message = str(refused.value)
-    assert "schema is unknown to this nbflow (got revision 0003)" in message
-    assert "Expected revision 0002 or older" in message
+    assert f"schema is unknown to this nbflow (got revision {NEXT})" in message
+    assert f"Expected revision {SCHEMA_REVISION} or older" in message
     assert "Fix: upgrade nbflow" in message
 
 
@@ -176,8 +181,8 @@ def test_store_check_schema_on_an_empty_database_names_the_upgrade(db_url: str) 
 def test_upgrade_of_a_current_database_changes_nothing(db_url: str) -> None:
     Store.open(db_url).close()
 
-    assert upgrade(db_url) == "0002"
-    assert upgrade(db_url) == "0002"
+    assert upgrade(db_url) == SCHEMA_REVISION
+    assert upgrade(db_url) == SCHEMA_REVISION
 
 
 # --- Event log -------------------------------------------------------------------------
