@@ -16,6 +16,11 @@ how, instead of a bare ``BrokenProcessPool``.
 Tasks defined in ``__main__`` (a notebook) travel to process executors by value, with
 cloudpickle; see :mod:`nbflow.core.execution`.
 
+An executor that runs tasks on other machines (the Dask plugin) implements
+:class:`TaskRunner`: the worker hands it each task with a reporter, and the executor
+carries the task's runtime reports (progress, status messages, tracking URLs) back
+by its own means instead of the process bridge's local queue.
+
 Imports: stdlib, nbflow.core.{errors, plugins}.
 """
 
@@ -61,6 +66,27 @@ class Interruptible(Protocol):
 
     def interrupt(self) -> int:
         """Raise ``KeyboardInterrupt`` in every call submitted so far; return how many run."""
+
+
+@runtime_checkable
+class TaskRunner(Protocol):
+    """An executor that runs nbflow tasks itself, carrying their reports back.
+
+    The worker calls :meth:`submit_task` instead of ``submit`` (see the module's doc).
+    """
+
+    def submit_task(
+        self,
+        task_id: str,
+        task: Any,
+        report: Callable[[str, str, Any], None],
+        capture: str,
+    ) -> Future[Any]:
+        """Start running ``task``; return the future of its ``Outcome``.
+
+        ``report(task_id, kind, value)`` takes the task's runtime reports (any
+        thread); ``capture`` is the capture mode for what the task prints.
+        """
 
 
 class SyncExecutor(Executor):
@@ -397,3 +423,16 @@ def make_executor(name: str, workers: int) -> Executor:
     factory = load_plugin("nbflow.executors", name, BUILTIN_EXECUTORS, extra=name)
     executor: Executor = factory(workers)
     return executor
+
+
+def adapt_executor(given: Executor) -> tuple[Executor, bool]:
+    """Return the executor for ``given``, and whether it was made here (to shut down).
+
+    A Dask ``distributed.Client`` (not an executor itself) is adapted by the ``dask``
+    executor plugin; its cluster is left as it is. Anything else is returned as is.
+    """
+    if type(given).__module__.partition(".")[0] != "distributed":
+        return given, False
+    factory = load_plugin("nbflow.executors", "dask", BUILTIN_EXECUTORS, extra="dask")
+    executor: Executor = factory(client=given)
+    return executor, True

@@ -39,6 +39,7 @@ from nbflow.core.capture import resolve_mode
 from nbflow.core.completeness import make_check
 from nbflow.core.errors import WorkerCountError
 from nbflow.core.events import RetryPolicy, TaskOutput
+from nbflow.core.executor import adapt_executor
 from nbflow.core.planning import forced_ids
 from nbflow.core.progress import RunProgress
 from nbflow.core.stream import EventStream
@@ -196,7 +197,9 @@ def start_run(
     roots = list(roots)
     settings = options.settings or _config.current_settings()
     completeness = completeness_for(options, settings, roots)
-    executor = options.executor
+    executor, adapted = options.executor, False
+    if executor is not None and not isinstance(executor, str):
+        executor, adapted = adapt_executor(executor)  # a Dask Client, say
     worker = Worker(
         options.scheduler,
         options=worker_options(
@@ -212,6 +215,7 @@ def start_run(
         completeness=completeness,
         executor=None if executor is None or isinstance(executor, str) else executor,
     )
+    worker._owns_executor = adapted  # noqa: SLF001  (made here: the run shuts it down)
     run = Run(
         worker,
         roots,

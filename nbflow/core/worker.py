@@ -116,6 +116,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
 
     from nbflow.core.events import Listener
+    from nbflow.core.executor import TaskRunner
 
 
 logger = logging.getLogger(__name__)
@@ -509,6 +510,12 @@ class Worker(ProcessWatch):
 
     def _submit(self, executor: Executor, task_id: str, task: Task) -> Future[Outcome]:
         capture = self.options.capture_output
+        if hasattr(executor, "submit_task"):  # a TaskRunner: reports by its own means
+            runner: TaskRunner = executor  # type: ignore[assignment]
+            future: Future[Outcome] = runner.submit_task(
+                task_id, task, self._put_report, capture
+            )
+            return future
         if is_in_process(executor):
             return executor.submit(execute, task, self._put_report, capture)
         reporter = self._process_bridge().reporter
