@@ -102,6 +102,7 @@ KNOWN_KEYS: Mapping[str, frozenset[str]] = {
             "remove_delay",
             "retry_count",
             "retry_delay",
+            "schedule_log_dir",
             "send_messages",
             "stable_done_cooldown_secs",
             "state_path",
@@ -120,6 +121,26 @@ KNOWN_KEYS: Mapping[str, frozenset[str]] = {
         ]
     ),
 }
+
+#: The keys of a ``[schedule.NAME]`` section (nbflow server's trigger), besides
+#: ``param.NAME``; an unknown one is an error there (nbflow.server.schedules).
+SCHEDULE_KEYS: frozenset[str] = frozenset(
+    [
+        "catch_up",
+        "cron",
+        "cwd",
+        "date_format",
+        "date_param",
+        "executor",
+        "max_running",
+        "module",
+        "params",
+        "paused",
+        "task",
+        "timezone",
+        "workers",
+    ]
+)
 
 _WARNED: set[tuple[str, str]] = set()
 _WARNED_LOCK = threading.Lock()
