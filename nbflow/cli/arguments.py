@@ -28,6 +28,30 @@ def add_scheduler_options(
     add("--scheduler-port", metavar="PORT", help="Luigi's form (8082)")
 
 
+#: The Dask executor's flag for its scheduler (``[dask] scheduler_address``).
+DASK_SCHEDULER_FLAG = "--dask-scheduler"
+
+
+def spell_dask_scheduler(argv: list[str]) -> list[str]:
+    """Return ``argv`` with ``--dask-scheduler A`` written as the config key's flag.
+
+    The command line sets ``[dask] scheduler_address`` with ``--dask-scheduler-address``
+    (any ``--section-key``); ``--dask-scheduler`` is its short form.
+
+    Examples
+    --------
+    >>> spell_dask_scheduler(["T", "--dask-scheduler=tcp://h:8786"])
+    ['T', '--dask-scheduler-address=tcp://h:8786']
+    """
+    long = DASK_SCHEDULER_FLAG + "-address"
+    return [
+        long + arg[len(DASK_SCHEDULER_FLAG) :]
+        if arg == DASK_SCHEDULER_FLAG or arg.startswith(DASK_SCHEDULER_FLAG + "=")
+        else arg
+        for arg in argv
+    ]
+
+
 def take_options(
     argv: list[str], names: dict[str, str], *, keep: bool = False
 ) -> tuple[dict[str, str], list[str]]:

@@ -21,7 +21,7 @@ import traceback
 from typing import TYPE_CHECKING, TextIO
 
 from nbflow.cli import why as _why
-from nbflow.cli.arguments import add_scheduler_options
+from nbflow.cli.arguments import add_scheduler_options, spell_dask_scheduler
 from nbflow.cli.progress import progress_for
 from nbflow.core import cmdline, interface
 from nbflow.core.config import RetCodes, current_settings
@@ -29,6 +29,8 @@ from nbflow.core.errors import DefinitionError, NbflowError
 from nbflow.core.lock import command_lock
 from nbflow.core.logging_setup import LOG_LEVELS, InterfaceLogging, LoggingOptions
 from nbflow.core.progress import first_line, task_label
+from nbflow.core.range_summary import date_states, states_from_categories, summary_text
+from nbflow.core.range_task import RangeBase
 from nbflow.core.registry import REGISTRY
 from nbflow.core.run import start_run
 
@@ -93,6 +95,7 @@ def run_command(argv: list[str], *, explain: bool = False) -> int:
     # -h means --help, as in argparse; --no-progress is the CLI's own, not cmdline's.
     argv = ["--help" if arg == "-h" else arg for arg in argv if arg != "--no-progress"]
     argv, token = take_token(argv)  # the CLI's own too (kept out of the lock's key)
+    argv = spell_dask_scheduler(argv)
     values, task_token = _scan(argv)
     settings = current_settings()  # a broken config file is reported before any work
     logging_options = LoggingOptions.from_config(
@@ -122,6 +125,10 @@ def run_command(argv: list[str], *, explain: bool = False) -> int:
             result = start_run([task], options, views=views).wait()
     _log_failures(result)
     sys.stdout.write(result.summary_text + "\n")
+    if isinstance(task, RangeBase) and task.plan is not None:  # a backfill: per date
+        states = date_states(task.plan, states_from_categories(result.tasks))
+        title = f"{task.get_task_family()} of {task.plan.family}"
+        sys.stdout.write(summary_text(title, task.plan, states) + "\n")
     return result.exit_code(RetCodes.from_settings(current_settings()))
 
 
@@ -262,6 +269,13 @@ def _run_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="auto (sync for one worker, else threads), sync, threads, processes, "
         "or an installed executor plugin such as dask ([worker] executor; auto)",
+    )
+    add(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="with --executor dask: run on the Dask cluster at tcp://HOST:8786 (left "
+        "running) instead of a LocalCluster of --workers processes ([dask] "
+        "scheduler_address)",
     )
     add("--keep-alive", action="store_true", help="wait and retry failed tasks")
     add(

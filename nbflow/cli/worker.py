@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from nbflow.cli.arguments import add_scheduler_options
 from nbflow.cli.run import import_user_modules
 from nbflow.core import cmdline
-from nbflow.core.config import current_settings
+from nbflow.core.config import Settings, current_settings, use_settings
 from nbflow.core.interface import server_for
 from nbflow.core.logging_setup import LOG_LEVELS, InterfaceLogging, LoggingOptions
 from nbflow.core.run import worker_options
@@ -86,10 +86,19 @@ def worker_command(argv: list[str]) -> int:
         options.workers,
     )
     with worker, _stop_on_signals(worker, args.grace_period):
-        worker.prepare()
+        with _dask_scheduler(args.dask_scheduler):  # read as the executor is made
+            worker.prepare()
         worker.run()
     logger.info("nbflow worker %s: stopped", worker.id)
     return 0
+
+
+def _dask_scheduler(address: str | None) -> contextlib.AbstractContextManager[Any]:
+    """Make ``--dask-scheduler`` the ``[dask] scheduler_address`` inside the block."""
+    if not address:
+        return contextlib.nullcontext()
+    given = Settings.from_mapping({"dask": {"scheduler_address": address}})
+    return use_settings(current_settings().merged(given))
 
 
 @contextlib.contextmanager
@@ -138,6 +147,13 @@ def _parser() -> argparse.ArgumentParser:
         "--executor",
         metavar="NAME",
         help="threads (default), processes, sync, or an executor plugin",
+    )
+    add(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="with --executor dask: run tasks on the Dask cluster at "
+        "tcp://HOST:8786 ([dask] scheduler_address; else a LocalCluster of "
+        "--workers processes)",
     )
     add(
         "--grace-period",

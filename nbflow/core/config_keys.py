@@ -1,10 +1,11 @@
 """The keys of the config sections nbflow itself owns, and the warning for the others.
 
 ``[core]``, ``[worker]``, ``[scheduler]`` and ``[retcode]`` belong to nbflow (and to
-Luigi before it): a key there that neither reads, such as ``[core] workerz = 3``, is a
-typo that would otherwise be ignored in silence. Loading the files warns once per key
-with :class:`~nbflow.core.errors.UnknownConfigKeyWarning`, naming the closest known
-key, as Luigi warns about unconsumed parameters. ``[resources]`` is free-form; other
+Luigi before it), ``[dask]`` to nbflow's Dask executor: a key there that neither
+reads, such as ``[core] workerz = 3``, is a typo that would otherwise be ignored in
+silence. Loading the files warns once per key with
+:class:`~nbflow.core.errors.UnknownConfigKeyWarning`, naming the closest known key,
+as Luigi warns about unconsumed parameters. ``[resources]`` is free-form; other
 sections are task families, checked by their parameters.
 
 Luigi's keys are known even where nbflow gives them no effect, so a ``luigi.cfg``
@@ -120,6 +121,8 @@ KNOWN_KEYS: Mapping[str, frozenset[str]] = {
             "unhandled_exception",
         ]
     ),
+    # the Dask executor plugin (nbflow.dask): the cluster to run on
+    "dask": frozenset(["scheduler_address"]),
 }
 
 #: The keys of a ``[schedule.NAME]`` section (nbflow server's trigger), besides

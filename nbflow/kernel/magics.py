@@ -11,6 +11,7 @@ Imports: stdlib, IPython, nbflow.core.*, nbflow.kernel.session.
 from __future__ import annotations
 
 import inspect
+import re
 import shlex
 from typing import TYPE_CHECKING, Any
 
@@ -114,7 +115,8 @@ class NbflowMagics(Magics):
         usage: %nbflow SUBCOMMAND [ARGS]     (%%nbflow: the cell's lines add ARGS)
 
           run TASK [--PARAM V ...] [--FAMILY-PARAM V ...] [--workers N]
-                   [--executor threads|processes|sync] [--background] [--text]
+                   [--executor threads|processes|sync|dask] [--background] [--text]
+                   [--dask-scheduler tcp://HOST:8786]
               Run TASK and everything it needs that is not complete yet. The cell
               waits while the view updates; interrupting the kernel (Ctrl-C, the stop
               button) cancels the run and its running tasks, leaving no partial
@@ -182,6 +184,8 @@ class NbflowMagics(Magics):
 
     def _run(self, argv: list[str]) -> Any:
         flags = take_flags(argv, RUN_FLAGS, self._declared(argv))
+        # --dask-scheduler A is short for --dask-scheduler-address A ([dask] key)
+        argv = [re.sub(r"^--dask-scheduler(?==|$)", "\\g<0>-address", a) for a in argv]
         if _wants_help(argv):
             return self._help(["run"])
         cls, invocation = self.session.parse(argv)
