@@ -171,10 +171,28 @@ def _lookup(name: str, module: str | None) -> type[Task]:
         for cls in REGISTRY.classes():
             if f"{cls.__module__}.{cls.__qualname__}" == qualified:
                 return cls
+    if name in _BUILT_IN_TASKS and name not in REGISTRY.families():
+        importlib.import_module(_BUILT_IN_TASKS[name])  # registers its classes
     cls = REGISTRY.lookup(name)
     if not _visible(cls):
         raise UnknownTaskError(name, tuple(_visible_families()))
     return cls
+
+
+#: Task families nbflow defines, by module: imported when a command line names them
+#: (as ``import luigi`` imports luigi.tools.range), so ``import nbflow`` stays light.
+_BUILT_IN_TASKS = dict.fromkeys(
+    (
+        "RangeByMinutes",
+        "RangeByMinutesBase",
+        "RangeDaily",
+        "RangeDailyBase",
+        "RangeHourly",
+        "RangeHourlyBase",
+        "RangeMonthly",
+    ),
+    "nbflow.core.range_cadence",
+)
 
 
 def _visible(cls: type[Task]) -> bool:

@@ -92,6 +92,8 @@ class RangePlan(NamedTuple):
     required_ids: tuple[str, ...]
     #: Each checked moment as its parameter is written (``2024-01-31``).
     labels: tuple[str, ...]
+    #: Moments of ``[start, stop)`` outside the window around now: not checked.
+    outside: int = 0
 
 
 class RangeBase(WrapperTask):
@@ -235,6 +237,7 @@ class RangeBase(WrapperTask):
         if self.stop is not None:
             finite_stop = min(self.parameter_to_datetime(self.stop), finite_stop)
         moments = self.finite_datetimes(finite_start, finite_stop)
+        outside = self._warn_if_cut(finite_start, finite_stop)
         missing = sorted(self._missing_datetimes(moments)) if moments else []
         family = self.of.get_task_family()
         logger.debug(
@@ -254,6 +257,7 @@ class RangeBase(WrapperTask):
             tuple(required),
             tuple(task.task_id for task in tasks),
             tuple(map(self._format_datetime, moments)),
+            outside,
         )
         return tasks
 
@@ -284,6 +288,29 @@ class RangeBase(WrapperTask):
                 "start <= stop (stop is exclusive)",
                 "swap them",
             )
+
+    def _warn_if_cut(self, finite_start: dt.datetime, finite_stop: dt.datetime) -> int:
+        """Log and count the moments of ``[start, stop)`` outside the window."""
+        cut = 0
+        if self.start is not None:
+            cut += self.grid.count(self.parameter_to_datetime(self.start), finite_start)
+        if self.stop is not None:
+            cut += self.grid.count(finite_stop, self.parameter_to_datetime(self.stop))
+        if cut:
+            window = ", ".join(
+                f"{name}={getattr(self, name)}"
+                for name, _ in self.get_params()
+                if name.endswith(("_back", "_forward"))
+            )
+            logger.warning(
+                "%s: %d moments of the range lie outside the window checked around "
+                "now (%s) and are not checked; widen the window (--days-back N and "
+                "the like) to backfill them",
+                self.get_task_family(),
+                cut,
+                window,
+            )
+        return cut
 
     def _now(self) -> dt.datetime:
         seconds = time.time() if self.now is None else self.now
