@@ -16,6 +16,7 @@ import sys
 
 from nbflow.core import notifications as _implementation
 from nbflow.core.notifications import (
+    DEBUG,
     DEFAULT_CLIENT_EMAIL,
     TestNotificationsTask,
     _email_disabled_reason,  # noqa: F401 - Luigi's private names, which its tests use
@@ -36,6 +37,7 @@ from nbflow.core.notifications import (
 )
 
 __all__ = [
+    "DEBUG",
     "DEFAULT_CLIENT_EMAIL",
     "TestNotificationsTask",
     "email",

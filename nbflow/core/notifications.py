@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from email.mime.multipart import MIMEMultipart
 
 __all__ = [
+    "DEBUG",
     "DEFAULT_CLIENT_EMAIL",
     "TestNotificationsTask",
     "email",
@@ -65,6 +66,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Luigi's debug switch: while True, e-mails are not sent (as from a terminal) unless
+#: ``[email] force_send``.
+DEBUG = False
 
 #: The sender of e-mails when ``[email] sender`` is not set.
 DEFAULT_CLIENT_EMAIL = f"nbflow-client@{socket.gethostname()}"
@@ -264,13 +269,29 @@ def send_email_smtp(
         finally:
             connection.quit()
     except OSError as error:  # socket errors: the run goes on without the e-mail
-        logger.error(  # noqa: TRY400 - the cause is the message; no traceback wanted
-            "could not send e-mail through the SMTP server %s:%s: %s. Check the "
-            "[smtp] settings.",
-            settings.host,
-            settings.port,
-            error,
-        )
+        _smtp_failed(settings.host, settings.port, error)
+    else:
+        _SMTP_FAILING.discard((settings.host, settings.port))
+
+
+#: SMTP servers (host, port) whose last send failed: logged once until one works.
+_SMTP_FAILING: set[tuple[str, int]] = set()
+
+
+def _smtp_failed(host: str, port: int, error: OSError) -> None:
+    """Log that the SMTP server failed: an error the first time, then quietly."""
+    if (host, port) in _SMTP_FAILING:
+        logger.debug("could not send e-mail through %s:%s again: %s", host, port, error)
+        return
+    _SMTP_FAILING.add((host, port))
+    logger.error(
+        "could not send e-mail through the SMTP server %s:%s: %s. Check the [smtp] "
+        "settings. The run goes on; further failures of this server are not logged "
+        "until it works again.",
+        host,
+        port,
+        error,
+    )
 
 
 def send_email_ses(
@@ -330,6 +351,8 @@ def _email_disabled_reason() -> str | None:
         return "[email] format is 'none'"
     if settings.force_send:
         return None
+    if DEBUG:
+        return "notifications.DEBUG is set (set [email] force_send to send anyway)"
     if sys.stdout.isatty():
         return "running from a terminal (set [email] force_send to send anyway)"
     return None
@@ -399,7 +422,7 @@ _PLAIN = textwrap.dedent("""\
     {headline}
 
     Name: {name}
-
+    {link}
     Parameters:
     {params}
 
@@ -413,6 +436,7 @@ _HTML = textwrap.dedent("""
     <html>
     <body>
     <h2>{headline}</h2>
+    {link}
 
     <table style="border-top: 1px solid black; border-bottom: 1px solid black">
     <thead>
@@ -436,12 +460,17 @@ _HTML = textwrap.dedent("""
 
 
 def format_task_error(
-    headline: str, task: Task, command: str, formatted_exception: str | None = None
+    headline: str,
+    task: Task,
+    command: str,
+    formatted_exception: str | None = None,
+    *,
+    link: str = "",
 ) -> str:
     """Return the body of a failure e-mail about ``task``, plain text or HTML.
 
     The traceback is cut to ``[email] traceback_max_length`` characters. In HTML every
-    value is escaped.
+    value is escaped. ``link``, if given, is the task's page in the visualiser.
     """
     limit = email().traceback_max_length
     traceback = formatted_exception or ""
@@ -457,6 +486,9 @@ def format_task_error(
         return _HTML.format(
             headline=html.escape(headline),
             name=html.escape(task.task_family),
+            link=f'<p><a href="{html.escape(link)}">{html.escape(link)}</a></p>'
+            if link
+            else "",
             params=rows,
             command=html.escape(command),
             traceback=traceback,
@@ -466,6 +498,7 @@ def format_task_error(
     return _PLAIN.format(
         headline=headline,
         name=task.task_family,
+        link=f"\nIn the visualiser: {link}\n" if link else "",
         params=rows,
         command=command,
         traceback=traceback,

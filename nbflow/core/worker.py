@@ -89,6 +89,7 @@ from nbflow.core.executor import (
     is_in_process,
     make_executor,
 )
+from nbflow.core.failure_notifier import FailureNotifier
 from nbflow.core.graph import Discovery, GraphBuilder
 from nbflow.core.inbox import (
     CancelRequested,
@@ -170,6 +171,12 @@ class Worker(ProcessWatch):
             self.completeness, self.options.retry, task_limit=self.options.task_limit
         )
         self.stream = EventStream()
+        self.stream.subscribe(  # failure e-mails, chat and webhooks (never blocks)
+            FailureNotifier(
+                lambda task_id: self.graph.tasks.get(task_id),
+                server_url=self._remote.url if self._remote is not None else "",
+            )
+        )
         for listener in listeners:
             self.stream.subscribe(listener)
         self.roots: list[str] = []
