@@ -33,8 +33,11 @@ connect with `nbflow worker --scheduler-url URL` and the token (--scheduler-toke
 $NBFLOW_TOKEN, or http://user:TOKEN@host:port); Luigi's workers with
 `--scheduler-url http://user:TOKEN@host:port`.
 
-Exit codes: 0 stopped (SIGINT, SIGTERM); 2 bad options, a database that needs
-`nbflow server db upgrade`, or an address that cannot be bound."""
+Schedules: each [schedule.NAME] section of the config (cron, task, module, params,
+date_param, catch_up, ...) fires `nbflow run` against this server; see the README.
+
+Exit codes: 0 stopped (SIGINT, SIGTERM); 2 bad options, a bad schedule, a database that
+needs `nbflow server db upgrade`, or an address that cannot be bound."""
 
 
 class ServerStartError(DefinitionError):
@@ -87,6 +90,12 @@ def _server_parser() -> argparse.ArgumentParser:
     add("--resource", action="append", default=[], metavar="NAME=N",
         help="a global resource's limit (repeatable; default: the [resources] "
         "section)")  # fmt: skip
+    add("--schedule-log-dir", metavar="DIR", default=None,
+        help="where each schedule fire's output goes (default: [scheduler] "
+        "schedule_log_dir, else schedule-logs in nbflow's data folder)")  # fmt: skip
+    add("--read-only-schedules", action="store_true",
+        help="refuse adding and removing schedules through the API (the config's "
+        "[schedule.NAME] sections still run; pausing still works)")  # fmt: skip
     add(
         "--log-level",
         default="WARNING",
@@ -231,6 +240,25 @@ def _scheduler_settings(options: argparse.Namespace) -> dict[str, Any]:
         "worker_disconnect_delay": delay,
         "remove_delay": remove or None,
         "resources": resources,
+        **_schedule_settings(options, settings),
+    }
+
+
+def _schedule_settings(options: argparse.Namespace, settings: Any) -> dict[str, Any]:
+    """Return the trigger's settings: the config's schedules, the log folder."""
+    from nbflow.server.schedules import ScheduleError, from_settings  # noqa: PLC0415
+
+    try:
+        schedules = tuple(from_settings(settings))
+    except ScheduleError as error:
+        raise ServerStartError(str(error)) from None
+    log_dir = options.schedule_log_dir or settings.get(
+        "scheduler", "schedule_log_dir", ""
+    )
+    return {
+        "schedules": schedules,
+        "schedule_log_dir": log_dir,
+        "read_only_schedules": options.read_only_schedules,
     }
 
 

@@ -29,7 +29,15 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application
 
 from nbflow.core.errors import NbflowError
-from nbflow.server import api, graph_view, logs, luigi_rpc, openapi, visualiser
+from nbflow.server import (
+    api,
+    graph_view,
+    logs,
+    luigi_rpc,
+    openapi,
+    schedule_api,
+    visualiser,
+)
 from nbflow.server.auth import TokenAuth
 from nbflow.server.handler import (
     DEFAULT_MAX_BODY,
@@ -103,7 +111,7 @@ class _StreamHandler(EventStreamHandler):
             extras["broadcaster"] = Broadcaster(self.context.host, IOLoop.current())
 
 
-def make_app(
+def make_app(  # noqa: PLR0913  (keyword-only options)
     host: SchedulerHost,
     *,
     token: str,
@@ -112,6 +120,7 @@ def make_app(
     max_body: int = DEFAULT_MAX_BODY,
     protect_reads: bool = False,
     history_writer: Any = None,
+    trigger: Any = None,
 ) -> Application:
     """Return the tornado application serving ``host`` (see the module docstring).
 
@@ -132,6 +141,8 @@ def make_app(
         Reads need the token too (a server listening beyond loopback).
     history_writer
         The ``HistoryWriter``, for its backlog in the metrics.
+    trigger
+        The schedules' ``Trigger`` (nbflow.server.trigger), or None: no schedules.
     """
     auth = TokenAuth(token, protect_reads=protect_reads)
     version = _version()
@@ -141,11 +152,13 @@ def make_app(
     context.extras["openapi"] = openapi.document(version)
     context.extras["metrics"] = ServerMetrics(host, history_writer)
     context.extras["logs"] = logs.attach(host)
+    context.extras["trigger"] = trigger
     kwargs = {"context": context}
     routes: list[Any] = [
         *api.routes(context),
         *logs.routes(context),
         *graph_view.routes(context),
+        *schedule_api.routes(context),
         (rf"{openapi.PREFIX}/events", _StreamHandler, kwargs),
         (r"/api/openapi\.json", _OpenApiHandler, kwargs),
         (r"/metrics", _MetricsHandler, kwargs),
@@ -213,6 +226,12 @@ class ServeOptions:
     #: Finished tasks unchanged this long leave the scheduler; None: never.
     remove_delay: float | None = 600.0
     resources: Mapping[str, int] = field(default_factory=dict)
+    #: Schedules declared in config (nbflow.server.schedules.Schedule).
+    schedules: tuple[Any, ...] = ()
+    #: Where each fire's output goes ("": schedule-logs in nbflow's data folder).
+    schedule_log_dir: str = ""
+    #: Refuse adding and removing schedules through the API.
+    read_only_schedules: bool = False
     #: Called once with the server's URL when it listens.
     on_listening: Callable[[str], None] = print
 
@@ -230,8 +249,8 @@ def serve(options: ServeOptions) -> None:
     from nbflow.server.history import HistoryWriter  # noqa: PLC0415  (SQLAlchemy)
     from nbflow.server.history_query import History  # noqa: PLC0415
     from nbflow.server.host import SchedulerHost  # noqa: PLC0415
-    from nbflow.server.notify import ServerNotifier, default_public_url  # noqa: PLC0415
     from nbflow.server.store import Store  # noqa: PLC0415
+    from nbflow.server.trigger import local_url, make_trigger  # noqa: PLC0415
 
     store = Store.open(options.db)
     try:
@@ -249,18 +268,22 @@ def serve(options: ServeOptions) -> None:
         )
         writer = HistoryWriter(store)
         host.subscribe(writer.on_notification, replayed=writer.on_replayed)
-        port = sockets[0].getsockname()[1]
-        notifier = ServerNotifier(
-            host, public_url=default_public_url(options.host, port)
-        )
-        host.subscribe(notifier.on_notification)  # failure e-mails, chat, webhooks
         writer.start()
-        notifier.start()
         host.start()
+        trigger = make_trigger(
+            store,
+            schedules=options.schedules,
+            url=local_url(options.host, sockets[0].getsockname()[1]),
+            token=options.token,
+            log_dir=options.schedule_log_dir,
+            read_only=options.read_only_schedules,
+        )
+        trigger.start()
         try:
-            asyncio.run(_listen(host, (History(store), writer), sockets, options))
+            queries = (History(store), writer)
+            asyncio.run(_listen(host, queries, sockets, options, trigger))
         finally:
-            notifier.stop()  # before the host: it reads tasks through the host
+            trigger.stop()  # its runs are stopped before the host
             host.stop()
             writer.stop()
     finally:
@@ -272,6 +295,7 @@ async def _listen(
     history: tuple[Any, Any],
     sockets: list[Any],
     options: ServeOptions,
+    trigger: Any = None,
 ) -> None:
     application = make_app(
         host,
@@ -281,6 +305,7 @@ async def _listen(
         cors_origins=options.cors_origins,
         max_body=options.max_body,
         protect_reads=options.protect_reads,
+        trigger=trigger,
     )
     # Bodies a little over the limit get the API's JSON 413; far larger ones are cut off.
     server = HTTPServer(application, max_body_size=2 * options.max_body + 65536)

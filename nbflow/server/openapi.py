@@ -9,7 +9,8 @@ added there must be described here.
 Scheduler values (events, actions, notifications, task snapshots) travel in
 :mod:`nbflow.core.wire`'s format: a JSON object tagged ``"type": "<ClassName>"``.
 
-Imports: stdlib, nbflow.core.events, nbflow.core.scheduler_node.
+Imports: stdlib, nbflow.core.events, nbflow.core.scheduler_node,
+nbflow.server.schedule_openapi.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from nbflow.core.events import Status
 from nbflow.core.scheduler_node import TaskInfo
+from nbflow.server import schedule_openapi
 
 JSON = dict[str, Any]
 
@@ -775,9 +777,14 @@ def document(version: str = "0") -> JSON:
             "loopback. luigid's own RPC (/api/<method>) is served too, for Luigi's "
             "workers.",
         },
-        "paths": {**_task_paths(), **_other_paths(), **_service_paths()},
+        "paths": {
+            **_task_paths(),
+            **_other_paths(),
+            **schedule_openapi.paths(),
+            **_service_paths(),
+        },
         "components": {
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **schedule_openapi.schemas()},
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer"},
                 "basicAuth": {

@@ -53,6 +53,8 @@ from nbflow.server.schedules import Schedule, parse
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
+    from nbflow.server.store import Store
+
 logger = logging.getLogger("nbflow.server.trigger")
 
 
@@ -158,6 +160,13 @@ class ProcessLauncher:
             run.wait(grace)
 
 
+def default_log_dir() -> Path:
+    """Return where fires' output goes by default: nbflow's data folder."""
+    from nbflow.core.remote import data_dir  # noqa: PLC0415  (reads the environment)
+
+    return data_dir() / "schedule-logs"
+
+
 # --- the trigger ------------------------------------------------------------------------
 
 
@@ -199,7 +208,7 @@ class Trigger:
         stop_grace: float = 10.0,
     ) -> None:
         self.store, self.launcher, self.clock = store, launcher, clock
-        self.log_dir = log_dir or Path("schedule-logs")
+        self.log_dir = log_dir or default_log_dir()
         self.poll_interval, self.read_only = poll_interval, read_only
         self.stop_grace = stop_grace
         self._config = list(schedules)
@@ -461,11 +470,48 @@ class Trigger:
             )
 
 
+def local_url(host: str, port: int) -> str:
+    """Return the URL at which runs on this machine reach a server bound to ``host``.
+
+    Examples
+    --------
+    >>> local_url("0.0.0.0", 8082), local_url("::", 80), local_url("10.0.0.5", 1)
+    ('http://127.0.0.1:8082', 'http://[::1]:80', 'http://10.0.0.5:1')
+    """
+    if host in {"", "0.0.0.0", "localhost"}:  # noqa: S104  (a comparison, not a bind)
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def make_trigger(
+    store: Store,
+    *,
+    schedules: Iterable[Schedule],
+    url: str,
+    token: str,
+    log_dir: str,
+    read_only: bool = False,
+) -> Trigger:
+    """Return the trigger of a server (``nbflow server``): real processes and clock."""
+    return Trigger(
+        ScheduleStore(store),
+        ProcessLauncher(url, token),
+        schedules=schedules,
+        log_dir=Path(log_dir) if log_dir else None,
+        read_only=read_only,
+    )
+
+
 __all__ = [
     "Launcher",
     "ProcessLauncher",
     "Run",
     "ScheduleChangeError",
     "Trigger",
+    "local_url",
+    "make_trigger",
     "run_command",
 ]
