@@ -9,10 +9,11 @@ interval each fire is for.
 Which interval: Luigi's convention. A fire at cron time T is for the interval that
 just *ended*, from the previous cron time P up to T: ``0 2 * * *`` fires on
 2024-01-02 at 02:00 for ``date=2024-01-01``. The value is P written in the schedule's
-timezone: its date when the interval lasts about a day or more, else
-``%Y-%m-%dT%H`` (Luigi's DateHourParameter), ``%Y-%m-%dT%H%M`` (DateMinuteParameter)
-or ``%Y-%m-%dT%H%M%S`` as P's precision asks (``date_format`` sets a strftime format
-instead).
+timezone: its date when the interval lasts about a day or more (23 h: a DST day), else
+``%Y-%m-%dT%H`` (Luigi's DateHourParameter) for intervals of an hour or more that
+start on the hour, ``%Y-%m-%dT%H%M`` (DateMinuteParameter) for a minute or more
+starting on the minute, else ``%Y-%m-%dT%H%M%S`` (``date_format`` sets a strftime
+format instead).
 
 This module is pure (croniter and zoneinfo, no I/O): parsing and checking definitions,
 and the cron arithmetic. The store is :mod:`nbflow.server.schedule_store`, the clock
@@ -149,12 +150,15 @@ def auto_format(begin: datetime, end: datetime) -> str:
     '2024-01-01T13'
     >>> auto_format(d(2024, 1, 1, 13, 15), d(2024, 1, 1, 13, 30))
     '2024-01-01T1315'
+    >>> auto_format(d(2024, 1, 1, 13), d(2024, 1, 1, 13, 15))
+    '2024-01-01T1300'
     """
-    if end - begin >= _DAY_LIKE:
+    length = end - begin
+    if length >= _DAY_LIKE:
         return begin.date().isoformat()
-    if begin.minute == 0 and begin.second == 0:
+    if length >= timedelta(hours=1) and begin.minute == begin.second == 0:
         return begin.strftime("%Y-%m-%dT%H")
-    if begin.second == 0:
+    if length >= timedelta(minutes=1) and begin.second == 0:
         return begin.strftime("%Y-%m-%dT%H%M")
     return begin.strftime("%Y-%m-%dT%H%M%S")
 
@@ -222,6 +226,10 @@ def parse(
     """
     _check_name(name, where)
     values = {key.replace("-", "_"): value for key, value in options.items()}
+    nested = values.get("param")
+    if isinstance(nested, dict):  # TOML's param.NAME = value is a table
+        del values["param"]
+        values.update({f"param.{key}": value for key, value in nested.items()})
     _check_keys(values, where)
     for required in ("cron", "task"):
         if not _text(values.get(required, "")):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,66 +10,13 @@ from nbflow.server.schedule_store import Fire, ScheduleStore
 from nbflow.server.schedules import Schedule
 from nbflow.server.store import Store
 from nbflow.server.trigger import Trigger
+from tests.server.schedule_fakes import FakeClock, RecordingLauncher, at
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
 pytestmark = pytest.mark.server
-
-
-def at(text: str) -> float:
-    """Seconds since the epoch of an ISO time in UTC."""
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
-
-
-@dataclass
-class FakeClock:
-    now: float
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclass
-class FakeRun:
-    pid: int
-    code: int | None = None
-
-    def poll(self) -> int | None:
-        return self.code
-
-    def wait(self, timeout: float | None = None) -> int:
-        del timeout
-        return -15 if self.code is None else self.code
-
-
-@dataclass
-class RecordingLauncher:
-    """Records each launch; runs end when the test says so."""
-
-    launched: list[tuple[str, str]] = field(default_factory=list)
-    runs: list[FakeRun] = field(default_factory=list)
-    fail_with: OSError | None = None
-
-    def launch(self, schedule: Schedule, value: str, log_path: Path) -> FakeRun:
-        del log_path
-        if self.fail_with is not None:
-            raise self.fail_with
-        self.launched.append((schedule.name, value))
-        run = FakeRun(pid=100_000 + len(self.runs))
-        self.runs.append(run)
-        return run
-
-    def stop(self, run: FakeRun, grace: float) -> None:
-        del grace
-        if run.code is None:
-            run.code = -15
-
-    def finish_all(self, code: int = 0) -> None:
-        for run in self.runs:
-            if run.code is None:
-                run.code = code
 
 
 @pytest.fixture
@@ -155,7 +100,9 @@ def test_trigger_records_each_fire_and_its_outcome(store: ScheduleStore) -> None
 def test_trigger_catches_up_after_a_downtime_as_configured(
     store: ScheduleStore, catch_up: str, expected: list[str]
 ) -> None:
-    schedule = Schedule("daily", "0 2 * * *", "Report", catch_up=catch_up, max_running=9)
+    schedule = Schedule(
+        "daily", "0 2 * * *", "Report", catch_up=catch_up, max_running=9
+    )
     clock = FakeClock(at("2024-01-01T03:00:00"))
     first, launcher = make_trigger(store, clock, schedule)
     clock.now = at("2024-01-02T02:00:00")
