@@ -156,7 +156,7 @@ def test_run_command_passes_values_as_single_arguments() -> None:
         "--scheduler-url=http://127.0.0.1:9",
     ]
     assert command[-3:] == ["Report", "--run-day=2024-01-01", "--note=a b; $(x) --flag"]
-    assert ["--executor", "threads"] == command[10:12]
+    assert command[10:12] == ["--executor", "threads"]
     assert not any("token" in part.lower() for part in command)
 
 
