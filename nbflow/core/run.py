@@ -215,7 +215,8 @@ def start_run(
         completeness=completeness,
         executor=None if executor is None or isinstance(executor, str) else executor,
     )
-    worker._owns_executor = adapted  # noqa: SLF001  (made here: the run shuts it down)
+    if adapted:  # made here from what the caller gave: the run shuts it down
+        worker._owns_executor = True  # noqa: SLF001
     run = Run(
         worker,
         roots,
