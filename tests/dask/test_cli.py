@@ -76,10 +76,9 @@ def test_dask_cli_scheduler_address_runs_there_and_leaves_the_cluster_running(
     full_cluster.upload_file(str(tmp_path / f"{module}.py"))  # as one would, remotely
     address = full_cluster.scheduler.address
 
-    code = main(
-        ["run", "--module", module, task, "--executor", "dask", "--no-progress"]
-        + ["--dask-scheduler", address]
-    )
+    argv = ["run", "--module", module, task, "--executor", "dask", "--no-progress"]
+
+    code = main([*argv, "--dask-scheduler", address])
 
     assert code == 0
     assert (tmp_path / "out").read_text() == address
@@ -98,10 +97,9 @@ def test_dask_unreachable_scheduler_is_a_clear_error(
         port = unused.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
 
-    code = main(
-        ["run", "--module", module, task, "--executor", "dask", "--no-progress"]
-        + [f"--dask-scheduler={address}"]
-    )
+    argv = ["run", "--module", module, task, "--executor", "dask", "--no-progress"]
+
+    code = main([*argv, f"--dask-scheduler={address}"])
 
     err = capsys.readouterr().err
     assert code != 0
