@@ -3,8 +3,8 @@
 With ``[scheduler] batch_emails = true`` failures are not mailed one by one: a
 :class:`BatchNotifier` counts them per recipient and, once per ``email_interval``
 minutes, sends each recipient one e-mail listing what failed, how often, and the last
-error messages. Settings (Luigi's, class ``batch_email``; read from ``[batch_email]``
-or, as Luigi documents them, ``[batch_notifier]``):
+error messages. Settings (Luigi's, in ``[batch_notifier]`` as Luigi documents them;
+Luigi's code reads ``[batch_email]``, which is read too, with a deprecation warning):
 
 - ``email_interval``: minutes between e-mails (60);
 - ``batch_mode``: what counts as one entry: ``all`` (each task), ``family`` (each
@@ -39,14 +39,14 @@ from nbflow.core.task import Config
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-__all__ = ["BatchNotifier", "BatchSettings", "batch_email"]
+__all__ = ["BatchNotifier", "BatchSettings", "batch_email", "batch_notifier"]
 
 
 def _fallback(name: str) -> dict[str, str]:
-    return {"section": "batch_notifier", "name": name}
+    return {"section": "batch_email", "name": name}
 
 
-class batch_email(Config):  # noqa: N801 - Luigi's section name, [batch_email]
+class batch_notifier(Config):  # noqa: N801 - Luigi's section name, [batch_notifier]
     """How batched failure e-mails are grouped and how often they are sent."""
 
     email_interval = IntParameter(
@@ -78,6 +78,10 @@ class batch_email(Config):  # noqa: N801 - Luigi's section name, [batch_email]
     )
 
 
+#: Luigi's class name for these settings (whose code reads them from [batch_email]).
+batch_email = batch_notifier
+
+
 class BatchSettings(NamedTuple):
     """What a :class:`BatchNotifier` needs of ``[batch_notifier]`` and ``[email]``."""
 
@@ -96,7 +100,7 @@ class BatchSettings(NamedTuple):
         """Read ``[batch_email]``/``[batch_notifier]`` and ``[email]`` now."""
         from nbflow.core.notifications import email  # noqa: PLC0415  (a cycle otherwise)
 
-        config, mail = batch_email(), email()
+        config, mail = batch_notifier(), email()
         return cls(
             email_interval=config.email_interval,
             batch_mode=config.batch_mode,

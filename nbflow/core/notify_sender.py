@@ -147,10 +147,10 @@ class BackgroundSender:
             count = self._failing.get(key, 0)
             self._failing[key] = count + 1
         if count:
-            logger.debug("could not send a %s notification again: %s", kind, error)
+            logger.debug("could not send a notification (%s) again: %s", kind, error)
             return
         logger.warning(
-            "could not send a %s notification: %s: %s. The run goes on; further "
+            "could not send a notification (%s): %s: %s. The run goes on; further "
             "failures like this one are not logged until it works again. Check the "
             "[%s] settings",
             kind,
@@ -165,7 +165,7 @@ class BackgroundSender:
             missed = sum(self._failing.pop(key) for key in gone)
         if missed:
             logger.warning(
-                "%s notifications work again (%d could not be sent)", kind, missed
+                "notifications (%s) work again (%d could not be sent)", kind, missed
             )
 
 

@@ -22,13 +22,16 @@ Imports: stdlib, nbflow.core.{events, parameter, task}; apprise lazily.
 
 from __future__ import annotations
 
+import email.charset
+import functools
 import importlib
 import json
 import re
 import urllib.parse
 import urllib.request
+import warnings
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from nbflow.core.errors import NbflowError
 from nbflow.core.events import Status, TaskStatusChanged
@@ -219,8 +222,7 @@ def post_webhook(url: str, payload: dict[str, object], timeout: float) -> None:
 
 def send_apprise(urls: Sequence[str], title: str, body: str) -> None:
     """Send one message to every apprise URL; raise if any could not be reached."""
-    library = importlib.import_module("apprise")
-    targets = library.Apprise()
+    targets = _apprise().Apprise()
     for url in urls:
         if not targets.add(url):
             raise NotifyTargetError(
@@ -236,6 +238,26 @@ def send_apprise(urls: Sequence[str], title: str, body: str) -> None:
             "every target to accept the message (apprise's log says which did not)",
             "check that the targets are reachable",
         )
+
+
+@functools.cache
+def _apprise() -> Any:
+    """Import apprise and load its plugins, deaf to their deprecation warnings.
+
+    Loading the plugins (on the first URL added) imports modules Python deprecates
+    (``imghdr``): under ``-W error`` every message would fail on that warning,
+    which concerns apprise, not the user. It also changes how the standard library
+    encodes every utf-8 e-mail; that is put back.
+    """
+    charsets = dict(email.charset.CHARSETS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        library = importlib.import_module("apprise")
+        library.Apprise().add("json://localhost")
+    # its e-mail plugin makes every utf-8 e-mail body of the process quoted-printable
+    email.charset.CHARSETS.clear()
+    email.charset.CHARSETS.update(charsets)
+    return library
 
 
 class NotifyTargetError(NbflowError):
