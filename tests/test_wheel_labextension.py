@@ -1,7 +1,8 @@
 """The wheel ships the JupyterLab extension prebuilt (hatch-jupyter-builder, shared-data).
 
 Builds a wheel of this checkout with ``pip wheel --no-deps`` into a temporary directory
-(the build hook runs ``jlpm`` in ``labextension/`` unless the bundle in
+(the session fixture ``project_wheel`` in tests/conftest.py, shared with tests/deploy;
+the build hook runs ``jlpm`` in ``labextension/`` unless the bundle in
 ``nbflow/labextension`` is newer than every file there) and lists what it holds.
 """
 
@@ -13,27 +14,22 @@ import subprocess
 import sys
 import zipfile
 from fnmatch import fnmatch
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 pytestmark = pytest.mark.slow
 
-REPOSITORY = Path(__file__).resolve().parents[1]
 LABEXTENSION = "share/jupyter/labextensions/@nbflow/labextension"
 
 
 @pytest.fixture(scope="module")
-def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """Build the wheel once; return the names of the files it holds."""
-    out = tmp_path_factory.mktemp("wheel")
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out),
-         str(REPOSITORY)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stderr[-3000:]
-    (wheel,) = out.glob("nbflow-*.whl")
+def wheel_names(project_wheel: Path) -> list[str]:
+    """Return the names of the files the wheel (built once a session) holds."""
+    wheel = project_wheel
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         data = next(

@@ -8,7 +8,10 @@ parameters with the classes it imported. It waits for work until stopped.
 Stopping: SIGTERM or Ctrl-C asks it to stop. It takes no new task, lets the running
 ones finish for ``--grace-period`` seconds (30), then interrupts the rest and hands
 them back to the server (they become pending, for another worker), tells the server
-it stopped, and exits 0. A second Ctrl-C stops at once.
+it stopped, and exits 0. A task blocked outside Python (one long ``sleep``, a C call)
+cannot be interrupted: after ``UNWIND_SECONDS`` more it is handed back anyway and the
+process ends without waiting for it, so a pod's termination grace period of
+``--grace-period`` + 15 s is always enough. A second Ctrl-C stops at once.
 
 Imports: stdlib, nbflow.core.*, nbflow.cli.run.
 """
@@ -19,9 +22,11 @@ import argparse
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
 import sys
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from nbflow.cli.arguments import add_scheduler_options
 from nbflow.cli.run import import_user_modules
@@ -36,6 +41,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 logger = logging.getLogger("nbflow.cli")
+
+#: Seconds tasks interrupted at the end of the grace period may take to unwind before
+#: they are handed back anyway (a task blocked outside Python cannot be interrupted).
+UNWIND_SECONDS = 5.0
 
 _DESCRIPTION = """\
 Work for an nbflow server: take any task of the families this worker can import
@@ -90,7 +99,31 @@ def worker_command(argv: list[str]) -> int:
             worker.prepare()
         worker.run()
     logger.info("nbflow worker %s: stopped", worker.id)
+    if _stuck_threads():  # handed back already; they must not finish the task later
+        _exit_now()
     return 0
+
+
+def _stuck_threads() -> list[threading.Thread]:
+    """Return the threads (a task stuck outside Python) that would keep the process up."""
+    return [
+        thread
+        for thread in threading.enumerate()
+        if thread is not threading.main_thread() and not thread.daemon
+    ]
+
+
+def _exit_now() -> NoReturn:
+    """End the process with exit code 0, output flushed, no thread joined."""
+    logger.warning(
+        "nbflow worker: ending the process: %d task thread(s) did not stop",
+        len(_stuck_threads()),
+    )
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed: nothing more to say
+            stream.flush()
+    os._exit(0)
 
 
 def _dask_scheduler(address: str | None) -> contextlib.AbstractContextManager[Any]:
@@ -113,7 +146,7 @@ def _stop_on_signals(worker: Worker, grace: float) -> Iterator[None]:
             grace,
         )
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        worker.cancel(grace=grace)
+        worker.cancel(grace=grace, unwind=UNWIND_SECONDS)
 
     previous = {
         number: signal.signal(number, stop)

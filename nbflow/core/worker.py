@@ -208,6 +208,8 @@ class Worker(ProcessWatch):
         self._seq = 0
         #: seconds running tasks may take to finish after cancel(grace=...)
         self._grace = 0.0
+        #: seconds interrupted tasks may take to unwind after cancel(unwind=...)
+        self._unwind: float | None = None
 
     # --- Luigi's worker API ---------------------------------------------------------
 
@@ -273,17 +275,22 @@ class Worker(ProcessWatch):
             return "cancelled"
         return "succeeded" if self.run_succeeded and self.add_succeeded else "failed"
 
-    def cancel(self, grace: float = 0.0) -> None:
+    def cancel(self, grace: float = 0.0, *, unwind: float | None = None) -> None:
         """Stop starting tasks and stop the running ones (thread-safe).
 
         Tasks running in this process's threads are interrupted (``KeyboardInterrupt``
         at their next Python bytecode) and the run ends once they have unwound; tasks
         elsewhere are given up on. Outputs are written atomically: none is left
         half-made. With ``grace``, running tasks get that many seconds to finish
-        first. With a scheduler server, stopped tasks are handed back to it (they
-        become pending, for another worker) instead of cancelled.
+        first. With ``unwind``, interrupted tasks that have not unwound that many
+        seconds later (stuck in a long call outside Python, such as one ``sleep``)
+        are given up on too, their temporaries removed: the caller then ends the
+        process, as ``nbflow worker`` does, so they cannot finish later. With a
+        scheduler server, stopped tasks are handed back to it (they become pending,
+        for another worker) instead of cancelled.
         """
         self._grace = grace
+        self._unwind = unwind
         self._cancelled = True
         self._inbox.put(CancelRequested())
 
@@ -681,11 +688,14 @@ class Worker(ProcessWatch):
             interrupted = [running.task for running in self._inflight.values()]
             stoppable.interrupt()
             try:
-                self._wait_for_inflight(announce=announce)
+                unwound = self._wait_for_inflight(announce=announce)
             except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
-                remove_own_temporaries(r.task for r in self._inflight.values())
-            else:  # an interrupt that landed as a file was opened leaves it behind
+                unwound = False
+            if unwound:
+                # an interrupt that landed as a file was opened leaves it behind
                 remove_own_temporaries(interrupted, outputs_only=True)
+            else:
+                remove_own_temporaries(r.task for r in self._inflight.values())
         abandoned = len(self._inflight)
         cancelled = [m for running in self._inflight.values() for m in running.members]
         self._inflight.clear()
@@ -698,22 +708,39 @@ class Worker(ProcessWatch):
         # a sync run has unwound already; one in a process pool ends with its process
         return abandoned if isinstance(executor, ThreadPoolExecutor) else 0
 
-    def _wait_for_inflight(self, *, announce: bool) -> None:
-        """Take in the interrupted runs as they come back; say so if it takes long."""
+    def _wait_for_inflight(self, *, announce: bool) -> bool:
+        """Take in the interrupted runs as they come back; say so if it takes long.
+
+        Return False when ``cancel(unwind=...)``'s time ran out first.
+        """
         timeout = _SLOW_STOP if announce else None
+        limit = None if announce or self._unwind is None else self._unwind
+        deadline = None if limit is None else time.monotonic() + limit
         while self._inflight:
+            if deadline is not None:
+                timeout = deadline - time.monotonic()
+                if timeout <= 0:
+                    logger.warning(
+                        "stopping: %d task(s) did not stop within %g s of their "
+                        "interrupt; giving up on them",
+                        len(self._inflight),
+                        limit,
+                    )
+                    return False
             try:
                 message = self._inbox.get(timeout=timeout)
             except queue.Empty:
-                logger.warning(
-                    "interrupted: waiting for %d running task(s) to stop; "
-                    "press Ctrl-C again to quit now",
-                    len(self._inflight),
-                )
-                timeout = None
+                if deadline is None:
+                    logger.warning(
+                        "interrupted: waiting for %d running task(s) to stop; "
+                        "press Ctrl-C again to quit now",
+                        len(self._inflight),
+                    )
+                    timeout = None
                 continue
             if not isinstance(message, CancelRequested):
                 self._receive(message)
+        return True
 
     def _cancellations(
         self, members: tuple[str, ...], reason: str
