@@ -22,6 +22,9 @@ command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 # Node.js: `pip install -e .` builds the JupyterLab extension with jlpm
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
+# kubectl: tests/deploy render the Kubernetes manifests with `kubectl kustomize`
+# (Debian's kubernetes-client: kubectl 1.20, kustomize v2; the manifests suit both)
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
