@@ -126,6 +126,8 @@ class ServerNotifier:
             self._queue.put(None)
             self._thread.join(timeout)
             self._thread = None
+        else:
+            self._context.run(self.drain)
         if self.batch is not None and self.batch.pending:
             self._context.run(self.batch.send_now)
         self._sender.close(timeout)
@@ -141,6 +143,20 @@ class ServerNotifier:
                 return
             self.handle(*item)
             self.tick()
+
+    def drain(self) -> int:
+        """Handle every failure queued now; return how many (tests drive this)."""
+        handled = 0
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return handled
+            if item is None:  # the thread's stop signal: leave it for the thread
+                self._queue.put(None)
+                return handled
+            self.handle(*item)
+            handled += 1
 
     def tick(self) -> None:
         """Send the batched e-mails if their interval has passed."""
