@@ -19,6 +19,7 @@ import nbflow
 from nbflow.core.config import Settings, use_settings
 from nbflow.core.events import (
     RetryPolicy,
+    Status,
     TaskFailed,
     TasksDiscovered,
     TaskSpec,
@@ -94,7 +95,9 @@ def mail(port: int, **more: Mapping[str, object]) -> dict[str, Mapping[str, obje
     }
 
 
-def test_server_batches_failures_of_one_window_into_one_email(host: SchedulerHost) -> None:
+def test_server_batches_failures_of_one_window_into_one_email(
+    host: SchedulerHost,
+) -> None:
     clock = FakeClock()
     sender = BackgroundSender()
 
@@ -122,7 +125,9 @@ def test_server_batches_failures_of_one_window_into_one_email(host: SchedulerHos
     assert "ValueError: bad d" in body
 
 
-def test_server_posts_each_failure_and_mails_a_disable_without_batching(host: SchedulerHost) -> None:
+def test_server_posts_each_failure_and_mails_a_disable_without_batching(
+    host: SchedulerHost,
+) -> None:
     sender = BackgroundSender()
     once = RetryPolicy(retry_count=1)
 
@@ -178,7 +183,7 @@ def test_server_with_dead_mail_server_and_webhook_logs_once_and_schedules_on(
             assert sender.flush(20.0)
         notifier.stop()
 
-    assert host.read(lambda s: s.counts().get(("Load", "DISABLED"))) == 3
+    assert host.read(lambda s: s.counts().get(("Load", Status.DISABLED))) == 3
     messages = [r.getMessage() for r in caplog.records]
     assert (
         sum("could not send e-mail through the SMTP server" in m for m in messages) == 1
