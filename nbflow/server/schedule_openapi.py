@@ -17,7 +17,11 @@ PREFIX = "/api/v1"
 
 _STRING: dict[str, Any] = {"type": "string"}
 _NUMBER_OR_NULL: dict[str, Any] = {"type": ["number", "null"]}
-_WRITE: list[dict[str, Any]] = [{"bearerAuth": []}, {"basicAuth": []}, {"sessionCookie": []}]
+_WRITE: list[dict[str, Any]] = [
+    {"bearerAuth": []},
+    {"basicAuth": []},
+    {"sessionCookie": []},
+]
 _READ: list[dict[str, Any]] = [{}, *_WRITE]
 _ERRORS = {
     400: "Bad input: the message says what and how to fix it.",
@@ -85,6 +89,7 @@ def schemas() -> dict[str, Any]:
         "next_fire": {"type": "number"},
         "next_value": _STRING,
         "last_fire": {"anyOf": [_ref("ScheduleFire"), {"type": "null"}]},
+        "last_finished": {"anyOf": [_ref("ScheduleFire"), {"type": "null"}]},
         "running": {"type": "integer", "minimum": 0},
     }
     detail = {**described, "fires": {"type": "array", "items": _ref("ScheduleFire")}}

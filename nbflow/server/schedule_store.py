@@ -247,14 +247,15 @@ class ScheduleStore:
         with self.store.engine.connect() as connection:
             return [_fire(row) for row in connection.execute(query).all()]
 
-    def last_fires(self) -> dict[str, Fire]:
-        """Return each schedule's newest fire."""
+    def last_fires(self, *, finished: bool = False) -> dict[str, Fire]:
+        """Return each schedule's newest fire (``finished``: newest that ended)."""
         table = schedule_fires_table
-        newest = (
-            sa.select(table.c.schedule, sa.func.max(table.c.fire_time).label("at"))
-            .group_by(table.c.schedule)
-            .subquery()
+        newest_query = sa.select(
+            table.c.schedule, sa.func.max(table.c.fire_time).label("at")
         )
+        if finished:
+            newest_query = newest_query.where(table.c.state.not_in(ACTIVE_STATES))
+        newest = newest_query.group_by(table.c.schedule).subquery()
         query = sa.select(table).join(
             newest,
             sa.and_(

@@ -185,8 +185,11 @@ def from_settings(settings: Settings) -> list[Schedule]:
                 name, settings.origins.get((section, next(iter(options), "")))
             )
             found[name] = parse(name, options, where)
-    for name, text in settings.section(SECTION).items():
-        where = _where(name, settings.origins.get((SECTION, name)))
+    for key, text in settings.section(SECTION).items():
+        # option names arrive with "-" folded to "_": a name written with "-" gets it back
+        dashed = settings.spelled_with_dashes(SECTION, key)
+        name = key.replace("_", "-") if dashed else key
+        where = _where(name, settings.origins.get((SECTION, key)))
         found[name] = parse(name, _table(text, where), where)
     return [found[name] for name in sorted(found)]
 

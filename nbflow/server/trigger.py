@@ -373,9 +373,10 @@ class Trigger:
         """Return every schedule with its next and last fire (the API's list)."""
         now = self.clock()
         last = self.store.last_fires()
+        finished = self.store.last_fires(finished=True)
         with self._lock:
             return [
-                self._describe(row, now, last.get(name))
+                self._describe(row, now, last.get(name), finished.get(name))
                 for name, row in sorted(self._rows.items())
             ]
 
@@ -384,12 +385,14 @@ class Trigger:
         with self._lock:
             row = self._known(name)
         fires = self.store.fires(name, limit)
-        answer = self._describe(row, self.clock(), fires[0] if fires else None)
+        finished = self.store.last_fires(finished=True).get(name)
+        newest = fires[0] if fires else None
+        answer = self._describe(row, self.clock(), newest, finished)
         answer["fires"] = [fire.to_json() for fire in fires]
         return answer
 
     def _describe(
-        self, row: ScheduleRow, now: float, last: Fire | None
+        self, row: ScheduleRow, now: float, last: Fire | None, finished: Fire | None
     ) -> dict[str, Any]:
         schedule = row.schedule
         mark = row.created if row.last_fire is None else row.last_fire
@@ -402,6 +405,7 @@ class Trigger:
             if schedule.date_param
             else "",
             last_fire=None if last is None else last.to_json(),
+            last_finished=None if finished is None else finished.to_json(),
             running=len(self._children.get(schedule.name, [])),
         )
         return answer

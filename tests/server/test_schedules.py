@@ -51,7 +51,7 @@ def test_from_settings_reads_toml_tables(tmp_path: Path) -> None:
     config.write_text(
         textwrap.dedent(
             """
-            [schedule.hourly]
+            [schedule.hourly-eu]
             cron = "0 * * * *"
             task = "Load"
             date_param = "hour"
@@ -68,6 +68,7 @@ def test_from_settings_reads_toml_tables(tmp_path: Path) -> None:
 
     hourly, weekly = from_settings(Settings.load([config]))
 
+    assert (hourly.name, weekly.name) == ("hourly-eu", "weekly")
     assert hourly.params == (("source", "s3://bucket"),)
     assert (hourly.date_param, hourly.max_running) == ("hour", 2)
     assert weekly.date_param == ""

@@ -83,10 +83,13 @@ def test_trigger_records_each_fire_and_its_outcome(store: ScheduleStore) -> None
     assert (fire.state, fire.exit_code, fire.value) == ("failed", 3, "2024-01-01T10")
     assert fire.fire_time == at("2024-01-01T11:00:00")
     assert fire.started == at("2024-01-01T11:00:05")
+    clock.now = at("2024-01-01T12:00:00")
+    trigger.tick()  # the next fire runs: the list shows it and the failure before it
     listed = {entry["name"]: entry for entry in trigger.describe()}["hourly"]
-    assert listed["last_fire"]["state"] == "failed"
-    assert listed["next_fire"] == at("2024-01-01T12:00:00")
-    assert listed["next_value"] == "2024-01-01T11"
+    assert listed["last_fire"]["state"] == "running"
+    assert listed["last_finished"]["state"] == "failed"
+    assert listed["next_fire"] == at("2024-01-01T13:00:00")
+    assert listed["next_value"] == "2024-01-01T12"
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 // The visualiser's shell: a hash router over pages/*.js, and the top bar (counts by
 // state kept live from the event stream, the paused banner, the login state).
 //
-// Routes: #/tasks (default), #/task/<id>, #/graph/<id>, #/workers, #/history; a query
+// Routes: #/tasks (default), #/task/<id>, #/graph/<id>, #/workers, #/history,
+// #/schedules; a query
 // after "?" in the hash is handed to the page as URLSearchParams.
 
 import {
@@ -15,6 +16,7 @@ const PAGES = {
   graph: "./pages/graph.js",
   workers: "./pages/workers.js",
   history: "./pages/history.js",
+  schedules: "./pages/schedules.js",
 };
 
 /** Split the hash into {page, id, query}. */
