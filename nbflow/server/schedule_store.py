@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
     from nbflow.server.store import Store
 
+#: Fires kept per schedule (older ones are deleted as new ones are claimed).
+KEEP_FIRES = 1000
 #: Fire states that mean "a run may be going on".
 ACTIVE_STATES = ("claimed", "running")
 _LOST = (
@@ -198,6 +200,7 @@ class ScheduleStore:
             values = _fire_values(fire)
             result = connection.execute(schedule_fires_table.insert(), values)
             key = result.inserted_primary_key
+            _forget_old_fires(connection, fire.schedule)
         assert key is not None  # noqa: S101  (an insert has a key)
         return int(key[0])
 
@@ -267,6 +270,24 @@ class ScheduleStore:
             return {row.schedule: _fire(row) for row in connection.execute(query).all()}
 
 
+def _forget_old_fires(connection: sa.Connection, name: str) -> None:
+    """Delete the fires of ``name`` older than its newest :data:`KEEP_FIRES`."""
+    table = schedule_fires_table
+    oldest_kept = (
+        sa.select(table.c.fire_time)
+        .where(table.c.schedule == name)
+        .order_by(table.c.fire_time.desc())
+        .offset(KEEP_FIRES - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
+    connection.execute(
+        table.delete()
+        .where(table.c.schedule == name)
+        .where(table.c.fire_time < oldest_kept)
+    )
+
+
 def _fire_values(fire: Fire) -> dict[str, Any]:
     return {
         "schedule": fire.schedule,
@@ -308,4 +329,4 @@ def _fire(row: Any) -> Fire:
     )
 
 
-__all__ = ["ACTIVE_STATES", "Fire", "ScheduleRow", "ScheduleStore"]
+__all__ = ["ACTIVE_STATES", "KEEP_FIRES", "Fire", "ScheduleRow", "ScheduleStore"]

@@ -253,3 +253,19 @@ def test_trigger_api_schedules_survive_a_restart_and_config_ones_cannot_be_remov
         restarted.remove("daily")
     restarted.remove("adhoc")
     assert [entry["name"] for entry in restarted.describe()] == ["daily"]
+
+
+def test_store_keeps_only_the_newest_fires_of_a_schedule(
+    store: ScheduleStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("nbflow.server.schedule_store.KEEP_FIRES", 3)
+    clock = FakeClock(at("2024-01-01T10:30:00"))
+    trigger, launcher = make_trigger(store, clock, HOURLY)
+
+    for hour in range(11, 16):
+        clock.now = at(f"2024-01-01T{hour}:00:00")
+        launcher.finish_all()
+        trigger.tick()
+
+    values = [fire.value for fire in store.fires("hourly")]
+    assert values == ["2024-01-01T14", "2024-01-01T13", "2024-01-01T12"]
