@@ -172,7 +172,8 @@ def _lookup(name: str, module: str | None) -> type[Task]:
             if f"{cls.__module__}.{cls.__qualname__}" == qualified:
                 return cls
     if name in _BUILT_IN_TASKS and name not in REGISTRY.families():
-        importlib.import_module(_BUILT_IN_TASKS[name])  # registers its classes
+        tools = importlib.import_module(_BUILT_IN_TASKS[name])
+        REGISTRY.register(getattr(tools, name))  # again, if the registry was cleared
     cls = REGISTRY.lookup(name)
     if not _visible(cls):
         raise UnknownTaskError(name, tuple(_visible_families()))

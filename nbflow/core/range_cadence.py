@@ -27,8 +27,8 @@ from nbflow.core.parameter import (
     MonthParameter,
 )
 from nbflow.core.range_grid import DailyGrid, Grid, HourlyGrid, MinuteGrid, MonthlyGrid
-from nbflow.core.range_listing import ListingInferenceError, infer_bulk_complete_from_fs
-from nbflow.core.range_task import RangeBase, RangeError
+from nbflow.core.range_listing import ListingInferenceError, find_missing_by_listing
+from nbflow.core.range_task import OPEN, RangeBase, RangeError
 from nbflow.core.task import Task, WrapperTask
 
 if TYPE_CHECKING:
@@ -56,8 +56,8 @@ def _midnight(value: dt.date) -> dt.datetime:
 class RangeDailyBase(RangeBase):
     """Require the missing days of a daily task (one check per day)."""
 
-    start = DateParameter(default=None, doc="First day, inclusive.")
-    stop = DateParameter(default=None, doc="Last day, exclusive.")
+    start = DateParameter(default=OPEN, doc="First day, inclusive.")
+    stop = DateParameter(default=OPEN, doc="Last day, exclusive.")
     days_back = IntParameter(
         default=100, doc="Check no further back than this many days before now."
     )
@@ -90,8 +90,8 @@ class RangeDailyBase(RangeBase):
 class RangeHourlyBase(RangeBase):
     """Require the missing hours of an hourly task (one check per hour)."""
 
-    start = DateHourParameter(default=None, doc="First hour, inclusive.")
-    stop = DateHourParameter(default=None, doc="Last hour, exclusive.")
+    start = DateHourParameter(default=OPEN, doc="First hour, inclusive.")
+    stop = DateHourParameter(default=OPEN, doc="Last hour, exclusive.")
     hours_back = IntParameter(
         default=100 * 24, doc="Check no further back than this many hours before now."
     )
@@ -124,8 +124,8 @@ class RangeHourlyBase(RangeBase):
 class RangeByMinutesBase(RangeBase):
     """Require the missing moments of a task every ``minutes_interval`` minutes."""
 
-    start = DateMinuteParameter(default=None, doc="First minute, inclusive.")
-    stop = DateMinuteParameter(default=None, doc="Last minute, exclusive.")
+    start = DateMinuteParameter(default=OPEN, doc="First minute, inclusive.")
+    stop = DateMinuteParameter(default=OPEN, doc="Last minute, exclusive.")
     minutes_back = IntParameter(
         default=24 * 60, doc="Check no further back than this many minutes before now."
     )
@@ -176,8 +176,8 @@ class RangeByMinutesBase(RangeBase):
 class RangeMonthly(RangeBase):
     """Require the missing months of a monthly task (one check per month)."""
 
-    start = MonthParameter(default=None, doc="First month, inclusive.")
-    stop = MonthParameter(default=None, doc="Last month, exclusive.")
+    start = MonthParameter(default=OPEN, doc="First month, inclusive.")
+    stop = MonthParameter(default=OPEN, doc="Last month, exclusive.")
     months_back = IntParameter(
         default=13, doc="Check no further back than this many months before now."
     )
@@ -215,8 +215,8 @@ class RangeMonthly(RangeBase):
 class _BulkMissing:
     """``missing_datetimes`` through ``bulk_complete``, listings, then single checks."""
 
-    #: The strftime pattern whose groups find a moment in an output path.
-    moment_pattern = "(%Y).*(%m).*(%d)"
+    #: The strftime codes that spell a moment in an output path.
+    moment_codes: tuple[str, ...] = ("%Y", "%m", "%d")
 
     def missing_datetimes(
         self, finite_datetimes: list[dt.datetime]
@@ -229,10 +229,10 @@ class _BulkMissing:
         if _has_own_complete(self.of):
             return RangeBase.missing_datetimes(self, finite_datetimes)
         try:
-            return infer_bulk_complete_from_fs(
+            return find_missing_by_listing(
                 finite_datetimes,
                 lambda m: self._instantiate_task_cls(self.datetime_to_parameter(m)),
-                lambda m: m.strftime(self.moment_pattern),
+                self.moment_codes,
             )
         except ListingInferenceError as error:
             logger.debug("checking each moment: %s", error)
@@ -290,10 +290,10 @@ class RangeDaily(_BulkMissing, RangeDailyBase):
 class RangeHourly(_BulkMissing, RangeHourlyBase):
     """Require the missing hours of an hourly task, found in bulk."""
 
-    moment_pattern = "(%Y).*(%m).*(%d).*(%H)"
+    moment_codes = ("%Y", "%m", "%d", "%H")
 
 
 class RangeByMinutes(_BulkMissing, RangeByMinutesBase):
     """Require the missing moments of a task every N minutes, found in bulk."""
 
-    moment_pattern = "(%Y).*(%m).*(%d).*(%H).*(%M)"
+    moment_codes = ("%Y", "%m", "%d", "%H", "%M")

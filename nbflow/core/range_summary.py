@@ -53,12 +53,12 @@ class DateRun(NamedTuple):
     state: str
     first: str
     last: str
-    count: int
+    length: int
 
     @property
     def text(self) -> str:
         """``first`` alone, or ``first..last``."""
-        return self.first if self.count == 1 else f"{self.first}..{self.last}"
+        return self.first if self.length == 1 else f"{self.first}..{self.last}"
 
 
 def states_from_categories(tasks: Mapping[str, Sequence[str]]) -> dict[str, str]:
@@ -107,7 +107,7 @@ def date_runs(labels: Sequence[str], states: Sequence[str]) -> list[DateRun]:
     for label, state in zip(labels, states, strict=True):
         if runs and runs[-1].state == state:
             last = runs[-1]
-            runs[-1] = DateRun(state, last.first, label, last.count + 1)
+            runs[-1] = DateRun(state, last.first, label, last.length + 1)
         else:
             runs.append(DateRun(state, label, label, 1))
     return runs
@@ -145,7 +145,7 @@ def summary_text(title: str, plan: RangePlan, states: Sequence[str]) -> str:
         shown = ", ".join(run.text for run in mine[:_RUNS_SHOWN])
         if len(mine) > _RUNS_SHOWN:
             shown += f", ... and {len(mine) - _RUNS_SHOWN} more runs"
-        count = sum(run.count for run in mine)
+        count = sum(run.length for run in mine)
         lines.append(f"  {state:<7} {count:>2}  {shown}")
     if 0 < len(states) <= _STRIP_MAX:
         for row in range(0, len(states), _STRIP_ROW):

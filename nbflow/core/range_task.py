@@ -29,7 +29,7 @@ import inspect
 import logging
 import time
 import warnings
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from nbflow.core.errors import ParameterDeprecationWarning, ParameterError
 from nbflow.core.parameter import (
@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 __all__ = ["RangeBase", "RangeError", "RangeEvent", "RangePlan"]
 
 logger = logging.getLogger("nbflow.range")
+
+#: Luigi's default for the open bounds and ``now``: None, "not given".
+OPEN: Any = None
 
 
 class RangeEvent(Event):
@@ -72,9 +75,7 @@ class RangeError(ParameterError, ValueError):
         self.task, self.what, self.expected, self.fix = task, what, expected, fix
 
     def __str__(self) -> str:
-        return (
-            f"{self.task}: {self.what}. Expected {self.expected}. Fix: {self.fix}."
-        )
+        return f"{self.task}: {self.what}. Expected {self.expected}. Fix: {self.fix}."
 
 
 class RangePlan(NamedTuple):
@@ -119,9 +120,9 @@ class RangeBase(WrapperTask):
         default=50, doc="At most this many tasks of `of` are required at once."
     )
     now = IntParameter(
-        default=None, doc="The current time in seconds since the epoch (for tests)."
+        default=OPEN, doc="The current time in seconds since the epoch (for tests)."
     )
-    param_name = Parameter(
+    param_name: Parameter[str | None] = Parameter(
         default=None,
         positional=False,
         doc="The parameter of `of` that takes the moment (default: its first "
@@ -170,7 +171,8 @@ class RangeBase(WrapperTask):
     @property
     def of_cls(self) -> type[Task]:
         """The class of ``of`` (Luigi's old name; use ``of``)."""
-        return self.of  # type: ignore[no-any-return]
+        of: type[Task] = self.of
+        return of
 
     @property
     def _param_name(self) -> str:
@@ -193,8 +195,11 @@ class RangeBase(WrapperTask):
         return self.of(**self._task_parameters(value))  # type: ignore[no-any-return]
 
     def _format_datetime(self, moment: dt.datetime) -> str:
-        start = dict(self.get_params())["start"]
-        return str(start.serialize(self.datetime_to_parameter(moment)))
+        serialize = self.__dict__.get("_range_serialize")
+        if serialize is None:  # looked up once: labels are made for every moment
+            serialize = dict(self.get_params())["start"].serialize
+            self.__dict__["_range_serialize"] = serialize
+        return str(serialize(self.datetime_to_parameter(moment)))
 
     def _format_range(self, moments: list[dt.datetime]) -> str:
         first, last = moments[0], moments[-1]
@@ -240,16 +245,13 @@ class RangeBase(WrapperTask):
         outside = self._warn_if_cut(finite_start, finite_stop)
         missing = sorted(self._missing_datetimes(moments)) if moments else []
         family = self.of.get_task_family()
-        logger.debug(
-            "%s: %d of %d moments missing", family, len(missing), len(moments)
-        )
+        logger.debug("%s: %d of %d moments missing", family, len(missing), len(moments))
         self._emit_metrics(missing, finite_start, finite_stop)
         limit = max(0, self.task_limit)
-        if self.reverse:
-            required = missing[::-1][:limit]
-        else:
-            required = missing[:limit]
-        tasks = [self._instantiate_task_cls(self.datetime_to_parameter(m)) for m in required]
+        required = missing[::-1][:limit] if self.reverse else missing[:limit]
+        tasks = [
+            self._instantiate_task_cls(self.datetime_to_parameter(m)) for m in required
+        ]
         self.__dict__["_range_plan"] = RangePlan(
             family,
             tuple(moments),
@@ -277,11 +279,7 @@ class RangeBase(WrapperTask):
                 "a start, or reverse=True to work back from stop",
                 "pass start= (--start), or reverse=True (--reverse)",
             )
-        if (
-            self.start is not None
-            and self.stop is not None
-            and self.start > self.stop
-        ):
+        if self.start is not None and self.stop is not None and self.start > self.stop:
             raise RangeError(
                 family,
                 f"start {self.start} is after stop {self.stop}",
@@ -313,7 +311,8 @@ class RangeBase(WrapperTask):
         return cut
 
     def _now(self) -> dt.datetime:
-        seconds = time.time() if self.now is None else self.now
+        given = cast("int | None", self.now)  # Luigi's None default: not given
+        seconds = time.time() if given is None else given
         return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).replace(tzinfo=None)
 
     def _emit_metrics(
@@ -322,8 +321,11 @@ class RangeBase(WrapperTask):
         finite_start: dt.datetime,
         finite_stop: dt.datetime,
     ) -> None:
-        """Report delay and completeness over the whole range (the finite window
-        widened to ``start`` and ``stop`` where they lie outside it)."""
+        """Report delay and completeness over the whole range.
+
+        That is the window checked, widened to ``start`` and ``stop`` where they lie
+        outside it (so the numbers do not depend on ``days_back``).
+        """
         start, stop = finite_start, finite_stop
         if self.start is not None:
             start = min(start, self.parameter_to_datetime(self.start))
@@ -376,4 +378,5 @@ class RangeBase(WrapperTask):
             ),
             stacklevel=3,
         )
-        return check(self.of, finite_datetimes)  # type: ignore[call-arg]
+        old_form: Any = check
+        return old_form(self.of, finite_datetimes)  # type: ignore[no-any-return]
