@@ -35,7 +35,6 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from nbflow.core.batch_notifier import BatchNotifier, BatchSettings
 from nbflow.core.config import current_settings
 from nbflow.core.events import RunFinished, TaskStatusChanged
 from nbflow.core.notifications import (
@@ -61,6 +60,7 @@ from nbflow.core.notify_targets import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from nbflow.core.batch_notifier import BatchNotifier
     from nbflow.core.events import Notification
     from nbflow.core.task import Task
 
@@ -194,6 +194,11 @@ class FailureNotifier:
 
     def _add_to_batch(self, note: FailureNote, error: str, task: Task | None) -> None:
         if self._batch is None:
+            from nbflow.core.batch_notifier import (  # noqa: PLC0415  (rarely used)
+                BatchNotifier,
+                BatchSettings,
+            )
+
             self._batch = BatchNotifier(
                 BatchSettings.from_config(), send=self._send_batch, clock=self._clock
             )

@@ -22,13 +22,10 @@ Imports: stdlib, nbflow.core.{events, parameter, task}; apprise lazily.
 
 from __future__ import annotations
 
-import email.charset
 import functools
 import importlib
-import json
 import re
 import urllib.parse
-import urllib.request
 import warnings
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -206,6 +203,9 @@ def webhook_payload(notes: Sequence[FailureNote]) -> dict[str, object]:
 
 def post_webhook(url: str, payload: dict[str, object], timeout: float) -> None:
     """POST ``payload`` as JSON to ``url``; raise on a network error or a non-2xx."""
+    import json  # noqa: PLC0415  (urllib.request loads ssl: only when sending)
+    import urllib.request  # noqa: PLC0415
+
     if urllib.parse.urlsplit(url).scheme not in {"http", "https"}:
         raise NotifyTargetError(
             "webhook", url, "an http:// or https:// URL", "correct [notify] webhook"
@@ -249,10 +249,20 @@ def _apprise() -> Any:
     which concerns apprise, not the user. It also changes how the standard library
     encodes every utf-8 e-mail; that is put back.
     """
+    import email.charset  # noqa: PLC0415  (only when sending)
+
     charsets = dict(email.charset.CHARSETS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        library = importlib.import_module("apprise")
+        try:
+            library = importlib.import_module("apprise")
+        except ImportError:
+            raise NotifyTargetError(
+                "urls",
+                "apprise is not installed",
+                "the apprise package, which sends to [notify] urls",
+                "pip install 'nbflow[server]' (or apprise)",
+            ) from None
         library.Apprise().add("json://localhost")
     # its e-mail plugin makes every utf-8 e-mail body of the process quoted-printable
     email.charset.CHARSETS.clear()

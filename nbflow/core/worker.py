@@ -89,7 +89,6 @@ from nbflow.core.executor import (
     is_in_process,
     make_executor,
 )
-from nbflow.core.failure_notifier import FailureNotifier
 from nbflow.core.graph import Discovery, GraphBuilder
 from nbflow.core.inbox import (
     CancelRequested,
@@ -171,9 +170,13 @@ class Worker(ProcessWatch):
             self.completeness, self.options.retry, task_limit=self.options.task_limit
         )
         self.stream = EventStream()
+        from nbflow.core.failure_notifier import (  # noqa: PLC0415  (not at import)
+            FailureNotifier,
+        )
+
         self.stream.subscribe(  # failure e-mails, chat and webhooks (never blocks)
             FailureNotifier(
-                lambda task_id: self.graph.tasks.get(task_id),
+                self.graph.tasks.get,
                 server_url=self._remote.url if self._remote is not None else "",
             )
         )
