@@ -16,8 +16,14 @@ as fallbacks:
 :func:`send_error_email` is the entry point: it adds the configured receiver, and
 :func:`send_email` decides whether to send and dispatches on ``[email] method``.
 SMTP uses the standard library; SES and SNS need ``boto3``, SendGrid ``sendgrid``,
-imported only when used. Sending never raises for an unreachable SMTP server (the
-error is logged), so a failing e-mail cannot fail a run.
+imported only when used. Sending never raises for an unreachable SMTP server: the
+error is logged, once until the server works again, so a failing e-mail cannot fail a
+run. ``DEBUG`` (Luigi's name) set to True keeps e-mails from being sent, as from a
+terminal, unless ``[email] force_send``.
+
+Runs call none of this in their own thread: :mod:`nbflow.core.failure_notifier` decides
+what a failure deserves and sends it from a background thread; batched e-mails are
+:mod:`nbflow.core.batch_notifier`'s.
 
 Imports: stdlib, nbflow.core.{parameter, task}; boto3, sendgrid and pygments lazily.
 """
@@ -286,7 +292,7 @@ def _smtp_failed(host: str, port: int, error: OSError) -> None:
     _SMTP_FAILING.add((host, port))
     logger.error(
         "could not send e-mail through the SMTP server %s:%s: %s. Check the [smtp] "
-        "settings. The run goes on; further failures of this server are not logged "
+        "settings. Runs are not affected; further failures of this server are not logged "
         "until it works again.",
         host,
         port,

@@ -150,7 +150,7 @@ class BackgroundSender:
             logger.debug("could not send a notification (%s) again: %s", kind, error)
             return
         logger.warning(
-            "could not send a notification (%s): %s: %s. The run goes on; further "
+            "could not send a notification (%s): %s: %s. Runs are not affected; further "
             "failures like this one are not logged until it works again. Check the "
             "[%s] settings",
             kind,

@@ -250,3 +250,64 @@ def _environment() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def test_notifications_debug_keeps_mail_from_being_sent_unless_forced(
+    sender: BackgroundSender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(notifications, "DEBUG", True)
+
+    with smtp_server() as (mailbox, port):
+        quiet = mail_settings(port)
+        quiet["email"] = {"receiver": "ops@example.com"}
+        with settings(**quiet):
+            nbflow.build([NotifyRunBoom(day="debug-quiet")])
+            assert sender.flush(20.0)
+        assert mailbox.messages == []
+        with settings(**mail_settings(port)):  # force_send
+            nbflow.build([NotifyRunBoom(day="debug-forced")])
+            assert sender.flush(20.0)
+        [(_, message)] = mailbox.wait_for(1)
+
+    assert "debug-forced" in message["Subject"]
+
+
+CLI_MODULE = """
+import nbflow
+
+class CliBoom(nbflow.Task):
+    def run(self):
+        raise RuntimeError("cli failure")
+"""
+
+
+def _cli_run(tmp_path: Path, config: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "nbflow.toml").write_text(config)
+    return subprocess.run(
+        [sys.executable, "-m", "nbflow", "run", "--module", "clitasks", "CliBoom"],
+        cwd=tmp_path,
+        env={**_environment(), "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_exit_code_is_the_same_with_dead_targets(tmp_path: Path) -> None:
+    (tmp_path / "clitasks.py").write_text(CLI_MODULE)
+    dead = free_port()
+
+    plain = _cli_run(tmp_path, "")
+    notified = _cli_run(
+        tmp_path,
+        '[email]\nreceiver = "ops@example.com"\nforce_send = true\n'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {dead}\n'
+        f'[notify]\nwebhook = "http://127.0.0.1:{dead}/hook"\n',
+    )
+
+    assert plain.returncode != 0
+    assert notified.returncode == plain.returncode
+    assert notified.stderr.count("could not send e-mail through the SMTP server") == 1
+    assert notified.stderr.count("could not send a notification (webhook)") == 1
+    assert "Traceback" not in notified.stderr.split("cli failure")[-1]
