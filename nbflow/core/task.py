@@ -157,9 +157,21 @@ class _TaskMeta(abc.ABCMeta):
         return instance
 
 
+class _InstanceCache(dict[tuple[Any, ...], "Task"]):
+    """A class's instances by parameter values; it pickles empty.
+
+    A class defined in a notebook travels to other processes by value, its
+    attributes included: without this, every packed task would carry every
+    instance of its class made so far (quadratic in a run's size).
+    """
+
+    def __reduce__(self) -> tuple[type[_InstanceCache], tuple[()]]:
+        return (_InstanceCache, ())
+
+
 def _start_class(cls: type[Task]) -> None:
     """Give a task class its own instance cache, parameter cache and namespace."""
-    cls._instance_cache = {}
+    cls._instance_cache = _InstanceCache()
     cls._params_cache = None
     cls._explicit_namespace = "task_namespace" in cls.__dict__ and cls is not Task
     cls._namespace_at_definition = REGISTRY.namespace_for(cls.__module__)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
+import sys
+import types
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -91,3 +94,24 @@ def test_dask_worker_died_error_names_task_worker_and_fix() -> None:
     assert "tcp://10.0.0.5:40000; Dask key k)" in message
     assert "Expected the worker to live until run() returns." in message
     assert "Fix: read that worker's log" in message
+
+
+def test_dask_packed_notebook_task_does_not_carry_its_class_other_instances() -> None:
+    module = types.ModuleType("dask_pack_cell")
+    sys.modules[module.__name__] = module
+    source = (
+        "import nbflow\nclass DaskPacked(nbflow.Task):\n    n = nbflow.IntParameter()\n"
+    )
+    exec(compile(source, "<notebook cell>", "exec"), module.__dict__)
+    try:
+        first = module.DaskPacked(n=0)
+        alone = pack(first)
+        others = [module.DaskPacked(n=n) for n in range(1, 1000)]
+
+        among_others = pack(first)
+    finally:
+        del sys.modules[module.__name__]
+
+    assert len(others) == 999
+    assert len(among_others) == len(alone)  # not 1,000 instances' worth
+    assert pickle.loads(among_others).n == 0
