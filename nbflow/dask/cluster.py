@@ -47,22 +47,14 @@ class ClusterLink:
     allowed_failures: int = 0
     #: Resource names the cluster's workers declare (``dask worker --resources``).
     resources: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def dashboard(self) -> str | None:
-        """The dashboard's address (``http://host:port/``), if the scheduler has one."""
-        try:
-            link: str | None = self.client.dashboard_link
-        except (AttributeError, KeyError, OSError):  # no dashboard on this scheduler
-            return None
-        if not link:
-            return None
-        return link.rpartition("/")[0] + "/"
+    #: The dashboard's address (``http://host:port/``), if the scheduler serves one.
+    dashboard: str | None = None
 
     def task_url(self, key: str) -> str | None:
         """Return the dashboard's page of the task ``key`` (None: no dashboard)."""
-        dashboard = self.dashboard
-        return f"{dashboard}info/task/{quote(key, safe='')}.html" if dashboard else None
+        if self.dashboard is None:
+            return None
+        return f"{self.dashboard}info/task/{quote(key, safe='')}.html"
 
     def close(self) -> None:
         """Close the client if made here, and the embedded cluster if any."""
@@ -94,6 +86,7 @@ def open_cluster(
             cluster.close()
             raise
     link.allowed_failures = _allowed_failures(link.client)
+    link.dashboard = _dashboard(link.client)
     link.resources = declared_resources(link.client.scheduler_info(n_workers=-1))
     return link
 
@@ -121,6 +114,15 @@ def _connect(address: str) -> Client:
         raise DaskSchedulerUnreachableError(
             address, f"{type(exc).__name__}: {exc}"
         ) from exc
+
+
+def _dashboard(client: Client) -> str | None:
+    """Return the dashboard's address (``http://host:port/``), if there is one."""
+    try:
+        link: str | None = client.dashboard_link
+    except (AttributeError, KeyError, OSError):  # no dashboard on this scheduler
+        return None
+    return link.rpartition("/")[0] + "/" if link else None
 
 
 def _allowed_failures(client: Client) -> int:
