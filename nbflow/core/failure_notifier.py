@@ -169,7 +169,7 @@ class FailureNotifier:
         kind = failure_kind(notification)
         if kind is not None and type(notification) is TaskStatusChanged:
             self._failed(kind, notification)
-        elif type(notification) is RunFinished and self._batch is not None:
+        elif self._batch is not None and type(notification) is RunFinished:
             self._batch.send_now()
 
     def _failed(self, kind: str, notification: TaskStatusChanged) -> None:

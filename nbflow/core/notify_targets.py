@@ -57,7 +57,8 @@ __all__ = [
 #: Most failures one chat message lists (the rest are counted).
 CHAT_MAX_LISTED = 20
 
-_RUNNING = frozenset({Status.RUNNING, Status.BATCH_RUNNING})
+_RUNNING = (Status.RUNNING, Status.BATCH_RUNNING)
+_FAILED, _DISABLED = Status.FAILED, Status.DISABLED
 #: What a failure kind is called in messages.
 KIND_WORDS = {
     "failure": "failed",
@@ -126,9 +127,10 @@ def failure_kind(notification: Notification) -> str | None:
     """
     if type(notification) is not TaskStatusChanged:
         return None
-    if notification.status is Status.FAILED:
+    status = notification.status  # compared with module constants: called for every
+    if status is _FAILED:  # notification of every run, it must cost next to nothing
         return "failure" if notification.previous in _RUNNING else "scheduling"
-    if notification.status is Status.DISABLED and notification.previous in _RUNNING:
+    if status is _DISABLED and notification.previous in _RUNNING:
         return "disable"
     return None
 
