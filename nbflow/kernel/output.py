@@ -18,7 +18,7 @@ Threads: :meth:`RunOutput.show` runs in the kernel's main thread; the end is see
 the run's view thread or its own thread. One lock orders them: a display shown after
 the end shows the last state, and no update can pass a display still being made.
 
-Imports: stdlib, nbflow.core.progress, nbflow.kernel.{display, errors, record};
+Imports: stdlib, nbflow.core.progress, nbflow.kernel.{display, errors, range_strip, record};
 IPython and nbflow.widgets.snapshot lazily.
 """
 
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from nbflow.core.progress import STATE_WORDS, format_seconds, last_line
 from nbflow.kernel.display import run_snapshot
 from nbflow.kernel.errors import show_command
+from nbflow.kernel.range_strip import range_root, strip_bundle
 
 if TYPE_CHECKING:
     from nbflow.core.progress import Changes, RunProgress
@@ -117,6 +118,10 @@ class RunOutput:
         self._display_ids: list[str] = []
         self._final: dict[str, Any] | None = None
         self._unwatch: Any = None
+        #: A range run's calendar strip, shown under each view of it (else None).
+        self._range = range_root(getattr(record.run, "roots", ()))
+        self._strip_ids: list[str] = []
+        self._strip_shown: dict[str, Any] | None = None
 
     @property
     def final(self) -> dict[str, Any] | None:
@@ -151,6 +156,10 @@ class RunOutput:
             self._display_ids.append(display_id)
             self.shown_in = token
             self.publisher.display(bundle, display_id)  # in the calling cell
+            if self._range is not None:
+                self._strip_ids.append(uuid.uuid4().hex)
+                self._strip_shown = self._strip()
+                self.publisher.display(self._strip_shown, self._strip_ids[-1])
         return display_id
 
     def finish(self) -> None:
@@ -164,6 +173,7 @@ class RunOutput:
             self._final = self._render()
             for display_id in self._display_ids:
                 self._publish(self.publisher.update, self._final, display_id)
+            self._refresh_strips()
             if self.background and self.record.progress.outcome in NOTICE_OUTCOMES:
                 notice = notice_bundle(self.record)
                 self._publish(self.publisher.display, notice, uuid.uuid4().hex)
@@ -175,6 +185,24 @@ class RunOutput:
     def _on_changes(self, _changes: Changes) -> None:
         if self._ended():
             self.finish()
+        elif self._strip_ids:
+            with self._lock:
+                self._refresh_strips()
+
+    def _strip(self) -> dict[str, Any]:
+        assert self._range is not None  # noqa: S101  (only called for range runs)
+        with self.record.run.lock:
+            return strip_bundle(self._range, self.record.progress)
+
+    def _refresh_strips(self) -> None:
+        """Redraw the calendar strips if a date changed state (hold ``_lock``)."""
+        if not self._strip_ids:
+            return
+        bundle = self._strip()
+        if bundle != self._strip_shown:
+            self._strip_shown = bundle
+            for strip_id in self._strip_ids:
+                self._publish(self.publisher.update, bundle, strip_id)
 
     def _ended(self) -> bool:
         run = self.record.run
