@@ -114,6 +114,7 @@ def test_dask_reports_reach_the_event_stream_while_the_task_runs(
 
     class DaskReporting(nbflow.Task):
         def run(self):
+            print("printed on a Dask worker")  # noqa: T201
             self.set_progress_percentage(40)
             self.set_status_message("halfway")
             wait_for(go.exists, "the test to see the status message")
@@ -134,6 +135,7 @@ def test_dask_reports_reach_the_event_stream_while_the_task_runs(
     assert f"/info/task/{task.task_id}-" in url
     done = recorder.of(TaskStatusChanged, task.task_id)[-1]
     assert done.status is Status.DONE
+    assert "printed on a Dask worker" in done.output
     assert recorder.seen.index(done) > recorder.seen.index(
         recorder.of(TaskMessage, task.task_id)[0]
     )
