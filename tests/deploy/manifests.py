@@ -57,7 +57,7 @@ def container(deployment: dict[str, Any], name: str) -> dict[str, Any]:
     spec = deployment["spec"]["template"]["spec"]
     every = [*spec.get("initContainers", []), *spec["containers"]]
     (found,) = [c for c in every if c["name"] == name]
-    return found
+    return dict(found)
 
 
 def load_yaml(path: Path) -> Any:

@@ -146,7 +146,7 @@ class Cluster:
         )
         with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310
             page: dict[str, Any] = json.loads(reply.read())
-        return page.get("task", page)
+        return dict(page.get("task", page))
 
     def is_up(self) -> bool:
         try:
