@@ -528,7 +528,7 @@ class Worker(ProcessWatch):
     def _submit(self, executor: Executor, task_id: str, task: Task) -> Future[Outcome]:
         capture = self.options.capture_output
         if hasattr(executor, "submit_task"):  # a TaskRunner: reports by its own means
-            runner: TaskRunner = executor  # type: ignore[assignment]
+            runner: TaskRunner = executor
             future: Future[Outcome] = runner.submit_task(
                 task_id, task, self._put_report, capture
             )
