@@ -10,6 +10,9 @@ are parsed by nbflow's real argument parsers, so a renamed option fails here.
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,14 @@ from referencing import Registry, Resource
 from nbflow.cli import server as server_cli
 from nbflow.cli import worker as worker_cli
 from nbflow.core.config_keys import KNOWN_KEYS
-from tests.deploy.manifests import OVERLAYS, container, find, render
+from tests.deploy.manifests import (
+    KUBERNETES,
+    OVERLAYS,
+    container,
+    find,
+    kubectl,
+    render,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -309,3 +319,24 @@ def test_kubernetes_config_map_keys_are_known_to_nbflow() -> None:
 
     for section in ("scheduler", "worker"):
         assert set(parsed[section]) <= KNOWN_KEYS[section], section
+
+
+def test_kubernetes_a_users_overlay_sets_every_image(tmp_path: Path) -> None:
+    # docs/deploy.md's own overlay: one `images:` entry names the user's image
+    (tmp_path / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+        "kind: Kustomization\n"
+        f"bases:\n  - {os.path.relpath(KUBERNETES / 'overlays' / 'dask', tmp_path)}\n"
+        "images:\n"
+        "  - {name: nbflow, newName: registry.example.com/pipelines, newTag: '1.0'}\n"
+    )
+
+    done = subprocess.run(
+        [kubectl(), "kustomize", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    images = re.findall(r"^\s*image: (\S+)$", done.stdout, flags=re.MULTILINE)
+
+    assert done.returncode == 0, done.stderr
+    assert len(images) == 5  # migrate, server, worker, Dask scheduler and worker
+    assert set(images) == {"registry.example.com/pipelines:1.0"}
