@@ -17,7 +17,12 @@ all notify. What it does for a task that failed (:func:`failure_kind`):
 
 Nothing is sent from the run's thread: messages are built and sent on the process's
 :func:`~nbflow.core.notify_sender.shared_sender`, so a slow or dead mail server never
-delays or fails a run, and its exit code stays what the tasks made it.
+delays a task or fails a run, and its exit code stays what the tasks made it. Only
+the run's end waits, at most ``RUN_END_WAIT`` (1 s), for what the run queued: so
+``build()`` returns with its e-mails sent (as Luigi's does) unless a target is slow,
+and what is left goes on in the background (and gets a bounded wait at process exit).
+E-mails go through ``notifications.send_error_email`` looked up when sent, so a test's
+``mock.patch("luigi.notifications.send_error_email")`` reaches them.
 
 Threads: ``on_notification`` runs in the run's thread; :class:`ChatTargets` is
 thread-safe (the server's notifier shares it).
@@ -28,6 +33,7 @@ Imports: stdlib, nbflow.core.*.
 from __future__ import annotations
 
 import functools
+import logging
 import shlex
 import socket
 import sys
@@ -35,14 +41,9 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from nbflow.core import notifications
 from nbflow.core.config import current_settings
 from nbflow.core.events import RunFinished, TaskStatusChanged
-from nbflow.core.notifications import (
-    email,
-    format_task_error,
-    send_email,
-    send_error_email,
-)
 from nbflow.core.notify_sender import BackgroundSender, shared_sender
 from nbflow.core.notify_targets import (
     FailureNote,
@@ -63,6 +64,12 @@ if TYPE_CHECKING:
     from nbflow.core.batch_notifier import BatchNotifier
     from nbflow.core.events import Notification
     from nbflow.core.task import Task
+
+logger = logging.getLogger(__name__)
+
+#: Seconds the end of a run waits for its notifications to be sent (then they go on in
+#: the background): ``build()`` returns with its e-mails sent, unless a target is slow.
+RUN_END_WAIT = 1.0
 
 __all__ = [
     "ChatTargets",
@@ -163,16 +170,31 @@ class FailureNotifier:
         self._clock = clock
         self._chat = ChatTargets(sender)
         self._batch: BatchNotifier | None = None
+        #: whether this run queued anything (its end then waits a little for it)
+        self._sending = False
 
     def on_notification(self, notification: Notification) -> None:
         """Notify a failure; at the run's end, send a batch gathered here."""
         kind = failure_kind(notification)
         if kind is not None and type(notification) is TaskStatusChanged:
             self._failed(kind, notification)
-        elif self._batch is not None and type(notification) is RunFinished:
+        elif self._sending and type(notification) is RunFinished:
+            self._run_finished()
+
+    def _run_finished(self) -> None:
+        """Send the run's batch; give what is queued a short, bounded wait."""
+        self._sending = False
+        if self._batch is not None:
             self._batch.send_now()
+        sender = self._sender or shared_sender()
+        if not sender.flush(RUN_END_WAIT):
+            logger.info(
+                "failure notifications are still being sent after the run's end; "
+                "they go on in the background"
+            )
 
     def _failed(self, kind: str, notification: TaskStatusChanged) -> None:
+        self._sending = True
         task = self._task_of(notification.task_id)
         targets = notify()
         note = _note(kind, notification, task, targets.public_url or self._server_url)
@@ -183,7 +205,7 @@ class FailureNotifier:
                 self._add_to_batch(note, error_text(notification), task)
             return
         owner = task.owner_email if task is not None else None
-        if not (email().receiver or owner):
+        if not (notifications.email().receiver or owner):
             return
         sender = self._sender or shared_sender()
         trace = error_text(notification)
@@ -244,12 +266,14 @@ def _mail_failure(note: FailureNote, task: Task | None, trace: str) -> None:
     headline = HEADLINES[note.kind].format(task=note.name)
     command = shlex.join(sys.argv)
     if task is not None:
-        body = format_task_error(headline, task, command, trace, link=note.link)
+        body = notifications.format_task_error(
+            headline, task, command, trace, link=note.link
+        )
         owner = task.owner_email
     else:
         body = "\n\n".join(filter(None, [headline, note.name, note.link, trace]))
         owner = None
-    send_error_email(subject, body, owner)
+    notifications.send_error_email(subject, body, owner)
 
 
 def mail_disabled(note: FailureNote, trace: str) -> None:
@@ -264,9 +288,9 @@ def mail_disabled(note: FailureNote, trace: str) -> None:
         "until it is re-enabled or its disable_hard_timeout has passed."
     )
     body = "\n\n".join(filter(None, [body, note.link, trace]))
-    send_error_email(subject, body)
+    notifications.send_error_email(subject, body)
 
 
 def mail_batch(subject: str, body: str, recipients: tuple[str, ...]) -> None:
     """Send one batched e-mail (in the sender's thread)."""
-    send_email(subject, body, email().sender, recipients)
+    notifications.send_email(subject, body, notifications.email().sender, recipients)

@@ -215,6 +215,9 @@ def test_process_exit_sends_what_is_queued(tmp_path: Path) -> None:
             """
             import sys
             import nbflow
+            from nbflow.core import failure_notifier
+
+            failure_notifier.RUN_END_WAIT = 0.0  # the run's end leaves it all queued
 
             class ExitBoom(nbflow.Task):
                 def run(self):
@@ -311,3 +314,20 @@ def test_cli_exit_code_is_the_same_with_dead_targets(tmp_path: Path) -> None:
     assert notified.stderr.count("could not send e-mail through the SMTP server") == 1
     assert notified.stderr.count("could not send a notification (webhook)") == 1
     assert "Traceback" not in notified.stderr.split("cli failure")[-1]
+
+
+def test_build_returns_with_its_error_email_handed_over_as_luigis_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(notifications, "send_error_email", lambda *a: calls.append(a))
+    task = NotifyRunBoom(day="patched")
+
+    with settings(email={"receiver": "nowhere@example.com", "prefix": "[TEST]"}):
+        nbflow.build([task])
+
+    [(subject, body, owner)] = calls  # no flush: the run's end waited for it
+    assert str(task) in subject
+    assert "Name: NotifyRunBoom\n" in body
+    assert "day: patched\n" in body
+    assert owner is None
