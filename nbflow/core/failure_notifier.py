@@ -39,7 +39,7 @@ import socket
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from nbflow.core import notifications
 from nbflow.core.config import current_settings
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from nbflow.core.batch_notifier import BatchNotifier
+    from nbflow.core.config import Settings
     from nbflow.core.events import Notification
     from nbflow.core.task import Task
 
@@ -172,6 +173,9 @@ class FailureNotifier:
         self._batch: BatchNotifier | None = None
         #: whether this run queued anything (its end then waits a little for it)
         self._sending = False
+        #: the settings last read, and what they say (see _config)
+        self._config_of: Settings | None = None
+        self._run_config: _RunConfig | None = None
 
     def on_notification(self, notification: Notification) -> None:
         """Notify a failure; at the run's end, send a batch gathered here."""
@@ -194,25 +198,38 @@ class FailureNotifier:
             )
 
     def _failed(self, kind: str, notification: TaskStatusChanged) -> None:
-        self._sending = True
+        config = self._config()
         task = self._task_of(notification.task_id)
-        targets = notify()
-        note = _note(kind, notification, task, targets.public_url or self._server_url)
-        self._chat.add(note, targets)
-        settings = current_settings()
-        if settings.get_bool("scheduler", "batch_emails", False):
-            if not self._server_url:  # an embedded scheduler batches here
-                self._add_to_batch(note, error_text(notification), task)
-            return
         owner = task.owner_email if task is not None else None
-        if not (notifications.email().receiver or owner):
+        mail = bool(config.receiver or owner) and not (
+            config.batch_emails and self._server_url  # the server batches
+        )
+        if not (mail or config.chat):
+            return  # nothing to tell anyone: cheap, as runs may fail by thousands
+        self._sending = True
+        base = config.targets.public_url or self._server_url
+        note = _note(kind, notification, task, base)
+        if config.chat:
+            self._chat.add(note, config.targets)
+        if not mail:
+            return
+        trace = error_text(notification)
+        if config.batch_emails:  # an embedded scheduler batches here
+            self._add_to_batch(note, trace, task)
             return
         sender = self._sender or shared_sender()
-        trace = error_text(notification)
         if kind == "disable" and not self._server_url:  # a server mails its own
             sender.submit("email", mail_disabled, note, trace)
-        if settings.get_bool("worker", "send_failure_email", True):
+        if config.send_failure_email:
             sender.submit("email", _mail_failure, note, task, trace)
+
+    def _config(self) -> _RunConfig:
+        """Return the settings that decide what to send, read once per settings."""
+        settings = current_settings()
+        if self._config_of is not settings:
+            self._config_of, self._run_config = settings, _RunConfig.read(settings)
+        assert self._run_config is not None  # noqa: S101  (set with _config_of)
+        return self._run_config
 
     def _add_to_batch(self, note: FailureNote, error: str, task: Task | None) -> None:
         if self._batch is None:
@@ -237,6 +254,28 @@ class FailureNotifier:
     def _send_batch(self, subject: str, body: str, recipients: tuple[str, ...]) -> None:
         sender = self._sender or shared_sender()
         sender.submit("email", mail_batch, subject, body, recipients)
+
+
+class _RunConfig(NamedTuple):
+    """What the settings say a failure deserves."""
+
+    targets: notify
+    #: whether ``targets`` names any chat or webhook target
+    chat: bool
+    receiver: str
+    batch_emails: bool
+    send_failure_email: bool
+
+    @classmethod
+    def read(cls, settings: Settings) -> _RunConfig:
+        targets = notify()
+        return cls(
+            targets=targets,
+            chat=bool(targets.urls.strip() or targets.webhook.strip()),
+            receiver=notifications.email().receiver,
+            batch_emails=settings.get_bool("scheduler", "batch_emails", False),
+            send_failure_email=settings.get_bool("worker", "send_failure_email", True),
+        )
 
 
 def _note(
