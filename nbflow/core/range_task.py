@@ -216,16 +216,24 @@ class RangeBase(WrapperTask):
         return cached
 
     def complete(self) -> bool:
-        """Return whether none of the required moments is missing any more.
+        """Return whether no moment of the range is missing.
 
-        Asked the way they were found missing (bulk, listing or one by one), so the
-        range and its requirements never disagree on what is done.
+        The required moments are asked the way they were found missing (bulk, listing
+        or one by one), so the range and its requirements never disagree. Once they
+        are all done, the range is looked at again if it had more gaps than
+        ``task_limit`` or follows the clock (no ``now``): a notebook that runs the
+        same range again (the same cached instance) gets the next gaps.
         """
-        self.requires()
         plan = self.plan
-        if plan is None or not plan.required:
-            return True
-        return not list(self._missing_datetimes(sorted(plan.required)))
+        if plan is None:
+            return not self.requires()
+        if plan.required and list(self._missing_datetimes(sorted(plan.required))):
+            return False
+        if len(plan.missing) > len(plan.required) or self.now is None:
+            self.__dict__.pop("_range_requires", None)
+            self.__dict__.pop("_range_plan", None)
+            return not self.requires()
+        return True
 
     @property
     def plan(self) -> RangePlan | None:

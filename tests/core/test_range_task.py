@@ -342,3 +342,33 @@ def test_range_old_two_argument_missing_datetimes_still_works_with_a_warning() -
 
     assert required == _days(1)
     assert "missing_datetimes(task_cls, finite_datetimes)" in str(caught[0].message)
+
+
+class RangeAgainH(nbflow.Task):
+    day = nbflow.DateParameter()
+
+    def output(self) -> nbflow.LocalTarget:
+        return nbflow.LocalTarget(f"h/{self.day:%Y-%m-%d}.csv")
+
+    def run(self) -> None:
+        with self.output().open("w") as out:
+            out.write("x")
+
+
+def test_range_run_again_takes_the_gaps_past_task_limit() -> None:
+    def backfill() -> nbflow.Task:  # the same parameters: the same cached instance
+        return RangeDaily(
+            of=RangeAgainH, start=dt.date(2024, 1, 1), stop=dt.date(2024, 1, 6),
+            now=MARCH_1, days_back=400, task_limit=2,
+        )  # fmt: skip
+
+    assert nbflow.build([backfill()], local_scheduler=True)
+    first = sorted(p.name for p in Path("h").iterdir())
+    assert nbflow.build([backfill()], local_scheduler=True)
+    second = sorted(p.name for p in Path("h").iterdir())
+    assert nbflow.build([backfill()], local_scheduler=True)
+
+    assert first == ["2024-01-01.csv", "2024-01-02.csv"]
+    assert second == [f"2024-01-0{day}.csv" for day in (1, 2, 3, 4)]
+    assert len(list(Path("h").iterdir())) == 5
+    assert backfill().complete()
