@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from nbflow.cli import main
+from nbflow.cli import worker as cli_worker
 from nbflow.core.config import reset_settings_cache
 from nbflow.core.executor import make_executor
 from nbflow.dask import cluster as dask_cluster
@@ -126,3 +127,23 @@ def test_dask_scheduler_unreachable_error_names_address_and_fix() -> None:
     assert str(error).startswith("--dask-scheduler: no Dask scheduler answered at")
     assert "(got OSError: refused)" in str(error)
     assert "[dask] scheduler_address" in str(error)
+
+
+def test_dask_worker_command_option_names_the_cluster_its_executor_uses(
+    full_cluster: Client,
+) -> None:
+    address = full_cluster.scheduler.address
+    argv = ["--scheduler-url", "http://s:8082", "--executor", "dask"]
+    args = cli_worker._parser().parse_args([*argv, "--dask-scheduler", address])
+
+    with cli_worker._dask_scheduler(args.dask_scheduler):
+        executor = make_executor(args.executor, 1)
+    try:
+        used = executor.link.client.scheduler.address
+        made_here = executor.link.cluster
+    finally:
+        executor.shutdown()
+
+    assert used == address
+    assert made_here is None  # no LocalCluster of its own
+    assert len(full_cluster.scheduler_info()["workers"]) == 2  # left running
