@@ -12,6 +12,8 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+import nbflow
+from nbflow.core import notifications
 from nbflow.core.config import Settings, current_settings, use_settings
 from nbflow.core.events import Status, TaskAdded, TaskStatusChanged
 from nbflow.core.notify_sender import BackgroundSender
@@ -145,3 +147,21 @@ def test_apprise_url_it_does_not_know_says_how_to_fix_it() -> None:
 
     assert "got 'nosuchservice://...'" in str(caught.value)
     assert "Fix: correct [notify] urls" in str(caught.value)
+
+
+class NotifyHtmlTask(nbflow.Task):
+    label = nbflow.Parameter(default="<b>")
+
+
+def test_error_email_links_to_the_task_escaped_in_html() -> None:
+    link = 'http://s/#/task/A?x="1"&y=<2>'
+    task = NotifyHtmlTask()
+
+    with use_settings(Settings.from_mapping({"email": {"format": "html"}})):
+        html_body = notifications.format_task_error("boom", task, "cmd", "E", link=link)
+    plain_body = notifications.format_task_error("boom", task, "cmd", "E", link=link)
+
+    assert f"In the visualiser: {link}\n" in plain_body
+    assert 'href="http://s/#/task/A?x=&quot;1&quot;&amp;y=&lt;2&gt;"' in html_body
+    assert "<2>" not in html_body
+    assert "<th>label</th><td>&lt;b&gt;</td>" in html_body
