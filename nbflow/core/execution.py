@@ -18,8 +18,10 @@ task, temporary}; cloudpickle lazily.
 
 from __future__ import annotations
 
+import collections
 import functools
 import importlib.util
+import io
 import pickle
 import sys
 import time
@@ -78,6 +80,10 @@ class Outcome(NamedTuple):
     log: LogDelta | None = None
 
 
+#: The file name cloudpickle 3.1 gives the code it pickles by value.
+_NAMELESS_CODE = "<dynamic-code>"
+
+
 def pack(task: Task) -> bytes:
     """Serialize ``task`` for another process; classes in ``__main__`` go by value.
 
@@ -91,12 +97,37 @@ def pack(task: Task) -> bytes:
     module = sys.modules.get(type(task).__module__)
     if module is not None and not _importable(module.__name__):
         cloudpickle.register_pickle_by_value(module)
+    buffer = io.BytesIO()
     try:
         with task.no_unpicklable_properties():
-            data: bytes = cloudpickle.dumps(task)
+            _pickler(cloudpickle)(buffer, protocol=cloudpickle.DEFAULT_PROTOCOL).dump(
+                task
+            )
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
         raise UnpicklableTaskError(repr(task), f"{type(exc).__name__}: {exc}") from exc
-    return data
+    return buffer.getvalue()
+
+
+@functools.cache
+def _pickler(cloudpickle: Any) -> type:
+    """Return cloudpickle's pickler, made to keep the file names of code by value.
+
+    cloudpickle 3.1 writes ``<dynamic-code>`` as the file of every function it
+    pickles by value, so a notebook task's traceback from another process would lose
+    ``Cell In[7]`` and the lines of the cell. The file name is put back here.
+    """
+    base = cloudpickle.Pickler
+    reduce_code = base.dispatch_table[types.CodeType]
+
+    def keep_file_name(code: types.CodeType) -> Any:
+        rebuild, arguments = reduce_code(code)
+        return rebuild, tuple(
+            code.co_filename if argument == _NAMELESS_CODE else argument
+            for argument in arguments
+        )
+
+    table = collections.ChainMap({types.CodeType: keep_file_name}, base.dispatch_table)
+    return type("NamedCodePickler", (base,), {"dispatch_table": table})
 
 
 @functools.cache
