@@ -90,6 +90,8 @@ class RangeDailyBase(RangeBase):
 class RangeHourlyBase(RangeBase):
     """Require the missing hours of an hourly task (one check per hour)."""
 
+    moment_noun = "hours"
+
     start = DateHourParameter(default=OPEN, doc="First hour, inclusive.")
     stop = DateHourParameter(default=OPEN, doc="Last hour, exclusive.")
     hours_back = IntParameter(
@@ -123,6 +125,8 @@ class RangeHourlyBase(RangeBase):
 
 class RangeByMinutesBase(RangeBase):
     """Require the missing moments of a task every ``minutes_interval`` minutes."""
+
+    moment_noun = "moments"
 
     start = DateMinuteParameter(default=OPEN, doc="First minute, inclusive.")
     stop = DateMinuteParameter(default=OPEN, doc="Last minute, exclusive.")
@@ -175,6 +179,8 @@ class RangeByMinutesBase(RangeBase):
 
 class RangeMonthly(RangeBase):
     """Require the missing months of a monthly task (one check per month)."""
+
+    moment_noun = "months"
 
     start = MonthParameter(default=OPEN, doc="First month, inclusive.")
     stop = MonthParameter(default=OPEN, doc="Last month, exclusive.")

@@ -132,11 +132,11 @@ def summary_text(title: str, plan: RangePlan, states: Sequence[str]) -> str:
       2024-01-01 ###X.
     """
     if not plan.moments:
-        lines = [f"{title}: no dates to check"]
+        heading = f"{title}: no {plan.noun} to check"
     else:
-        lines = [
-            f"{title}: {len(plan.moments)} dates, {plan.labels[0]}..{plan.labels[-1]}"
-        ]
+        span = f"{plan.labels[0]}..{plan.labels[-1]}"
+        heading = f"{title}: {len(plan.moments)} {plan.noun}, {span}"
+    lines = [heading]
     runs = date_runs(plan.labels, states)
     for state in STATES:
         mine = [run for run in runs if run.state == state]
@@ -153,7 +153,7 @@ def summary_text(title: str, plan: RangePlan, states: Sequence[str]) -> str:
             lines.append(f"  {plan.labels[row]} {strip}")
     if plan.outside:
         lines.append(
-            f"  ({plan.outside} dates of the range lie outside the window around now "
+            f"  ({plan.outside} {plan.noun} of the range lie outside the window around now "
             "and were not checked: widen it with --days-back and the like)"
         )
     return "\n".join(lines)

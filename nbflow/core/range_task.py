@@ -95,6 +95,8 @@ class RangePlan(NamedTuple):
     labels: tuple[str, ...]
     #: Moments of ``[start, stop)`` outside the window around now: not checked.
     outside: int = 0
+    #: What the moments are called in summaries (dates, hours, months).
+    noun: str = "dates"
 
 
 class RangeBase(WrapperTask):
@@ -128,6 +130,9 @@ class RangeBase(WrapperTask):
         doc="The parameter of `of` that takes the moment (default: its first "
         "positional parameter).",
     )
+
+    #: What the moments are called in summaries.
+    moment_noun = "dates"
 
     # -- what each kind provides (Luigi's hooks) --------------------------------------
 
@@ -268,6 +273,7 @@ class RangeBase(WrapperTask):
             tuple(task.task_id for task in tasks),
             tuple(map(self._format_datetime, moments)),
             outside,
+            self.moment_noun,
         )
         return tasks
 

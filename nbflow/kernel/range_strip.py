@@ -78,7 +78,7 @@ def strip_bundle(task: RangeBase, progress: RunProgress | None) -> dict[str, str
     plan = task.plan
     title = f"{task.get_task_family()} of {task.of.get_task_family()}"
     if plan is None:
-        text = f"{title}: checking which dates are missing ..."
+        text = f"{title}: checking which {task.moment_noun} are missing ..."
         return {"text/plain": text, "text/html": _frame(html.escape(text), "", "")}
     states = date_states(plan, {} if progress is None else task_states(plan, progress))
     text = summary_text(title, plan, states)
