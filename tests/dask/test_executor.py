@@ -213,6 +213,7 @@ def test_dask_killed_worker_fails_its_task_with_the_address_and_a_retry_reruns_i
     assert f"got worker {address}" in error
     assert "out" not in present  # nothing half-written at the output's path
     assert out.read_text() == "partial complete"
+    assert files(tmp_path) == ["first-attempt", "out"]  # the rerun removed its leftover
 
 
 def test_dask_cancel_cancels_the_future_and_interrupts_the_run_on_its_worker(
