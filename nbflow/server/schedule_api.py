@@ -78,8 +78,8 @@ class ScheduleHandler(_ScheduleHandler):
 
     def allowed_methods(self) -> list[str]:
         """Return POST for the verbs, GET for the schedule."""
-        verb = self.path_args[1] if len(self.path_args) > 1 else None
-        return ["POST"] if verb else ["GET"]
+        segments = self.request.path.rstrip("/").split("/")
+        return ["POST"] if len(segments) > 5 else ["GET"]  # noqa: PLR2004  (/api/v1/schedules/NAME/VERB)
 
     async def get(self, name: str, verb: str | None = None) -> None:
         """Return one schedule with its newest fires."""
