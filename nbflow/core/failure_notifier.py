@@ -136,9 +136,10 @@ class ChatTargets:
             notes = self._waiting.setdefault(target, [])
             notes.append(note)
             first = len(notes) == 1
-        if first:
-            sender = self._sender or shared_sender()
-            sender.submit(target[0], self._deliver, target)
+        sender = self._sender or shared_sender()
+        if first and not sender.submit(target[0], self._deliver, target):
+            with self._lock:  # the sender is full (and said so): these are dropped
+                self._waiting.pop(target, None)
 
     def _deliver(self, target: tuple[str, str, float]) -> None:
         with self._lock:

@@ -16,12 +16,14 @@ import nbflow
 from nbflow.core import notifications
 from nbflow.core.config import Settings, current_settings, use_settings
 from nbflow.core.events import Status, TaskAdded, TaskStatusChanged
+from nbflow.core.failure_notifier import ChatTargets
 from nbflow.core.notify_sender import BackgroundSender
 from nbflow.core.notify_targets import (
     FailureNote,
     NotifyTargetError,
     chat_text,
     failure_kind,
+    notify,
     post_webhook,
     send_apprise,
 )
@@ -32,6 +34,12 @@ def sender() -> Iterator[BackgroundSender]:
     sender = BackgroundSender(capacity=3)
     yield sender
     sender.close(5.0)
+
+
+def _hold(started: threading.Event, gate: threading.Event) -> None:
+    """A job that holds the sender's thread until ``gate`` is set."""
+    started.set()
+    gate.wait()
 
 
 def _refused() -> None:
@@ -76,14 +84,14 @@ def test_sender_logs_a_failing_kind_once_then_says_when_it_works_again(
 def test_sender_drops_jobs_beyond_its_capacity_with_one_warning(
     sender: BackgroundSender, caplog: pytest.LogCaptureFixture
 ) -> None:
-    gate = threading.Event()
-    sender.submit("slow", gate.wait)
-    assert sender.flush(0.0) is False  # the slow job holds the thread
+    started, gate = threading.Event(), threading.Event()
+    sender.submit("slow", _hold, started, gate)
+    assert started.wait(10.0)  # the slow job holds the thread
 
     accepted = [sender.submit("slow", lambda: None) for _ in range(6)]
     gate.set()
 
-    assert accepted.count(False) >= 3
+    assert accepted == [True, True, True, False, False, False]
     dropped = [r for r in caplog.records if "dropping" in r.getMessage()]
     assert len(dropped) == 1
     assert sender.flush(10.0)
@@ -165,3 +173,26 @@ def test_error_email_links_to_the_task_escaped_in_html() -> None:
     assert 'href="http://s/#/task/A?x=&quot;1&quot;&amp;y=&lt;2&gt;"' in html_body
     assert "<2>" not in html_body
     assert "<th>label</th><td>&lt;b&gt;</td>" in html_body
+
+
+def test_chat_targets_start_again_after_the_sender_dropped_their_job() -> None:
+    sender = BackgroundSender(capacity=1)
+    started, gate = threading.Event(), threading.Event()
+    sender.submit("slow", _hold, started, gate)
+    assert started.wait(10.0)
+    assert sender.submit("slow", lambda: None)  # the queue is full now
+    chat = ChatTargets(sender)
+    delivered: list[list[str]] = []
+    chat._deliver = lambda target: delivered.append(  # type: ignore[method-assign]
+        [n.task_id for n in chat._waiting.pop(target)]
+    )
+    targets = notify(webhook="http://127.0.0.1:9/x")
+
+    chat.add(_note(1), targets)  # dropped with its job
+    gate.set()
+    assert sender.flush(10.0)
+    chat.add(_note(2), targets)
+    assert sender.flush(10.0)
+    sender.close(1.0)
+
+    assert delivered == [["T2"]]
