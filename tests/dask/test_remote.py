@@ -115,3 +115,14 @@ def test_dask_packed_notebook_task_does_not_carry_its_class_other_instances() ->
     assert len(others) == 999
     assert len(among_others) == len(alone)  # not 1,000 instances' worth
     assert pickle.loads(among_others).n == 0
+
+
+def test_dask_executor_is_a_concurrent_futures_executor(full_cluster: Client) -> None:
+    executor = make_dask_executor(client=full_cluster)
+    try:
+        futures = [executor.submit(pow, 2, n) for n in range(5)]
+        results = [future.result(timeout=60) for future in futures]
+    finally:
+        executor.shutdown()
+
+    assert results == [1, 2, 4, 8, 16]
