@@ -7,22 +7,22 @@ twin, so the notebook keeps its last state without a kernel. Dates beyond
 :data:`CELLS_MAX` are folded, several to a cell, which then shows the worst state of
 its dates.
 
-Imports: stdlib, nbflow.core.{progress, range_summary, range_task}.
+Imports: stdlib, nbflow.core.range_summary (nbflow.core.range_task if imported).
 """
 
 from __future__ import annotations
 
 import html
+import sys
 from typing import TYPE_CHECKING, Any
 
 from nbflow.core.range_summary import STATES, date_states, summary_text
-from nbflow.core.range_task import RangeBase
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from nbflow.core.progress import RunProgress
-    from nbflow.core.range_task import RangePlan
+    from nbflow.core.range_task import RangeBase, RangePlan
 
 #: At most this many cells; longer ranges fold several dates into a cell.
 CELLS_MAX = 740
@@ -59,8 +59,18 @@ _STYLE = """<style>
 
 
 def range_root(roots: Sequence[Any]) -> RangeBase | None:
-    """Return the first range task among a run's roots, if any."""
-    return next((task for task in roots if isinstance(task, RangeBase)), None)
+    """Return the first range task among a run's roots, if any.
+
+    The range tools are not imported for this: if nothing imported them, no root is
+    a range (and the kernel registers no range task family of its own).
+    """
+    ranges = sys.modules.get("nbflow.core.range_task")
+    if ranges is None:
+        return None
+    found: RangeBase | None = next(
+        (task for task in roots if isinstance(task, ranges.RangeBase)), None
+    )
+    return found
 
 
 def task_states(plan: RangePlan, progress: RunProgress) -> dict[str, str]:
