@@ -45,9 +45,7 @@ def api_schema(server: LiveServer) -> Any:
 
 
 # the filter belongs on the lazy schema: one given to the fixture's schema is not kept
-schema = schemathesis.pytest.from_fixture("api_schema").include(
-    path_regex="/schedules"
-)
+schema = schemathesis.pytest.from_fixture("api_schema").include(path_regex="/schedules")
 
 
 @schema.parametrize()
