@@ -154,11 +154,19 @@ def test_a_run_shown_after_its_end_shows_its_last_state(sent, gate) -> None:
 
 def test_widget_run_is_replaced_by_its_snapshot_when_it_ends(sent, gate) -> None:
     pytest.importorskip("anywidget")
-    gate.set()
     session = Session()
 
+    def open_once_shown() -> None:  # the task ends only after the live view is shown
+        deadline = time.monotonic() + 10
+        while not sent and time.monotonic() < deadline:
+            time.sleep(0.01)
+        gate.set()
+
+    opener = threading.Thread(target=open_once_shown, daemon=True)
+    opener.start()
     with pytest.raises(nbflow.NbflowError):
         session.run(OutputGated(fail=True, day="d6"), display="widgets")
+    opener.join()
     # the snapshot replaces the view from the run's view thread as it ends
     deadline = time.monotonic() + 10
     while len(sent) < 2 and time.monotonic() < deadline:
