@@ -332,8 +332,12 @@ def test_remote_client_waits_for_a_restarted_server_and_finishes(
     assert set(counted.values()) == {1}, counted
 
 
+@pytest.mark.parametrize("executor", ["threads", "processes"])
 def test_remote_assistant_worker_runs_the_tasks_of_its_module(
-    folder: Path, server: Server, processes: list[subprocess.Popen[bytes]]
+    folder: Path,
+    server: Server,
+    processes: list[subprocess.Popen[bytes]],
+    executor: str,
 ) -> None:
     # a submitter adds the graph and stops without running anything: only an
     # assistant may run its tasks
@@ -356,7 +360,9 @@ def test_remote_assistant_worker_runs_the_tasks_of_its_module(
         capture_output=True,
         text=True,
     ).stdout.strip()
-    assistant = worker(folder, server, "--workers", "2", "--grace-period", "5")
+    assistant = worker(
+        folder, server, "--workers", "2", "--grace-period", "5", "--executor", executor
+    )
     processes.append(assistant)
 
     wait_for(
