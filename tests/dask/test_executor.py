@@ -259,6 +259,7 @@ def test_dask_notebook_task_runs_papermill_on_a_dask_worker(
 
     class DaskDouble(nbflow.NotebookTask):
         notebook = str(tmp_path / "double.ipynb")
+        executed_dir = str(tmp_path / "executed")
         n = nbflow.IntParameter()
 
         def output(self):
@@ -268,6 +269,7 @@ def test_dask_notebook_task_runs_papermill_on_a_dask_worker(
 
     assert result.status is RunStatus.SUCCESS, result.summary_text
     assert (tmp_path / "double-21.txt").read_text() == "42"
+    assert list((tmp_path / "executed" / "DaskDouble").glob("*.ipynb"))
 
 
 def _notebook_json() -> dict[str, Any]:
