@@ -249,6 +249,7 @@ def serve(options: ServeOptions) -> None:
     from nbflow.server.history import HistoryWriter  # noqa: PLC0415  (SQLAlchemy)
     from nbflow.server.history_query import History  # noqa: PLC0415
     from nbflow.server.host import SchedulerHost  # noqa: PLC0415
+    from nbflow.server.notify import ServerNotifier, default_public_url  # noqa: PLC0415
     from nbflow.server.store import Store  # noqa: PLC0415
     from nbflow.server.trigger import local_url, make_trigger  # noqa: PLC0415
 
@@ -268,7 +269,13 @@ def serve(options: ServeOptions) -> None:
         )
         writer = HistoryWriter(store)
         host.subscribe(writer.on_notification, replayed=writer.on_replayed)
+        port = sockets[0].getsockname()[1]
+        notifier = ServerNotifier(
+            host, public_url=default_public_url(options.host, port)
+        )
+        host.subscribe(notifier.on_notification)  # failure e-mails, chat, webhooks
         writer.start()
+        notifier.start()
         host.start()
         trigger = make_trigger(
             store,
@@ -284,6 +291,7 @@ def serve(options: ServeOptions) -> None:
             asyncio.run(_listen(host, queries, sockets, options, trigger))
         finally:
             trigger.stop()  # its runs are stopped before the host
+            notifier.stop()  # before the host: it reads tasks through the host
             host.stop()
             writer.stop()
     finally:
