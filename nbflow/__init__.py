@@ -217,9 +217,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import ``NotebookTask`` on first use (nbflow.notebook; papermill loads on run)."""
+    """Import ``NotebookTask`` (nbflow.notebook; papermill loads on run), ``tools`` on use."""
     # By name, like the kernel: the import graph keeps the facade above nbflow.notebook.
     if name == "NotebookTask":
         return importlib.import_module("nbflow.notebook.task").NotebookTask
+    if name == "tools":  # Luigi's code reaches luigi.tools.range without importing it
+        importlib.import_module("nbflow.tools.range")
+        return importlib.import_module("nbflow.tools")
     message = f"module 'nbflow' has no attribute {name!r}"
     raise AttributeError(message)

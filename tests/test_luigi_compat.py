@@ -238,3 +238,18 @@ def test_no_nbflow_module_but_the_facade_imports_a_luigi_shim() -> None:
             offenders[str(path.relative_to(PACKAGE))] = sorted(imported)
 
     assert offenders == {}
+
+
+def test_luigi_tools_range_is_reached_as_an_attribute_without_an_import() -> None:
+    # Luigi's own tests write luigi.tools.range.RangeDaily after only `import luigi`
+    code = (
+        "import nbflow as luigi\n"
+        "print(luigi.tools.range.RangeDaily.__name__)\n"
+        "import sys\n"
+        "print('nbflow.tools.range' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+
+    assert done.stdout.split() == ["RangeDaily", "True"]
