@@ -327,8 +327,12 @@ class Trigger:
         return launched
 
     def _skip(self, name: str, fire_time: float) -> None:
+        """Move the schedule's last fire forward to ``fire_time`` (never back)."""
+        row = self._rows[name]
+        if row.last_fire is not None and row.last_fire >= fire_time:
+            return
         self.store.skip_to(name, fire_time)
-        self._rows[name] = replace(self._rows[name], last_fire=fire_time)
+        self._rows[name] = replace(row, last_fire=fire_time)
 
     def _launch(self, name: str, fire_time: float, now: float) -> int | None:
         schedule = self._rows[name].schedule

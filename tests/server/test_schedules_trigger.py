@@ -269,3 +269,24 @@ def test_store_keeps_only_the_newest_fires_of_a_schedule(
 
     values = [fire.value for fire in store.fires("hourly")]
     assert values == ["2024-01-01T14", "2024-01-01T13", "2024-01-01T12"]
+
+
+def test_trigger_pausing_right_after_a_fire_keeps_the_fire_and_the_next(
+    store: ScheduleStore,
+) -> None:
+    clock = FakeClock(at("2024-01-01T10:30:00"))
+    trigger, launcher = make_trigger(store, clock, HOURLY)
+    clock.now = at("2024-01-01T11:00:00")
+    trigger.tick()
+    launcher.finish_all()
+
+    trigger.set_paused("hourly", paused=True)
+    trigger.set_paused("hourly", paused=False)
+    trigger.tick()
+    clock.now = at("2024-01-01T12:00:00")
+    trigger.tick()
+
+    assert [value for _, value in launcher.launched] == [
+        "2024-01-01T10",
+        "2024-01-01T11",
+    ]
