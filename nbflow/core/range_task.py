@@ -303,11 +303,16 @@ class RangeBase(WrapperTask):
 
     def _warn_if_cut(self, finite_start: dt.datetime, finite_stop: dt.datetime) -> int:
         """Log and count the moments of ``[start, stop)`` outside the window."""
-        cut = 0
-        if self.start is not None:
-            cut += self.grid.count(self.parameter_to_datetime(self.start), finite_start)
-        if self.stop is not None:
-            cut += self.grid.count(finite_stop, self.parameter_to_datetime(self.stop))
+        start = None if self.start is None else self.parameter_to_datetime(self.start)
+        stop = None if self.stop is None else self.parameter_to_datetime(self.stop)
+        if start is not None and stop is not None:  # the range less what was checked
+            cut = self.grid.count(start, stop) - self.grid.count(
+                finite_start, finite_stop
+            )
+        elif start is not None:
+            cut = self.grid.count(start, finite_start)
+        else:
+            cut = 0 if stop is None else self.grid.count(finite_stop, stop)
         if cut:
             window = ", ".join(
                 f"{name}={getattr(self, name)}"

@@ -112,6 +112,17 @@ def test_range_window_around_now_cuts_the_range_and_says_so(
     assert "50 moments of the range lie outside the window" in caplog.text
 
 
+def test_range_wholly_before_the_window_counts_only_its_own_dates() -> None:
+    task = RangeDaily(
+        of=RangeReportA, start=dt.date(2024, 1, 1), stop=dt.date(2024, 1, 10),
+        now=MARCH_1, days_back=10,
+    )  # fmt: skip
+
+    assert _required_days(task) == []
+    assert task.plan is not None
+    assert task.plan.outside == 9
+
+
 class RangeBulkB(nbflow.Task):
     day = nbflow.DateParameter()
     region = nbflow.Parameter(default="us")
