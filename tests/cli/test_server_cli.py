@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.server.test_store import migrations_with_0003
+from tests.server.test_store import NEXT, migrations_with_next
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -184,7 +184,7 @@ def test_server_cli_refuses_an_outdated_schema_naming_the_upgrade(
 ) -> None:
     db = f"sqlite:///{tmp_path / 'old.db'}"
     assert _nbflow(tmp_path, "server", "db", "upgrade", "--db", db).returncode == 0
-    newer = str(migrations_with_0003(tmp_path))
+    newer = str(migrations_with_next(tmp_path))
 
     refused = _nbflow(tmp_path, "server", "--port", "0", "--db", db,
                       NBFLOW_TEST_MIGRATIONS=newer)  # fmt: skip
@@ -195,7 +195,7 @@ def test_server_cli_refuses_an_outdated_schema_naming_the_upgrade(
     assert f"nbflow server db upgrade --db {db}" in refused.stderr
     assert refused.stderr.startswith("nbflow: error:")
     assert upgraded.returncode == 0
-    assert "revision 0003" in upgraded.stdout
+    assert f"revision {NEXT}" in upgraded.stdout
 
 
 def test_server_cli_port_in_use_and_bad_options_exit_2(
@@ -253,6 +253,9 @@ def test_server_settings_come_from_options_else_luigids_config(
         "worker_disconnect_delay": 7.0,
         "remove_delay": None,
         "resources": {"gpu": 2},
+        "schedules": (),  # no [schedule.NAME] section
+        "schedule_log_dir": "",
+        "read_only_schedules": False,
     }
     assert from_options["remove_delay"] == 30.0
     assert from_options["resources"] == {"db": 3}

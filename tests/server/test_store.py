@@ -62,7 +62,7 @@ def revisions(url: str) -> tuple[str, ...]:
 NEXT = "9999"
 
 
-def migrations_with_0003(tmp_path: Path) -> Path:
+def migrations_with_next(tmp_path: Path) -> Path:
     """nbflow's migrations plus a real revision NEXT that adds a column."""
     copy = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
@@ -123,7 +123,7 @@ def test_store_refuses_an_older_schema_until_it_is_upgraded(
     db_url: str, tmp_path: Path
 ) -> None:
     Store.open(db_url).close()  # revision SCHEMA_REVISION
-    newer_code = migrations_with_0003(tmp_path)
+    newer_code = migrations_with_next(tmp_path)
 
     with pytest.raises(SchemaOutdatedError) as refused:
         Store.open(db_url, migrations=newer_code)
@@ -147,7 +147,7 @@ def test_store_refuses_an_older_schema_until_it_is_upgraded(
 def test_store_refuses_a_schema_newer_than_the_code(
     db_url: str, tmp_path: Path
 ) -> None:
-    upgrade(db_url, migrations=migrations_with_0003(tmp_path))
+    upgrade(db_url, migrations=migrations_with_next(tmp_path))
 
     with pytest.raises(SchemaUnknownError) as refused:
         Store.open(db_url)
