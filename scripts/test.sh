@@ -55,7 +55,7 @@ export NBFLOW_TEST_POSTGRES_URL
 
 echo "== pytest"
 status=0
-python -m pytest --cov=nbflow --cov-report=term-missing:skip-covered || status=$?
+python -m pytest --cov=nbflow --cov-report=term-missing:skip-covered --durations=25 || status=$?
 if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests: treating that as a failure" >&2
 fi
