@@ -29,8 +29,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 @pytest.fixture(scope="module")
 def api_schema(server: LiveServer) -> Any:
     document = server.get("/api/openapi.json").json()
-    # The event stream never ends: it has tests of its own (test_api.py).
-    return schemathesis.openapi.from_dict(document).exclude(path_regex="/events$")
+    # The event stream never ends: it has tests of its own (test_api.py). Taken out of
+    # the document: with schemathesis 4.32, exclude(path_regex=...) on the fixture's
+    # schema did not keep the operation out, and its 15 calls each waited for the
+    # stream's end (250 s of the suite).
+    streams = [path for path in document["paths"] if path.endswith("/events")]
+    assert streams == ["/api/v1/events"]
+    for path in streams:
+        del document["paths"][path]
+    return schemathesis.openapi.from_dict(document)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
