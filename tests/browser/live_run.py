@@ -163,7 +163,7 @@ def check_live_run(
         page.wait_for_selector(".nbflow-detail .nbflow-detail-title", timeout=10_000)
         assert "Step(i=0)" in page.inner_text(".nbflow-detail-title")
         show_view(page)
-        page.screenshot(path=artifacts / f"{stem}_running.png")
+        page.screenshot(animations="disabled", path=artifacts / f"{stem}_running.png")
 
         # at its end the run's output becomes its last state, kept when saved
         page.wait_for_selector(f"{SNAPSHOT} .nbflow-summary", timeout=60_000)
@@ -174,10 +174,10 @@ def check_live_run(
         summary = page.inner_text(f"{SNAPSHOT} .nbflow-summary")
         assert "succeeded: 20 tasks: 20 done" in summary
         page.evaluate(f"document.querySelector('{SNAPSHOT}').scrollIntoView()")
-        page.screenshot(path=artifacts / f"{stem}_run.png")
+        page.screenshot(animations="disabled", path=artifacts / f"{stem}_run.png")
         assert errors == []
     except Exception:
-        page.screenshot(path=artifacts / f"{stem}_failure.png")
+        page.screenshot(animations="disabled", path=artifacts / f"{stem}_failure.png")
         outputs = page.inner_text(".jp-Notebook")
         log = server.log.read_text(errors="replace")[-2000:]
         pytest.fail(f"page errors: {errors}\nnotebook:\n{outputs}\nserver log:\n{log}")

@@ -106,7 +106,7 @@ def page(browser: Browser) -> Iterator[Page]:
 def _fail(
     page: Page, lab: Server, artifacts: Path, stem: str, errors: list[str]
 ) -> None:
-    page.screenshot(path=artifacts / f"{stem}_failure.png")
+    page.screenshot(animations="disabled", path=artifacts / f"{stem}_failure.png")
     pytest.fail(f"page errors: {errors}\n{notebook_text(page, lab)}")
 
 
@@ -163,7 +163,9 @@ def test_lab_interrupt_mid_run_leaves_nothing_running(
             timeout=45_000,
         )
         show_view(page)
-        page.screenshot(path=artifacts / "lab_interrupt_running.png")
+        page.screenshot(
+            animations="disabled", path=artifacts / "lab_interrupt_running.png"
+        )
 
         page.evaluate(
             "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
@@ -175,7 +177,7 @@ def test_lab_interrupt_mid_run_leaves_nothing_running(
         legend = page.inner_text(f"{SNAPSHOT} .nbflow-legend")
         nodes = final_states(page)
         page.evaluate(f"document.querySelector('{SNAPSHOT}').scrollIntoView()")
-        page.screenshot(path=artifacts / "lab_interrupt.png")
+        page.screenshot(animations="disabled", path=artifacts / "lab_interrupt.png")
         assert summary.startswith("cancelled: 7 tasks: ")
         assert "2 cancelled" in summary
         assert "running" not in summary
@@ -262,7 +264,7 @@ def test_lab_narrow_window_keeps_labels_readable_and_shows_task_output(
         download.scroll_into_view_if_needed()
         labels = page.evaluate(LABELS)
         show_view(page)
-        page.screenshot(path=artifacts / "lab_narrow.png")
+        page.screenshot(animations="disabled", path=artifacts / "lab_narrow.png")
         box = page.evaluate(
             "(() => { const g = document.querySelector('.nbflow-graph');"
             " return [g.clientHeight, g.querySelector('svg').getBoundingClientRect()"
@@ -315,7 +317,7 @@ def test_lab_narrow_window_keeps_labels_readable_and_shows_task_output(
         page.evaluate(
             "document.querySelector('.nbflow-detail').scrollIntoView({block: 'end'})"
         )
-        page.screenshot(path=artifacts / "lab_task_output.png")
+        page.screenshot(animations="disabled", path=artifacts / "lab_task_output.png")
         assert page.inner_text(".nbflow-detail-title").endswith("(day=2024-06-01)")
         assert errors == []
     except Exception:
@@ -386,7 +388,7 @@ def test_lab_dark_theme_group_opens_into_its_tasks(
             timeout=90_000,
         )
         show_view(page)
-        page.screenshot(path=artifacts / "lab_dark_group.png")
+        page.screenshot(animations="disabled", path=artifacts / "lab_dark_group.png")
         failed_width = page.eval_on_selector(
             f"{group} .nbflow-share.FAILED", "r => r.getBoundingClientRect().width"
         )
@@ -428,7 +430,7 @@ def test_lab_dark_theme_group_opens_into_its_tasks(
         page.evaluate(
             "document.querySelector('.nbflow-detail').scrollIntoView({block: 'end'})"
         )
-        page.screenshot(path=artifacts / "lab_group_list.png")
+        page.screenshot(animations="disabled", path=artifacts / "lab_group_list.png")
         page.fill(".nbflow-filter", "i=1234)")
         page.wait_for_function(
             "document.querySelector('.nbflow-task-list li')?.textContent"
@@ -442,13 +444,13 @@ def test_lab_dark_theme_group_opens_into_its_tasks(
         page.evaluate(
             "document.querySelector('.nbflow-detail').scrollIntoView({block: 'end'})"
         )
-        page.screenshot(path=artifacts / "lab_group_task.png")
+        page.screenshot(animations="disabled", path=artifacts / "lab_group_task.png")
 
         (lab.root / "gate_dark").touch()
         page.wait_for_selector(f"{SNAPSHOT} .nbflow-summary", timeout=60_000)
         ended = page.evaluate(CONTRAST, [[f"{SNAPSHOT} .nbflow-summary", None]])
         page.evaluate(f"document.querySelector('{SNAPSHOT}').scrollIntoView()")
-        page.screenshot(path=artifacts / "lab_dark_end.png")
+        page.screenshot(animations="disabled", path=artifacts / "lab_dark_end.png")
         assert "failed: 2001 tasks" in page.inner_text(f"{SNAPSHOT} .nbflow-summary")
         assert all(item["ratio"] >= 4.5 for item in ended), ended
         assert errors == []
@@ -536,7 +538,9 @@ def test_lab_foreground_run_shows_failed_and_running_details_while_it_runs(
         page.evaluate(
             "document.querySelector('.nbflow-detail').scrollIntoView({block: 'end'})"
         )
-        page.screenshot(path=artifacts / "lab_foreground_failed_detail.png")
+        page.screenshot(
+            animations="disabled", path=artifacts / "lab_foreground_failed_detail.png"
+        )
 
         page.locator(f"{NODES}.RUNNING").click()
         page.wait_for_function(
@@ -548,7 +552,9 @@ def test_lab_foreground_run_shows_failed_and_running_details_while_it_runs(
         assert "KeepsRunningExport()" in detail
         assert "running" in detail
         assert page.evaluate(LAST_CELL)[0] == "[*]:"  # the run's cell still runs
-        page.screenshot(path=artifacts / "lab_foreground_running_detail.png")
+        page.screenshot(
+            animations="disabled", path=artifacts / "lab_foreground_running_detail.png"
+        )
 
         gate.touch()
         page.wait_for_selector(f"{SNAPSHOT} .nbflow-summary", timeout=60_000)
@@ -562,7 +568,9 @@ def test_lab_foreground_run_shows_failed_and_running_details_while_it_runs(
             "raise ValueError" in failure.locator("pre.nbflow-traceback").inner_text()
         )
         page.evaluate(f"document.querySelector('{SNAPSHOT}').scrollIntoView()")
-        page.screenshot(path=artifacts / "lab_foreground_snapshot.png")
+        page.screenshot(
+            animations="disabled", path=artifacts / "lab_foreground_snapshot.png"
+        )
         assert errors == []
     except Exception:
         _fail(page, lab, artifacts, "lab_foreground", errors)
@@ -640,7 +648,9 @@ def test_lab_foreground_run_opens_a_group_and_its_failed_task_while_it_runs(
         assert "failed" in first.inner_text()
         assert page.evaluate(LAST_CELL)[0] == "[*]:"  # the run's cell still runs
         show_view(page)
-        page.screenshot(path=artifacts / "lab_foreground_group.png")
+        page.screenshot(
+            animations="disabled", path=artifacts / "lab_foreground_group.png"
+        )
 
         first.click()
         page.wait_for_function(
@@ -655,7 +665,9 @@ def test_lab_foreground_run_opens_a_group_and_its_failed_task_while_it_runs(
         page.evaluate(
             "document.querySelector('.nbflow-detail').scrollIntoView({block: 'end'})"
         )
-        page.screenshot(path=artifacts / "lab_foreground_group_task.png")
+        page.screenshot(
+            animations="disabled", path=artifacts / "lab_foreground_group_task.png"
+        )
 
         gate.touch()
         page.wait_for_selector(f"{SNAPSHOT} .nbflow-summary", timeout=60_000)
@@ -668,7 +680,9 @@ def test_lab_foreground_run_opens_a_group_and_its_failed_task_while_it_runs(
         assert "failed" in items.first.inner_text()
         assert "and 270 more" in items.last.inner_text()
         group.scroll_into_view_if_needed()
-        page.screenshot(path=artifacts / "lab_foreground_group_snapshot.png")
+        page.screenshot(
+            animations="disabled", path=artifacts / "lab_foreground_group_snapshot.png"
+        )
         assert errors == []
     except Exception:
         _fail(page, lab, artifacts, "lab_foreground_group", errors)

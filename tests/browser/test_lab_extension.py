@@ -255,7 +255,7 @@ def test_lab_extension_panel_graph_run_from_here_and_executed_notebook(
         panel_text = page.inner_text("#nbflow-runs")
         assert "LabAll" in panel_text
         assert "lab_ext.ipynb" in panel_text
-        page.screenshot(path=artifacts / "lab_ext_running.png")
+        page.screenshot(animations="disabled", path=artifacts / "lab_ext_running.png")
 
         # the kernel is busy with the foreground run: a question waits its turn
         page.get_by_role("button", name="Why would it run?").click()
@@ -274,7 +274,7 @@ def test_lab_extension_panel_graph_run_from_here_and_executed_notebook(
             ".nbflow-lab-run[data-number='1'].nbflow-lab-run-succeeded", timeout=30_000
         )
         assert _marks(root) == dict.fromkeys(FAMILIES[:5], 1)
-        page.screenshot(path=artifacts / "lab_ext_done.png")
+        page.screenshot(animations="disabled", path=artifacts / "lab_ext_done.png")
 
         # "Why would it run?" from the detail of a task: the kernel's answer, as text
         page.locator(f"{GRAPH} g.node[data-id^='LabStats_']").click()
@@ -289,7 +289,7 @@ def test_lab_extension_panel_graph_run_from_here_and_executed_notebook(
         page.locator(f"{GRAPH} g.node[data-id^='LabClean_']").click(button="right")
         item = page.locator(".lm-Menu-item:has-text('Run from here')")
         item.wait_for(timeout=10_000)
-        page.screenshot(path=artifacts / "lab_ext_menu.png")
+        page.screenshot(animations="disabled", path=artifacts / "lab_ext_menu.png")
         item.click()
         page.wait_for_selector(
             ".nbflow-lab-run[data-number='2'].nbflow-lab-run-succeeded", timeout=60_000
@@ -307,7 +307,7 @@ def test_lab_extension_panel_graph_run_from_here_and_executed_notebook(
             dict.fromkeys(("LabClean", "LabReport", "LabSummary", "LabAll"), "DONE"),
         )
         page.wait_for_timeout(600)  # the picture after graph.css's colour transition
-        page.screenshot(path=artifacts / "lab_ext_rerun.png")
+        page.screenshot(animations="disabled", path=artifacts / "lab_ext_rerun.png")
 
         # the NotebookTask's executed notebook opens in Lab from its detail
         page.locator(f"{GRAPH} g.node[data-id^='LabSummary_']").click()
@@ -323,7 +323,9 @@ def test_lab_extension_panel_graph_run_from_here_and_executed_notebook(
         page.wait_for_selector(
             ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell", timeout=30_000
         )
-        page.screenshot(path=artifacts / "lab_ext_executed_notebook.png")
+        page.screenshot(
+            animations="disabled", path=artifacts / "lab_ext_executed_notebook.png"
+        )
 
         # "nbflow: Run task..." runs in the current notebook's kernel, in the background
         page.get_by_role("tab", name="lab_ext.ipynb", exact=True).click()
@@ -338,7 +340,7 @@ def test_lab_extension_panel_graph_run_from_here_and_executed_notebook(
         assert _marks(root)["LabStats"] == 2
         assert errors == []
     except Exception:
-        page.screenshot(path=artifacts / "lab_ext_failure.png")
+        page.screenshot(animations="disabled", path=artifacts / "lab_ext_failure.png")
         log = nbflow_lab.log.read_text(errors="replace")[-3000:]
         notebook = page.evaluate(
             "() => document.querySelector('.jp-NotebookPanel')?.innerText || ''"
@@ -468,10 +470,12 @@ def test_lab_extension_connects_to_an_nbflow_server_and_draws_its_run(
         assert "2 done" in server_text
         page.locator(".nbflow-lab-server .nbflow-lab-run").first.click()
         _wait_states(page, {"LabServerLeaf": "DONE", "LabServerRoot": "DONE"})
-        page.screenshot(path=artifacts / "lab_ext_server.png")
+        page.screenshot(animations="disabled", path=artifacts / "lab_ext_server.png")
         assert errors == []
     except Exception:
-        page.screenshot(path=artifacts / "lab_ext_server_failure.png")
+        page.screenshot(
+            animations="disabled", path=artifacts / "lab_ext_server_failure.png"
+        )
         log = nbflow_lab.log.read_text(errors="replace")[-3000:]
         pytest.fail(f"page errors: {errors}\nLab's log:\n{log}")
     finally:
@@ -532,7 +536,9 @@ def test_lab_extension_group_opens_on_double_click_in_the_dark_theme(
         group.wait_for(timeout=30_000)
         group.click()
         page.wait_for_selector(f"{GRAPH} .nbflow-lab-detail :text('320 done')")
-        page.screenshot(path=artifacts / "lab_ext_group_dark.png")
+        page.screenshot(
+            animations="disabled", path=artifacts / "lab_ext_group_dark.png"
+        )
 
         group.dblclick()
         page.wait_for_function(
@@ -543,10 +549,14 @@ def test_lab_extension_group_opens_on_double_click_in_the_dark_theme(
         assert page.locator(f"{GRAPH} g.node[data-id='family:LabWide']").count() == 0
         # the group is drawn no more: its detail gives way to the hint
         page.wait_for_selector(f"{GRAPH} .nbflow-lab-detail :text('Click a task')")
-        page.screenshot(path=artifacts / "lab_ext_group_opened_dark.png")
+        page.screenshot(
+            animations="disabled", path=artifacts / "lab_ext_group_opened_dark.png"
+        )
         assert errors == []
     except Exception:
-        page.screenshot(path=artifacts / "lab_ext_group_failure.png")
+        page.screenshot(
+            animations="disabled", path=artifacts / "lab_ext_group_failure.png"
+        )
         log = nbflow_lab.log.read_text(errors="replace")[-3000:]
         pytest.fail(f"page errors: {errors}\nLab's log:\n{log}")
     finally:

@@ -82,7 +82,9 @@ def test_lab_range_run_shows_a_calendar_strip(
         page.evaluate(
             f"document.querySelector('{STRIP}').scrollIntoView({{block: 'end'}})"
         )
-        page.screenshot(path=artifacts / "range_strip_running.png")
+        page.screenshot(
+            animations="disabled", path=artifacts / "range_strip_running.png"
+        )
 
         page.wait_for_function(
             """() => document.querySelector('.nbflow-snapshot') !== null &&
@@ -92,7 +94,7 @@ def test_lab_range_run_shows_a_calendar_strip(
         page.evaluate(
             f"document.querySelector('{STRIP}').scrollIntoView({{block: 'end'}})"
         )
-        page.screenshot(path=artifacts / "range_strip_done.png")
+        page.screenshot(animations="disabled", path=artifacts / "range_strip_done.png")
 
         states = _states(page)
         assert len(states) == 31
@@ -104,7 +106,9 @@ def test_lab_range_run_shows_a_calendar_strip(
         assert title == "RangeDaily of StripReport: 31 dates, 2024-01-01..2024-01-31"
         assert errors == []
     except Exception:
-        page.screenshot(path=artifacts / "range_strip_failure.png")
+        page.screenshot(
+            animations="disabled", path=artifacts / "range_strip_failure.png"
+        )
         pytest.fail(notebook_text(page, lab))
     finally:
         page.close()

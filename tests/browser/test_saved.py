@@ -147,11 +147,11 @@ def run_and_save(page: Page, lab: Server, name: str, artifacts: Path) -> None:
             timeout=90_000,
         )
     except Exception:
-        page.screenshot(path=artifacts / "saved_failure.png")
+        page.screenshot(animations="disabled", path=artifacts / "saved_failure.png")
         log = lab.log.read_text(errors="replace")[-2000:]
         pytest.fail(f"notebook:\n{page.inner_text('.jp-Notebook')}\nlog:\n{log}")
     page.locator(".nbflow-snapshot").first.scroll_into_view_if_needed()
-    page.screenshot(path=artifacts / "saved_live.png")
+    page.screenshot(animations="disabled", path=artifacts / "saved_live.png")
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
 
 
@@ -170,7 +170,9 @@ def reopen_without_kernel(page: Page, lab: Server, name: str) -> None:
             timeout=30_000,
         )
     except Exception:
-        page.screenshot(path=ARTIFACTS / "saved_reopened_failure.png")
+        page.screenshot(
+            animations="disabled", path=ARTIFACTS / "saved_reopened_failure.png"
+        )
         raise
     assert "No Kernel" in page.inner_text(
         ".jp-Toolbar-kernelName, .jp-StatusBar-Widget"
@@ -202,7 +204,7 @@ def test_saved_notebook_shows_last_states_without_a_kernel(
     try:
         reopen_without_kernel(page, lab, "reopened.ipynb")
         page.locator(".nbflow-snapshot").first.scroll_into_view_if_needed()
-        page.screenshot(path=artifacts / "saved_reopened.png")
+        page.screenshot(animations="disabled", path=artifacts / "saved_reopened.png")
         text = page.inner_text(".jp-Notebook")
 
         assert "model not found" not in text.lower()
@@ -233,7 +235,9 @@ def test_saved_notebook_shows_last_states_without_a_kernel(
         # the theme switch shows Lab's splash: let it go before the picture
         page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=20_000)
         page.locator(".nbflow-snapshot").first.scroll_into_view_if_needed()
-        page.screenshot(path=artifacts / "saved_reopened_dark.png")
+        page.screenshot(
+            animations="disabled", path=artifacts / "saved_reopened_dark.png"
+        )
 
         assert summary.evaluate(CONTRAST) >= 4.5
     finally:

@@ -267,7 +267,9 @@ def _shot(watched: Watched, name: str) -> None:
     scheme = watched.page.evaluate(
         "matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'"
     )
-    watched.page.screenshot(path=ARTIFACTS / f"visualiser-{name}-{scheme}.png")
+    watched.page.screenshot(
+        animations="disabled", path=ARTIFACTS / f"visualiser-{name}-{scheme}.png"
+    )
 
 
 def _log_in(page: Page, server: Visualiser, token: str = TOKEN) -> None:

@@ -242,7 +242,9 @@ def watched(browser: Browser) -> Iterator[Watched]:
 def _shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.wait_for_timeout(400)  # nodes fade to a new colour in 0.3 s (graph.css)
-    page.screenshot(path=ARTIFACTS / f"visualiser-graph-{name}.png")
+    page.screenshot(
+        animations="disabled", path=ARTIFACTS / f"visualiser-graph-{name}.png"
+    )
 
 
 def _open(page: Page, server: GraphServer, task_id: str, query: str = "") -> None:

@@ -202,7 +202,11 @@ def _shot(page: Page, name: str) -> None:
     scheme = page.evaluate(
         "matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'"
     )
-    page.screenshot(path=ARTIFACTS / f"visualiser-{name}-{scheme}.png", full_page=True)
+    page.screenshot(
+        animations="disabled",
+        path=ARTIFACTS / f"visualiser-{name}-{scheme}.png",
+        full_page=True,
+    )
 
 
 def _row(page: Page, name: str) -> Any:
