@@ -165,6 +165,8 @@ def _scan(argv: list[str]) -> tuple[dict[str, str], str | None]:
             name = name.replace("-", "_")
             if name in cmdline.VALUE_OPTIONS:
                 values[name] = value if sep else next(tokens, "")
+            elif cmdline.takes_value(token):  # its value is not the task's name
+                next(tokens, "")
         elif task_token is None:
             task_token = token
     return values, task_token

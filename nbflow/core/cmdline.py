@@ -308,6 +308,28 @@ def _take_run_option(
         invocation.options[name] = value
 
 
+def takes_value(arg: str) -> bool:
+    """Return whether option ``arg`` takes the next word as its value (before parsing).
+
+    For scans that look for the task's name before the task's class is known: run
+    options with a value, and ``--section-key`` config keys, take one; a switch, a
+    ``--name=value`` word and the task's own parameters (unknown yet) do not.
+
+    Examples
+    --------
+    >>> [takes_value(a) for a in ("--workers", "--dask-scheduler-address", "--no-lock")]
+    [True, True, False]
+    """
+    body, sep, _value = arg[2:].partition("=")
+    if sep or not arg.startswith("--"):
+        return False
+    key = _canonical(body)
+    return (
+        key.replace("-", "_") in (*VALUE_OPTIONS, *LIST_OPTIONS)
+        or _exact_config_key(key) is not None
+    )
+
+
 def _resolve(body: str, root: type[Task] | None) -> _Flag:
     """Return what ``--body`` names: exactly, else as the only option it begins."""
     key = _canonical(body)

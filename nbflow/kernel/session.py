@@ -458,8 +458,7 @@ def _task_position(argv: list[str]) -> int | None:
         arg = argv[index]
         if not arg.startswith("--"):
             return index
-        name = arg[2:].replace("-", "_")
-        index += 2 if name in cmdline.VALUE_OPTIONS else 1
+        index += 2 if cmdline.takes_value(arg) else 1
     return None
 
 

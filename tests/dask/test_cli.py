@@ -70,16 +70,24 @@ def test_dask_cli_embedded_cluster_runs_the_task_and_is_closed_at_the_end(
         socket.create_connection((host, int(port)), timeout=5).close()
 
 
+@pytest.mark.parametrize("before_the_task", [False, True])
 def test_dask_cli_scheduler_address_runs_there_and_leaves_the_cluster_running(
-    pipeline: tuple[str, str], tmp_path: Path, full_cluster: Client
+    pipeline: tuple[str, str],
+    tmp_path: Path,
+    full_cluster: Client,
+    before_the_task: bool,  # its value is not taken for the task's name
 ) -> None:
     module, task = pipeline
     full_cluster.upload_file(str(tmp_path / f"{module}.py"))  # as one would, remotely
     address = full_cluster.scheduler.address
+    option = ["--dask-scheduler", address]
 
     argv = ["run", "--module", module, task, "--executor", "dask", "--no-progress"]
+    if before_the_task:
+        argv = ["run", *option, "--module", module, task, "--executor", "dask"]
+        option = ["--no-progress"]
 
-    code = main([*argv, "--dask-scheduler", address])
+    code = main([*argv, *option])
 
     assert code == 0
     assert (tmp_path / "out").read_text() == address
@@ -147,3 +155,12 @@ def test_dask_worker_command_option_names_the_cluster_its_executor_uses(
     assert used == address
     assert made_here is None  # no LocalCluster of its own
     assert len(full_cluster.scheduler_info()["workers"]) == 2  # left running
+
+
+def test_dask_magic_finds_the_task_after_a_scheduler_address() -> None:
+    from nbflow.kernel.session import _task_position
+
+    argv = ["--dask-scheduler-address", "tcp://127.0.0.1:8786", "--workers", "2", "T"]
+
+    assert _task_position(argv) == 4
+    assert _task_position(["--dask-scheduler-address=tcp://h:1", "T"]) == 1
