@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterError, croniter  # type: ignore[import-untyped]
 
+from nbflow.core import cmdline
 from nbflow.core.config_keys import SCHEDULE_KEYS
 from nbflow.core.errors import DefinitionError, did_you_mean
 
@@ -350,6 +351,7 @@ def _params(values: Mapping[str, Any], where: str) -> tuple[tuple[str, str], ...
     for name, value in merged.items():
         if not _IDENTIFIER.fullmatch(str(name)):
             raise ScheduleError(where, "params", name, "parameter names", "rename it")
+        _refuse_run_option(str(name), f"param.{name}", where)
         text = value if isinstance(value, str) else json.dumps(value)
         if "\x00" in text:
             raise ScheduleError(
@@ -362,9 +364,43 @@ def _params(values: Mapping[str, Any], where: str) -> tuple[tuple[str, str], ...
 def _date_param(values: Mapping[str, Any], where: str) -> str:
     if "date_param" not in values:
         return "date"
-    return _matching(
+    name = _matching(
         values, "date_param", _IDENTIFIER, where, "a parameter name, or empty for none"
     )
+    if name:
+        _refuse_run_option(name, "date_param", where)
+    return name
+
+
+#: ``nbflow run``'s own options that no cmdline table lists (taken before parsing).
+_CLI_ONLY_OPTIONS = ("scheduler_token", "no_progress", "dask_scheduler")
+
+
+def _refuse_run_option(name: str, key: str, where: str) -> None:
+    """Refuse a parameter that ``nbflow run`` would read as one of its own options.
+
+    A fire passes its parameters as ``--NAME=value`` after the task. One the task
+    lacks is then an option of the run, or of its config (``--section-key``), even by
+    a prefix: ``scheduler_url`` would send the run, and the token, elsewhere.
+    """
+    flag = "--" + name.replace("_", "-")
+    options = (
+        *cmdline.VALUE_OPTIONS,
+        *cmdline.FLAG_OPTIONS,
+        *cmdline.LIST_OPTIONS,
+        *_CLI_ONLY_OPTIONS,
+    )
+    spelled = ["--" + option.replace("_", "-") for option in options]
+    if cmdline.takes_value(flag) or any(o.startswith(flag) for o in spelled):
+        raise ScheduleError(
+            where,
+            key,
+            name,
+            "a parameter of the task, not one of nbflow run's own options "
+            f"({flag} is, or begins, one)",
+            "give the task's parameter another name; set run options with the "
+            "schedule's own keys (workers, executor)",
+        )
 
 
 def _date_format(values: Mapping[str, Any], where: str) -> str:

@@ -89,6 +89,21 @@ def test_from_settings_reads_toml_tables(tmp_path: Path) -> None:
         ({"cron": "@daily", "task": "T", "params": "[1]"}, "params", "param.NAME"),
         ({"cron": "@daily", "task": "T; rm -rf /"}, "task", "correct task"),
         ({"cron": "@daily", "task": "T", "date_format": "YYYY"}, "date_format", "%"),
+        (  # would send the run, with its token, to another server
+            {"cron": "@daily", "task": "T", "param.scheduler_url": "http://x:1"},
+            "param.scheduler_url",
+            "give the task's parameter another name",
+        ),
+        (
+            {"cron": "@daily", "task": "T", "params": '{"work": 9}'},
+            "param.work",
+            "nbflow run's own options",
+        ),
+        (
+            {"cron": "@daily", "task": "T", "date_param": "retcode_task_failed"},
+            "date_param",
+            "another name",
+        ),
     ],
 )
 def test_parse_errors_name_the_schedule_the_key_and_the_fix(
