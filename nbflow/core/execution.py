@@ -126,7 +126,9 @@ def _pickler(cloudpickle: Any) -> type:
             for argument in arguments
         )
 
-    table = collections.ChainMap({types.CodeType: keep_file_name}, base.dispatch_table)
+    table = collections.ChainMap(
+        {types.CodeType: keep_file_name}, *base.dispatch_table.maps
+    )
     return type("NamedCodePickler", (base,), {"dispatch_table": table})
 
 
