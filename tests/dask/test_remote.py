@@ -112,9 +112,9 @@ def test_dask_packed_notebook_task_does_not_carry_its_class_other_instances() ->
     finally:
         del sys.modules[module.__name__]
 
-    assert len(others) == 999
     assert len(among_others) == len(alone)  # not 1,000 instances' worth
     assert pickle.loads(among_others).n == 0
+    del others  # alive (in the class's instance cache) until both packs were made
 
 
 def test_dask_executor_is_a_concurrent_futures_executor(full_cluster: Client) -> None:

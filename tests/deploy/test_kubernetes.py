@@ -301,6 +301,7 @@ def test_kubernetes_every_pod_runs_unprivileged() -> None:
             elif resource["kind"] == "DaskCluster":
                 pods += [resource["spec"][r]["spec"] for r in ("scheduler", "worker")]
 
+    assert len(pods) >= 4  # the server and the workers in each overlay, Dask's pods
     for pod in pods:
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["automountServiceAccountToken"] is False
