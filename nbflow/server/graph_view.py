@@ -88,10 +88,10 @@ def draw_graph(
     families = {info.task_id: info.family for info in infos}
     edges = sum(len(node.deps) for node in nodes)
     key = (root, options, frozenset(drawn), edges)
-    layout = cache.get(key)
-    if layout is None:
-        layout = lay_out_drawing(nodes, families, options.expand, options.group_above)
-        cache.put(key, layout)
+    layout = cache.layout(
+        key,
+        lambda: lay_out_drawing(nodes, families, options.expand, options.group_above),
+    )
     node_of = layout.node_of
     members: dict[str, list[str]] = {}
     for node in nodes:
