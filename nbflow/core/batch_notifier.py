@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from nbflow.core.parameter import BoolParameter, ChoiceParameter, IntParameter
+from nbflow.core.progress import task_label
 from nbflow.core.task import Config
 
 if TYPE_CHECKING:
@@ -247,7 +248,7 @@ class BatchNotifier:
             return task_name
         if mode == "family":
             return family
-        return f"{family}({', '.join(f'{k}={v}' for k, v in params)})"
+        return task_label(family, tuple(params))
 
     def _remember(self, entry: _Entry, error: str) -> None:
         entry.errors.pop(error, None)

@@ -30,6 +30,7 @@ import warnings
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from nbflow.core import progress
 from nbflow.core.errors import NbflowError
 from nbflow.core.events import Status, TaskStatusChanged
 from nbflow.core.parameter import FloatParameter, Parameter
@@ -141,10 +142,7 @@ def first_line(error: str) -> str:
     >>> first_line("\nValueError: boom\n  more")
     'ValueError: boom'
     """
-    for line in error.splitlines():
-        if line.strip():
-            return line.strip()
-    return "(no message)"
+    return progress.first_line(error).strip() or "(no message)"
 
 
 def task_link(base: str, task_id: str) -> str:

@@ -55,6 +55,7 @@ from nbflow.core.notify_targets import (
     notify,
     task_link,
 )
+from nbflow.core.progress import task_label
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -194,7 +195,7 @@ class ServerNotifier:
         self, kind: str, notification: TaskStatusChanged, info: TaskInfo | None
     ) -> FailureNote:
         family, params = (info.family, info.params) if info else ("", ())
-        name = f"{family}({', '.join(f'{k}={v}' for k, v in params)})" if info else ""
+        name = task_label(family, params) if info else ""
         return FailureNote(
             kind=kind,
             task_id=notification.task_id,
