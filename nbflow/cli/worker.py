@@ -94,9 +94,13 @@ def worker_command(argv: list[str]) -> int:
         server.url,
         options.workers,
     )
-    with worker, _stop_on_signals(worker, args.grace_period):
-        with _dask_scheduler(args.dask_scheduler):  # read as the executor is made
-            worker.prepare()
+    # the address is read whenever the worker makes an executor, not only the first
+    with (
+        _dask_scheduler(args.dask_scheduler),
+        worker,
+        _stop_on_signals(worker, args.grace_period),
+    ):
+        worker.prepare()
         worker.run()
     logger.info("nbflow worker %s: stopped", worker.id)
     if _stuck_threads():  # handed back already; they must not finish the task later
